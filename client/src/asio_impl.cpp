@@ -1,0 +1,3 @@
+// The one translation unit that compiles Boost.Asio's implementation (BOOST_ASIO_SEPARATE_COMPILATION
+// is set for every user of kwire::client), so the rest of the build only sees declarations.
+#include <boost/asio/impl/src.hpp>

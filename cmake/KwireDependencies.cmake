@@ -1,0 +1,9 @@
+# Third-party libraries, all from Debian packages (scripts/deps.sh installs them).
+find_package(Threads REQUIRED)
+find_package(Boost 1.81 REQUIRED)
+find_package(ZLIB REQUIRED)
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+
+pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)

@@ -1,0 +1,20 @@
+# Warning flags, sanitizers and static linking, applied through one interface target that every
+# kwire target links privately.
+add_library(kwire_options INTERFACE)
+add_library(kwire::options ALIAS kwire_options)
+
+target_compile_options(kwire_options INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion -Wno-sign-conversion
+  $<$<BOOL:${KWIRE_WERROR}>:-Werror>)
+
+if(KWIRE_SANITIZE)
+  target_compile_options(kwire_options INTERFACE -fsanitize=${KWIRE_SANITIZE} -fno-omit-frame-pointer
+                         -fno-sanitize-recover=all)
+  target_link_options(kwire_options INTERFACE -fsanitize=${KWIRE_SANITIZE})
+endif()
+
+if(KWIRE_STATIC)
+  set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
+  set(BUILD_SHARED_LIBS OFF)
+  target_link_options(kwire_options INTERFACE -static)
+endif()
