@@ -51,17 +51,24 @@ inline std::uint8_t* put_uvarint(std::uint8_t* p, std::uint64_t v) noexcept {
     return p;
 }
 
+template <class U> constexpr U byteswap(U u) noexcept {
+    if constexpr (sizeof(U) == 2) return static_cast<U>(__builtin_bswap16(u));
+    else if constexpr (sizeof(U) == 4) return static_cast<U>(__builtin_bswap32(u));
+    else if constexpr (sizeof(U) == 8) return static_cast<U>(__builtin_bswap64(u));
+    else return u;
+}
+
 template <class T> inline void store_be(std::uint8_t* p, T v) noexcept {
     using U = std::make_unsigned_t<T>;
     auto u = static_cast<U>(v);
-    if constexpr (sizeof(U) > 1 && std::endian::native == std::endian::little) u = std::byteswap(u);
+    if constexpr (std::endian::native == std::endian::little) u = byteswap(u);
     std::memcpy(p, &u, sizeof(U));
 }
 template <class T> inline T load_be(const std::uint8_t* p) noexcept {
     using U = std::make_unsigned_t<T>;
     U u;
     std::memcpy(&u, p, sizeof(U));
-    if constexpr (sizeof(U) > 1 && std::endian::native == std::endian::little) u = std::byteswap(u);
+    if constexpr (std::endian::native == std::endian::little) u = byteswap(u);
     return static_cast<T>(u);
 }
 
@@ -150,7 +157,7 @@ private:
 /// (string_view, bytes_view) point into the input, which must outlive them.
 class reader {
 public:
-    constexpr reader() noexcept = default;
+    reader() noexcept = default;
     reader(const std::uint8_t* p, std::size_t n) noexcept : p_(p), end_(p + n) {}
     explicit reader(bytes_view b) noexcept : reader(b.data(), b.size()) {}
 
