@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Builds kwire and runs the whole test suite, exactly as CI does:
+#   1. Release build (warnings are errors), every test;
+#   2. ASan+UBSan build, every test;
+#   3. the libFuzzer targets (clang), each for a bounded number of runs.
+# `scripts/test.sh release` (or asan, or fuzz) runs only that step.
+# Installs missing Debian packages first (scripts/deps.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+steps=("$@")
+[ ${#steps[@]} -eq 0 ] && steps=(release asan fuzz)
+
+bash scripts/deps.sh
+jobs=$(nproc)
+
+for step in "${steps[@]}"; do
+  case "$step" in
+    release|asan)
+      echo "=== $step: configure and build"
+      cmake --preset "$step" >/dev/null
+      cmake --build --preset "$step" -j "$jobs"
+      echo "=== $step: tests"
+      ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+        ctest --test-dir "build$([ "$step" = asan ] && echo -asan)" --output-on-failure -j "$jobs"
+      ;;
+    fuzz)
+      bash scripts/fuzz.sh
+      ;;
+    *)
+      echo "unknown step '$step' (release, asan, fuzz)" >&2
+      exit 2
+      ;;
+  esac
+done

@@ -1,0 +1,2 @@
+kwire_fuzzer(responses ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_responses.cpp)
+kwire_fuzzer(requests ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_requests.cpp)
