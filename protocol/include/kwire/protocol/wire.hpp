@@ -203,6 +203,7 @@ public:
             v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
             if (!(b & 0x80)) {
                 if (max_bytes == 5 && v > 0xffffffffu) break;  // fifth byte carries > 4 bits
+                if (i == 9 && b > 1) break;                    // tenth byte carries > 1 bit
                 return v;
             }
         }
