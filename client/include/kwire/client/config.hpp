@@ -1,0 +1,69 @@
+// Client configuration: a typed struct per client, and parsing from the property names Kafka
+// users already know (librdkafka / Java: `bootstrap.servers`, `acks`, `linger.ms`, ...).
+// An unknown property or an invalid value is an error naming the property, never ignored.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "kwire/client/partitioner.hpp"
+#include "kwire/codec/compression.hpp"
+
+namespace kwire::client {
+
+using std::chrono::milliseconds;
+
+/// `acks`: how many replicas must have the record before the broker acknowledges it.
+enum class acks : std::int16_t { none = 0, leader = 1, all = -1 };
+
+/// What send() does when buffer.memory is exhausted.
+enum class buffer_full_policy { wait, fail };
+
+/// Settings every client shares: where the cluster is and how to talk to it.
+struct connection_config {
+    std::vector<std::string> bootstrap_servers;  ///< "host:port" entries
+    std::string client_id = "kwire";
+    milliseconds request_timeout{30000};          ///< per request (request.timeout.ms)
+    milliseconds metadata_max_age{300000};        ///< refresh metadata at least this often
+    milliseconds reconnect_backoff{50};           ///< first reconnect delay, doubled per failure
+    milliseconds reconnect_backoff_max{1000};     ///< with +-20% jitter
+    milliseconds socket_connection_setup_timeout{10000};
+    std::uint32_t max_response_bytes = 100 * 1024 * 1024;  ///< largest frame accepted from a broker
+    bool allow_auto_create_topics = true;         ///< allow.auto.create.topics (see docs)
+};
+
+struct producer_config : connection_config {
+    acks required_acks = acks::all;
+    milliseconds linger{5};                       ///< linger.ms
+    std::uint32_t batch_size = 1024 * 1024;       ///< batch.size: bytes per partition batch
+    std::uint32_t max_request_size = 1024 * 1024; ///< max.request.size
+    codec::compression compression = codec::compression::none;
+    std::optional<int> compression_level;
+    std::uint64_t buffer_memory = 32ull * 1024 * 1024;  ///< bytes of records not yet acknowledged
+    buffer_full_policy on_buffer_full = buffer_full_policy::fail;
+    bool enable_idempotence = true;
+    int max_in_flight_per_connection = 5;         ///< max.in.flight.requests.per.connection
+    milliseconds delivery_timeout{120000};        ///< delivery.timeout.ms: send to ack or error
+    milliseconds retry_backoff{100};              ///< retry.backoff.ms
+    milliseconds retry_backoff_max{1000};         ///< retry.backoff.max.ms
+    partitioner_fn partitioner;                   ///< empty: murmur2 for keys, uniform sticky for null keys
+};
+
+/// Property name -> value, as given by `-X name=value` or a properties file.
+using properties = std::map<std::string, std::string, std::less<>>;
+
+/// Applies properties onto `cfg`. On error returns client_errc::invalid_config and, if `what` is
+/// given, a message naming the property and what is wrong with it.
+std::error_code apply_properties(producer_config& cfg, const properties& props, std::string* what = nullptr);
+std::error_code apply_properties(connection_config& cfg, const properties& props, std::string* what = nullptr);
+
+/// Parses "none|gzip|snappy|lz4|zstd".
+std::optional<codec::compression> parse_compression(std::string_view name) noexcept;
+
+}  // namespace kwire::client

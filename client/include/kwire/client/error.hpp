@@ -1,0 +1,33 @@
+// Errors of the networked client (connections, producer, consumer) in their own category. Broker
+// error codes stay in the `kafka` category and malformed input in `kwire` (kwire/protocol/error.hpp).
+#pragma once
+
+#include <system_error>
+
+namespace kwire::client {
+
+enum class client_errc {
+    ok = 0,
+    tls_on_plaintext = 1,       ///< a plaintext connection received TLS bytes (wrong port or protocol)
+    no_brokers,                 ///< no bootstrap address could be reached
+    connection_closed,          ///< the broker closed the connection with requests in flight
+    request_timed_out,          ///< no response within request.timeout.ms
+    unsupported_version,        ///< the broker lacks an API or version kwire needs
+    delivery_timed_out,         ///< a record was not acknowledged within delivery.timeout.ms
+    buffer_full,                ///< buffer.memory exhausted and the producer is set to fail fast
+    record_too_large,           ///< a record larger than max.request.size or batch limits
+    unknown_topic,              ///< the topic does not exist (and may not be created)
+    invalid_partition,          ///< an explicit partition outside the topic's partitions
+    producer_fenced,            ///< another producer with the same transactional id took over
+    invalid_config,             ///< a configuration property is unknown or has an invalid value
+    closed,                     ///< the client was closed
+};
+
+const std::error_category& client_category() noexcept;
+inline std::error_code make_error_code(client_errc e) noexcept {
+    return {static_cast<int>(e), client_category()};
+}
+
+}  // namespace kwire::client
+
+template <> struct std::is_error_code_enum<kwire::client::client_errc> : std::true_type {};

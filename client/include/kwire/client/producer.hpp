@@ -1,0 +1,154 @@
+// The producer: send() completes only when the broker has acknowledged the record (per acks)
+// with its partition, offset and timestamp, or with an error saying why it was not. Every send
+// completes exactly once; closing or destroying the producer completes what is still pending.
+//
+//   kwire::producer p(io.get_executor(), cfg);
+//   auto [ec, d] = co_await p.send({.topic = "orders", .value = payload}, as_tuple(use_awaitable));
+//   p.send(rec, [](std::error_code ec, kwire::delivery d) { ... });        // callback
+//   auto f = p.send(rec, boost::asio::use_future);  // future<tuple<error_code, delivery>>
+//
+// The producer runs on the executor it is given and starts no thread. It is not thread-safe:
+// call it from that executor (a strand, if the io_context has several threads). send() encodes
+// the record into its partition's batch before it returns, so the record's buffers need to live
+// only for the call -- except with `deferred`, where the operation starts when it is launched.
+#pragma once
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/async_result.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "kwire/client/config.hpp"
+#include "kwire/client/error.hpp"
+#include "kwire/client/partitioner.hpp"
+#include "kwire/codec/record.hpp"
+
+namespace kwire {
+
+using client::producer_config;
+
+/// A record to send. Every view needs to stay valid only until send() returns.
+struct record {
+    std::string_view topic{};
+    std::optional<protocol::bytes_view> key{};    ///< nullopt: null key (sticky partitioning)
+    std::optional<protocol::bytes_view> value{};  ///< nullopt: null value (a tombstone)
+    std::span<const codec::header_view> headers{};
+    std::optional<std::int32_t> partition{};    ///< explicit partition; otherwise the partitioner decides
+    std::optional<std::int64_t> timestamp{};    ///< CreateTime in ms; now when absent
+};
+
+/// Where an acknowledged record landed. With acks=0 the offset is -1 (the broker says nothing).
+struct delivery {
+    std::int32_t partition = -1;
+    std::int64_t offset = -1;
+    std::int64_t timestamp = -1;  ///< the broker's LogAppendTime if the topic uses it, else CreateTime
+};
+
+using delivery_signature = void(std::error_code, delivery);
+using flush_signature = void(std::error_code);
+
+namespace client::detail {
+class producer_impl;
+void start_send(const std::shared_ptr<producer_impl>&, const record&,
+                boost::asio::any_completion_handler<delivery_signature>, const void* topic_handle);
+void start_flush(const std::shared_ptr<producer_impl>&, std::optional<std::chrono::milliseconds> timeout,
+                 boost::asio::any_completion_handler<flush_signature>);
+void start_close(const std::shared_ptr<producer_impl>&, boost::asio::any_completion_handler<flush_signature>);
+const void* topic_handle(const std::shared_ptr<producer_impl>&, std::string_view topic, bool autoflush);
+}  // namespace client::detail
+
+struct publisher_options {
+    /// Sends through this publisher skip linger.ms and go out at once (other topics keep batching).
+    bool autoflush = false;
+};
+
+class producer {
+public:
+    using executor_type = boost::asio::any_io_executor;
+
+    /// Throws std::system_error (client_errc::invalid_config) for an invalid configuration.
+    producer(executor_type ex, producer_config cfg);
+    /// Fails whatever is still pending with operation_aborted (use close() to deliver it first).
+    ~producer();
+    producer(const producer&) = delete;
+    producer& operator=(const producer&) = delete;
+    producer(producer&&) noexcept = default;
+    producer& operator=(producer&&) noexcept = default;
+
+    executor_type get_executor() const noexcept { return ex_; }
+    const producer_config& config() const noexcept;
+
+    template <class Token> auto send(const record& r, Token&& token) {
+        return boost::asio::async_initiate<Token, delivery_signature>(
+            [impl = impl_](auto handler, const record& rec) {
+                client::detail::start_send(impl, rec, std::move(handler), nullptr);
+            },
+            token, r);
+    }
+
+    /// Sends everything lingering now, and completes once every record sent before the call is
+    /// acknowledged or failed (each send reports its own outcome).
+    template <class Token> auto flush(Token&& token) {
+        return boost::asio::async_initiate<Token, flush_signature>(
+            [impl = impl_](auto handler) { client::detail::start_flush(impl, std::nullopt, std::move(handler)); },
+            token);
+    }
+    /// As flush(token), but completes with client_errc::request_timed_out after `timeout`
+    /// if records are still outstanding (they stay pending and report later).
+    template <class Token> auto flush(std::chrono::milliseconds timeout, Token&& token) {
+        return boost::asio::async_initiate<Token, flush_signature>(
+            [impl = impl_, timeout](auto handler) {
+                client::detail::start_flush(impl, timeout, std::move(handler));
+            },
+            token);
+    }
+
+    /// Flushes, then closes every connection. Sends after close fail with client_errc::closed.
+    template <class Token> auto close(Token&& token) {
+        return boost::asio::async_initiate<Token, flush_signature>(
+            [impl = impl_](auto handler) { client::detail::start_close(impl, std::move(handler)); }, token);
+    }
+
+    /// A handle for one topic, resolved once. With `autoflush`, its sends go out immediately.
+    class publisher {
+    public:
+        template <class Token>
+        auto send(std::optional<protocol::bytes_view> key, std::optional<protocol::bytes_view> value,
+                  Token&& token, std::span<const codec::header_view> headers = {}) {
+            record r{topic_, key, value, headers, std::nullopt, std::nullopt};
+            return boost::asio::async_initiate<Token, delivery_signature>(
+                [impl = impl_, handle = handle_](auto handler, const record& rec) {
+                    client::detail::start_send(impl, rec, std::move(handler), handle);
+                },
+                token, r);
+        }
+        const std::string& topic() const noexcept { return topic_; }
+
+    private:
+        friend class producer;
+        publisher(std::shared_ptr<client::detail::producer_impl> impl, std::string topic, const void* handle)
+            : impl_(std::move(impl)), topic_(std::move(topic)), handle_(handle) {}
+        std::shared_ptr<client::detail::producer_impl> impl_;
+        std::string topic_;
+        const void* handle_;
+    };
+
+    publisher make_publisher(std::string topic, publisher_options options = {}) {
+        const auto* handle = client::detail::topic_handle(impl_, topic, options.autoflush);
+        return publisher(impl_, std::move(topic), handle);
+    }
+
+private:
+    executor_type ex_;
+    std::shared_ptr<client::detail::producer_impl> impl_;
+};
+
+}  // namespace kwire

@@ -1,0 +1,115 @@
+// One TCP connection to one broker, on the user's executor: connects (trying every resolved
+// address), performs the ApiVersions handshake, then pipelines requests through a broker_session.
+// The Asio side only moves bytes and runs one timer; the protocol lives in broker_session.
+//
+// Requests made before the connection is ready wait in `waiting_` as closures that encode
+// themselves once the broker's versions are known. Any failure (connect, handshake, read,
+// write, timeout, a broken stream) fails everything in flight and waiting with that error and
+// closes the socket; the next request reconnects, after the backoff.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "kwire/client/config.hpp"
+#include "kwire/client/detail/broker_session.hpp"
+#include "kwire/client/error.hpp"
+#include "kwire/protocol/frame.hpp"
+
+namespace kwire::client::detail {
+
+namespace net = boost::asio;
+
+class broker_connection : public std::enable_shared_from_this<broker_connection> {
+public:
+    broker_connection(net::any_io_executor ex, const connection_config& cfg, std::int32_t node_id, std::string host,
+                      std::uint16_t port);
+    ~broker_connection();
+
+    std::int32_t node_id() const noexcept { return node_id_; }
+    const std::string& host() const noexcept { return host_; }
+    std::uint16_t port() const noexcept { return port_; }
+    std::string address() const { return host_ + ":" + std::to_string(port_); }
+    bool ready() const noexcept { return state_ == state::ready; }
+    std::size_t in_flight() const noexcept { return session_.in_flight(); }
+    const api_version_table& versions() const noexcept { return session_.versions(); }
+
+    /// Sends a request at the highest version both sides speak, within [min_version, Req's max]
+    /// and calls `done(ec, response)` exactly once. Responses are decoded here, so a schema
+    /// mismatch surfaces as an error on this request, not as garbage later.
+    template <protocol::message Req, class Done>
+    void request(Req req, Done done, std::int16_t min_version = Req::min_version,
+                 std::int16_t max_version = Req::max_version, bool expects_response = true) {
+        using Resp = typename Req::response_type;
+        submit([req = std::move(req), done = std::move(done), min_version, max_version,
+                expects_response](broker_session* s, std::error_code ec, clock::time_point deadline) mutable {
+            if (ec) return done(ec, Resp{}, std::int16_t{-1});
+            const auto v = s->versions().pick(Req::api_key, min_version, max_version);
+            if (v < 0) return done(make_error_code(client_errc::unsupported_version), Resp{}, v);
+            s->enqueue(
+                req, v, deadline,
+                [done = std::move(done), v](std::error_code ec2, protocol::bytes_view frame) mutable {
+                    Resp resp;
+                    if (!ec2 && !frame.empty()) ec2 = protocol::decode_response(frame, v, resp);
+                    done(ec2, std::move(resp), v);
+                },
+                expects_response);
+        });
+    }
+
+    /// Fails everything with `ec` and closes the socket (it reconnects on the next request).
+    void close(std::error_code ec = make_error_code(client_errc::closed));
+
+    template <class Resp> using done_fn = std::function<void(std::error_code, Resp, std::int16_t version)>;
+
+private:
+    /// A request waiting for the connection: called with the session once ready (or with an
+    /// error and a null session).
+    using starter = std::function<void(broker_session*, std::error_code, clock::time_point deadline)>;
+    enum class state { idle, backoff, connecting, handshaking, ready };
+
+    void submit(starter s);
+    void connect();
+    void on_resolved(std::error_code ec, net::ip::tcp::resolver::results_type results);
+    void try_endpoint(net::ip::tcp::resolver::results_type results, std::size_t index, std::error_code last);
+    void handshake(std::int16_t version);
+    void become_ready();
+    void fail(std::error_code ec, bool reconnect);
+    void write_more();
+    void read_more();
+    void arm_timer();
+    clock::time_point deadline() const { return clock::now() + cfg_.request_timeout; }
+
+    net::any_io_executor ex_;
+    connection_config cfg_;
+    std::int32_t node_id_;
+    std::string host_;
+    std::uint16_t port_;
+
+    net::ip::tcp::resolver resolver_;
+    net::ip::tcp::socket socket_;
+    net::steady_timer timer_;           // request deadlines and connect timeout
+    net::steady_timer backoff_timer_;
+    broker_session session_;
+    std::deque<starter> waiting_;
+    std::vector<std::uint8_t> writing_;
+    bool write_in_progress_ = false;
+    bool read_in_progress_ = false;
+    state state_ = state::idle;
+    clock::time_point timer_armed_for_{};
+    std::uint64_t generation_ = 0;      // bumps on every (re)connect; stale callbacks check it
+    int failures_ = 0;                  // consecutive, for the backoff
+    std::minstd_rand jitter_{std::random_device{}()};
+};
+
+}  // namespace kwire::client::detail

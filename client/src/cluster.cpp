@@ -1,0 +1,162 @@
+#include "cluster.hpp"
+
+#include <algorithm>
+
+#include "kwire/client/error.hpp"
+
+namespace kwire::client::detail {
+
+namespace {
+
+std::pair<std::string, std::uint16_t> split_address(const std::string& address) {
+    const auto colon = address.rfind(':');
+    if (colon == std::string::npos) return {address, 9092};
+    auto host = address.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    const auto port = std::stoi(address.substr(colon + 1));
+    return {host, static_cast<std::uint16_t>(port)};
+}
+
+}  // namespace
+
+cluster::cluster(net::any_io_executor ex, connection_config cfg) : ex_(ex), cfg_(std::move(cfg)) {
+    std::int32_t id = -1;
+    for (const auto& address : cfg_.bootstrap_servers) {
+        auto [host, port] = split_address(address);
+        bootstrap_.push_back(std::make_shared<broker_connection>(ex_, cfg_, id--, host, port));
+    }
+}
+
+cluster::~cluster() { close(); }
+
+void cluster::close() {
+    if (closed_) return;
+    closed_ = true;
+    for (auto& c : bootstrap_) c->close();
+    for (auto& [id, c] : connections_) c->close();
+}
+
+const topic_info* cluster::topic(std::string_view name) const {
+    const auto it = topics_.find(name);
+    return it == topics_.end() ? nullptr : &it->second;
+}
+
+std::shared_ptr<broker_connection> cluster::broker(std::int32_t node_id) {
+    if (const auto it = connections_.find(node_id); it != connections_.end()) return it->second;
+    const auto info = broker_info_.find(node_id);
+    if (info == broker_info_.end()) return nullptr;
+    auto c = std::make_shared<broker_connection>(ex_, cfg_, node_id, info->second.host, info->second.port);
+    connections_.emplace(node_id, c);
+    return c;
+}
+
+std::shared_ptr<broker_connection> cluster::any_broker() {
+    for (auto& [id, c] : connections_)
+        if (c->ready()) return c;
+    for (auto& c : bootstrap_)
+        if (c->ready()) return c;
+    // Nothing connected: rotate over known brokers, then bootstrap addresses, so one dead
+    // address does not stall the client.
+    std::vector<std::shared_ptr<broker_connection>> candidates;
+    for (const auto& [id, info] : broker_info_) candidates.push_back(broker(id));
+    for (auto& c : bootstrap_) candidates.push_back(c);
+    if (candidates.empty()) return nullptr;
+    return candidates[next_broker_++ % candidates.size()];
+}
+
+void cluster::add_broker(const broker_info& b) {
+    const auto it = broker_info_.find(b.node_id);
+    if (it != broker_info_.end() && (it->second.host != b.host || it->second.port != b.port)) {
+        // The broker moved: the old connection points at the wrong address.
+        if (auto c = connections_.find(b.node_id); c != connections_.end()) {
+            c->second->close(make_error_code(client_errc::connection_closed));
+            connections_.erase(c);
+        }
+    }
+    broker_info_[b.node_id] = b;
+}
+
+void cluster::update_leader(std::string_view name, std::int32_t partition, std::int32_t leader, std::int32_t epoch) {
+    const auto it = topics_.find(name);
+    if (it == topics_.end()) return;
+    for (auto& p : it->second.partitions) {
+        // Only move forward: an older epoch is stale news.
+        if (p.id == partition && (epoch < 0 || epoch >= p.leader_epoch)) {
+            p.leader = leader;
+            p.leader_epoch = epoch;
+            p.error = 0;
+        }
+    }
+}
+
+void cluster::refresh(std::vector<std::string> topics, refresh_done done) {
+    if (closed_) {
+        net::post(ex_, [done = std::move(done)] { done(make_error_code(client_errc::closed)); });
+        return;
+    }
+    if (topics.empty()) next_all_ = true;
+    next_topics_.insert(topics.begin(), topics.end());
+    next_waiters_.push_back(std::move(done));
+    if (!refreshing_) start_refresh();
+}
+
+void cluster::start_refresh() {
+    refreshing_ = true;
+    current_waiters_ = std::move(next_waiters_);
+    next_waiters_.clear();
+    std::vector<std::string> asked(next_topics_.begin(), next_topics_.end());
+    const bool all = next_all_;
+    next_topics_.clear();
+    next_all_ = false;
+
+    auto conn = any_broker();
+    if (!conn) return finish_refresh(make_error_code(client_errc::no_brokers));
+
+    protocol::MetadataRequest req;
+    if (all) {
+        req.topics.reset();  // null: all topics (v1+); v0 sends an empty array, which means the same
+    } else {
+        req.topics.emplace();
+        for (const auto& t : asked) {
+            protocol::MetadataRequest::MetadataRequestTopic rt;
+            rt.name = t;
+            req.topics->push_back(std::move(rt));
+        }
+    }
+    req.allow_auto_topic_creation = cfg_.allow_auto_create_topics;
+    auto self = shared_from_this();
+    conn->request(std::move(req),
+                  [self, asked = all ? std::vector<std::string>{} : asked](
+                      std::error_code ec, protocol::MetadataResponse resp, std::int16_t version) {
+                      if (!ec) self->apply(resp, version, asked);
+                      self->finish_refresh(ec);
+                  },
+                  0, 12);
+}
+
+void cluster::apply(const protocol::MetadataResponse& resp, std::int16_t version, const std::vector<std::string>&) {
+    for (const auto& b : resp.brokers) add_broker({b.node_id, b.host, static_cast<std::uint16_t>(b.port), b.rack});
+    if (version >= 2) cluster_id_ = resp.cluster_id;
+    if (version >= 1) controller_id_ = resp.controller_id;
+    for (const auto& t : resp.topics) {
+        if (!t.name) continue;
+        topic_info info;
+        info.name = *t.name;
+        info.error = t.error_code;
+        for (const auto& p : t.partitions)
+            info.partitions.push_back({p.partition_index, p.leader_id, p.leader_epoch, p.error_code});
+        std::sort(info.partitions.begin(), info.partitions.end(),
+                  [](const partition_info& a, const partition_info& b) { return a.id < b.id; });
+        topics_[info.name] = std::move(info);
+    }
+}
+
+void cluster::finish_refresh(std::error_code ec) {
+    refreshing_ = false;
+    auto waiters = std::move(current_waiters_);
+    current_waiters_.clear();
+    for (auto& w : waiters) w(ec);
+    if (!next_waiters_.empty() && !refreshing_ && !closed_) start_refresh();
+}
+
+}  // namespace kwire::client::detail

@@ -1,0 +1,99 @@
+// The cluster as a client sees it: a connection per broker (created from bootstrap addresses
+// first, then from metadata), and a metadata cache of topics, partitions and leaders.
+//
+// Metadata refreshes are coalesced: while one is in flight, further requests for topics wait
+// and are served by one more refresh after it, so a burst of NOT_LEADER errors costs one or two
+// Metadata requests, not one per partition.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "broker_connection.hpp"
+#include "kwire/client/config.hpp"
+#include "kwire/protocol/messages/metadata.hpp"
+
+namespace kwire::client::detail {
+
+struct partition_info {
+    std::int32_t id = 0;
+    std::int32_t leader = -1;
+    std::int32_t leader_epoch = -1;
+    std::int16_t error = 0;
+};
+
+struct topic_info {
+    std::string name;
+    std::int16_t error = 0;  ///< e.g. UNKNOWN_TOPIC_OR_PARTITION (3), LEADER_NOT_AVAILABLE (5)
+    std::vector<partition_info> partitions;
+};
+
+struct broker_info {
+    std::int32_t node_id = -1;
+    std::string host;
+    std::uint16_t port = 0;
+    std::optional<std::string> rack;
+};
+
+class cluster : public std::enable_shared_from_this<cluster> {
+public:
+    using refresh_done = std::function<void(std::error_code)>;
+
+    cluster(net::any_io_executor ex, connection_config cfg);
+    ~cluster();
+
+    const connection_config& config() const noexcept { return cfg_; }
+    net::any_io_executor get_executor() const { return ex_; }
+
+    /// Fetches metadata for `topics` (an empty list: every topic) into the cache.
+    void refresh(std::vector<std::string> topics, refresh_done done);
+
+    const topic_info* topic(std::string_view name) const;
+    const std::map<std::int32_t, broker_info>& brokers() const noexcept { return broker_info_; }
+    std::optional<std::string> cluster_id() const { return cluster_id_; }
+    std::int32_t controller_id() const noexcept { return controller_id_; }
+
+    /// The connection to a broker known from metadata (created on first use), or nullptr.
+    std::shared_ptr<broker_connection> broker(std::int32_t node_id);
+    /// Any connection to send cluster-wide requests to: a ready one if there is one, else the
+    /// next broker or bootstrap address in turn.
+    std::shared_ptr<broker_connection> any_broker();
+
+    /// A leader learned outside Metadata (KIP-951 CurrentLeader in Produce/Fetch responses).
+    void update_leader(std::string_view topic, std::int32_t partition, std::int32_t leader, std::int32_t epoch);
+    void add_broker(const broker_info& b);
+
+    void close();
+
+private:
+    void start_refresh();
+    void finish_refresh(std::error_code ec);
+    void apply(const protocol::MetadataResponse& resp, std::int16_t version, const std::vector<std::string>& asked);
+
+    net::any_io_executor ex_;
+    connection_config cfg_;
+    std::vector<std::shared_ptr<broker_connection>> bootstrap_;
+    std::map<std::int32_t, std::shared_ptr<broker_connection>> connections_;
+    std::map<std::int32_t, broker_info> broker_info_;
+    std::map<std::string, topic_info, std::less<>> topics_;
+    std::optional<std::string> cluster_id_;
+    std::int32_t controller_id_ = -1;
+    std::size_t next_broker_ = 0;
+
+    bool refreshing_ = false;
+    bool closed_ = false;
+    std::set<std::string> next_topics_;  // asked for while a refresh was in flight
+    bool next_all_ = false;
+    std::vector<refresh_done> next_waiters_;
+    std::vector<refresh_done> current_waiters_;
+};
+
+}  // namespace kwire::client::detail

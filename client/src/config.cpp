@@ -1,0 +1,180 @@
+#include "kwire/client/config.hpp"
+
+#include <charconv>
+#include <functional>
+
+#include "kwire/client/error.hpp"
+
+namespace kwire::client {
+namespace {
+
+// Each property is a name and a setter that parses its value; the setter returns an error text,
+// empty on success. One table per config type; the producer's extends the connection's.
+template <class Config>
+using setter = std::function<std::string(Config&, std::string_view)>;
+
+template <class Int> std::string parse_int(std::string_view s, Int& out, Int min, Int max) {
+    Int v{};
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || end != s.data() + s.size()) return "expected an integer";
+    if (v < min || v > max) return "out of range [" + std::to_string(min) + ", " + std::to_string(max) + "]";
+    out = v;
+    return {};
+}
+
+std::string parse_ms(std::string_view s, milliseconds& out, std::int64_t min = 0) {
+    std::int64_t v = 0;
+    auto err = parse_int<std::int64_t>(s, v, min, std::int64_t{1} << 40);
+    if (err.empty()) out = milliseconds(v);
+    return err;
+}
+
+std::string parse_bool(std::string_view s, bool& out) {
+    if (s == "true" || s == "1") { out = true; return {}; }
+    if (s == "false" || s == "0") { out = false; return {}; }
+    return "expected true or false";
+}
+
+std::vector<std::string> split_list(std::string_view s) {
+    std::vector<std::string> out;
+    while (!s.empty()) {
+        const auto comma = s.find(',');
+        auto item = s.substr(0, comma);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (!item.empty()) out.emplace_back(item);
+        if (comma == std::string_view::npos) break;
+        s.remove_prefix(comma + 1);
+    }
+    return out;
+}
+
+const std::map<std::string, setter<connection_config>, std::less<>>& connection_setters() {
+    static const std::map<std::string, setter<connection_config>, std::less<>> table = {
+        {"bootstrap.servers",
+         [](connection_config& c, std::string_view v) -> std::string {
+             c.bootstrap_servers = split_list(v);
+             return c.bootstrap_servers.empty() ? "expected host:port[,host:port...]" : "";
+         }},
+        {"client.id", [](connection_config& c, std::string_view v) { c.client_id = v; return std::string(); }},
+        {"request.timeout.ms", [](connection_config& c, std::string_view v) { return parse_ms(v, c.request_timeout, 1); }},
+        {"metadata.max.age.ms", [](connection_config& c, std::string_view v) { return parse_ms(v, c.metadata_max_age, 1); }},
+        {"reconnect.backoff.ms", [](connection_config& c, std::string_view v) { return parse_ms(v, c.reconnect_backoff); }},
+        {"reconnect.backoff.max.ms", [](connection_config& c, std::string_view v) { return parse_ms(v, c.reconnect_backoff_max); }},
+        {"socket.connection.setup.timeout.ms",
+         [](connection_config& c, std::string_view v) { return parse_ms(v, c.socket_connection_setup_timeout, 1); }},
+        {"receive.message.max.bytes",
+         [](connection_config& c, std::string_view v) {
+             return parse_int<std::uint32_t>(v, c.max_response_bytes, 1024, 0x7fffffffu);
+         }},
+        {"allow.auto.create.topics",
+         [](connection_config& c, std::string_view v) { return parse_bool(v, c.allow_auto_create_topics); }},
+        // Accepted for compatibility: kwire always disables Nagle, and resolves names itself.
+        {"socket.nagle.disable",
+         [](connection_config&, std::string_view v) {
+             bool b = true;
+             auto err = parse_bool(v, b);
+             return err.empty() && !b ? std::string("kwire always disables Nagle (TCP_NODELAY)") : err;
+         }},
+    };
+    return table;
+}
+
+const std::map<std::string, setter<producer_config>, std::less<>>& producer_setters() {
+    static const std::map<std::string, setter<producer_config>, std::less<>> table = {
+        {"acks",
+         [](producer_config& c, std::string_view v) -> std::string {
+             if (v == "all" || v == "-1") c.required_acks = acks::all;
+             else if (v == "1") c.required_acks = acks::leader;
+             else if (v == "0") c.required_acks = acks::none;
+             else return "expected 0, 1, all or -1";
+             return {};
+         }},
+        {"linger.ms", [](producer_config& c, std::string_view v) { return parse_ms(v, c.linger); }},
+        {"batch.size",
+         [](producer_config& c, std::string_view v) { return parse_int<std::uint32_t>(v, c.batch_size, 1, 0x7fffffffu); }},
+        {"max.request.size",
+         [](producer_config& c, std::string_view v) {
+             return parse_int<std::uint32_t>(v, c.max_request_size, 1024, 0x7fffffffu);
+         }},
+        {"compression.type",
+         [](producer_config& c, std::string_view v) -> std::string {
+             const auto codec = parse_compression(v);
+             if (!codec) return "expected none, gzip, snappy, lz4 or zstd";
+             c.compression = *codec;
+             return {};
+         }},
+        {"compression.level",
+         [](producer_config& c, std::string_view v) {
+             int level = 0;
+             auto err = parse_int<int>(v, level, -131072, 22);
+             if (err.empty()) c.compression_level = level;
+             return err;
+         }},
+        {"buffer.memory",
+         [](producer_config& c, std::string_view v) {
+             return parse_int<std::uint64_t>(v, c.buffer_memory, 1024, std::uint64_t{1} << 40);
+         }},
+        {"enable.idempotence",
+         [](producer_config& c, std::string_view v) { return parse_bool(v, c.enable_idempotence); }},
+        {"max.in.flight.requests.per.connection",
+         [](producer_config& c, std::string_view v) {
+             return parse_int<int>(v, c.max_in_flight_per_connection, 1, 1000000);
+         }},
+        {"delivery.timeout.ms", [](producer_config& c, std::string_view v) { return parse_ms(v, c.delivery_timeout, 1); }},
+        {"retry.backoff.ms", [](producer_config& c, std::string_view v) { return parse_ms(v, c.retry_backoff); }},
+        {"retry.backoff.max.ms", [](producer_config& c, std::string_view v) { return parse_ms(v, c.retry_backoff_max); }},
+    };
+    return table;
+}
+
+std::error_code fail(std::string* what, std::string_view name, std::string_view value, const std::string& why) {
+    if (what) *what = std::string(name) + "=" + std::string(value) + ": " + why;
+    return make_error_code(client_errc::invalid_config);
+}
+
+}  // namespace
+
+std::optional<codec::compression> parse_compression(std::string_view name) noexcept {
+    if (name == "none") return codec::compression::none;
+    if (name == "gzip") return codec::compression::gzip;
+    if (name == "snappy") return codec::compression::snappy;
+    if (name == "lz4") return codec::compression::lz4;
+    if (name == "zstd") return codec::compression::zstd;
+    return std::nullopt;
+}
+
+std::error_code apply_properties(connection_config& cfg, const properties& props, std::string* what) {
+    for (const auto& [name, value] : props) {
+        const auto it = connection_setters().find(name);
+        if (it == connection_setters().end()) return fail(what, name, value, "unknown property");
+        if (auto err = it->second(cfg, value); !err.empty()) return fail(what, name, value, err);
+    }
+    return {};
+}
+
+std::error_code apply_properties(producer_config& cfg, const properties& props, std::string* what) {
+    for (const auto& [name, value] : props) {
+        if (const auto it = producer_setters().find(name); it != producer_setters().end()) {
+            if (auto err = it->second(cfg, value); !err.empty()) return fail(what, name, value, err);
+        } else if (const auto ct = connection_setters().find(name); ct != connection_setters().end()) {
+            if (auto err = ct->second(cfg, value); !err.empty()) return fail(what, name, value, err);
+        } else {
+            return fail(what, name, value, "unknown property");
+        }
+    }
+    // As in the Java client: idempotence is on by default, quietly off when acks is weakened
+    // and idempotence was not asked for, and an error when both were asked for.
+    if (cfg.enable_idempotence && cfg.required_acks != acks::all) {
+        if (props.contains("enable.idempotence"))
+            return fail(what, "acks", props.find("acks") != props.end() ? props.find("acks")->second : "",
+                        "enable.idempotence=true requires acks=all");
+        cfg.enable_idempotence = false;
+    }
+    if (cfg.enable_idempotence && cfg.max_in_flight_per_connection > 5)
+        return fail(what, "max.in.flight.requests.per.connection", std::to_string(cfg.max_in_flight_per_connection),
+                    "at most 5 with enable.idempotence=true");
+    return {};
+}
+
+}  // namespace kwire::client

@@ -1,0 +1,43 @@
+#include "kwire/client/error.hpp"
+
+#include <string>
+
+namespace kwire::client {
+namespace {
+
+class client_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "kwire.client"; }
+    std::string message(int ev) const override {
+        switch (static_cast<client_errc>(ev)) {
+            case client_errc::ok: return "success";
+            case client_errc::tls_on_plaintext:
+                return "received TLS bytes on a plaintext connection (is the port a TLS listener? "
+                       "set security.protocol=ssl)";
+            case client_errc::no_brokers: return "no bootstrap broker could be reached";
+            case client_errc::connection_closed: return "broker closed the connection";
+            case client_errc::request_timed_out: return "request timed out (request.timeout.ms)";
+            case client_errc::unsupported_version:
+                return "broker does not support an API version kwire needs";
+            case client_errc::delivery_timed_out:
+                return "record not acknowledged within delivery.timeout.ms";
+            case client_errc::buffer_full: return "producer buffer full (buffer.memory)";
+            case client_errc::record_too_large: return "record too large (max.request.size)";
+            case client_errc::unknown_topic: return "unknown topic";
+            case client_errc::invalid_partition: return "partition does not exist";
+            case client_errc::producer_fenced: return "producer fenced";
+            case client_errc::invalid_config: return "invalid configuration";
+            case client_errc::closed: return "client closed";
+        }
+        return "unknown client error";
+    }
+};
+
+}  // namespace
+
+const std::error_category& client_category() noexcept {
+    static const client_category_impl c;
+    return c;
+}
+
+}  // namespace kwire::client

@@ -1,0 +1,503 @@
+// Accumulating: records into per-partition batches, linger, flush, buffer.memory, expiry.
+#include "producer_impl.hpp"
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+
+namespace kwire::client::detail {
+
+namespace {
+
+std::int64_t wall_clock_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::optional<std::vector<std::uint8_t>> copy(const std::optional<protocol::bytes_view>& v) {
+    if (!v) return std::nullopt;
+    return std::vector<std::uint8_t>(v->begin(), v->end());
+}
+
+std::optional<protocol::bytes_view> view(const std::optional<std::vector<std::uint8_t>>& v) {
+    if (!v) return std::nullopt;
+    return protocol::bytes_view(v->data(), v->size());
+}
+
+/// Calls a send handler on its own executor; `post` when we are still inside send(), which
+/// must never call its handler itself.
+void invoke(net::any_io_executor ex, send_handler h, std::error_code ec, delivery d, bool from_initiation) {
+    // The handler runs on its own associated executor (a strand, a coroutine's); from inside
+    // send() it is first posted, since an initiating function never completes inline.
+    // (net::append would be neater, but Boost 1.81 recurses when it copies an lvalue
+    // any_completion_handler.)
+    auto run = [h = std::move(h), ec, d]() mutable {
+        auto assoc = net::get_associated_executor(h);
+        net::dispatch(assoc, [h = std::move(h), ec, d]() mutable { std::move(h)(ec, d); });
+    };
+    if (from_initiation) net::post(ex, std::move(run));
+    else run();
+}
+
+void invoke(net::any_io_executor ex, flush_handler h, std::error_code ec) {
+    net::post(ex, [h = std::move(h), ec]() mutable {
+        auto assoc = net::get_associated_executor(h);
+        net::dispatch(assoc, [h = std::move(h), ec]() mutable { std::move(h)(ec); });
+    });
+}
+
+}  // namespace
+
+producer_impl::producer_impl(net::any_io_executor ex, producer_config cfg)
+    : ex_(ex),
+      cfg_(std::move(cfg)),
+      cluster_(std::make_shared<cluster>(ex, cfg_)),
+      linger_timer_(ex),
+      expiry_timer_(ex) {}
+
+producer_impl::~producer_impl() = default;
+
+topic_state* producer_impl::topic(std::string_view name, std::optional<bool> autoflush) {
+    auto it = topics_.find(name);
+    if (it == topics_.end()) {
+        auto t = std::make_unique<topic_state>();
+        t->name = std::string(name);
+        t->linger = cfg_.linger;
+        it = topics_.emplace(t->name, std::move(t)).first;
+    }
+    if (autoflush) it->second->linger = *autoflush ? std::chrono::milliseconds(0) : cfg_.linger;
+    return it->second.get();
+}
+
+void producer_impl::send(const record& r, send_handler h, topic_state* t) {
+    const auto gen = generation_;
+    ++outstanding_[gen];
+    record_done done{std::move(h), 0, gen};
+    if (closed_) return fail_now(done, make_error_code(client_errc::closed));
+    if (!t) t = topic(r.topic);
+
+    const auto memory = codec::batch_builder::max_record_size(r.key, r.value, r.headers);
+    if (memory + codec::batch_v2::header_size > cfg_.max_request_size)
+        return fail_now(done, make_error_code(client_errc::record_too_large));
+    const auto timestamp = r.timestamp.value_or(wall_clock_ms());
+    const auto deadline = clock::now() + cfg_.delivery_timeout;
+
+    // Note: any_completion_handler is only ever move-constructed here, never move-assigned:
+    // Boost 1.81's move assignment copies from an lvalue and wraps the handler in itself forever.
+    auto park = [&](std::deque<owned_record>& into) {
+        std::vector<std::pair<std::string, std::optional<std::vector<std::uint8_t>>>> headers;
+        for (const auto& hv : r.headers) headers.emplace_back(std::string(hv.key), copy(hv.value));
+        into.push_back(owned_record{copy(r.key), copy(r.value), std::move(headers), r.partition, timestamp, deadline,
+                                    std::move(done.handler), gen, memory});
+        arm_expiry_timer();
+    };
+
+    if (memory_used_ + memory > cfg_.buffer_memory) {
+        if (cfg_.on_buffer_full == buffer_full_policy::fail)
+            return fail_now(done, make_error_code(client_errc::buffer_full));
+        std::deque<owned_record> one;
+        park(one);
+        memory_waiters_.emplace_back(std::move(one.front()), t->name);
+        return;
+    }
+    memory_used_ += memory;
+
+    if (t->partitions.empty()) {
+        park(t->waiting);
+        request_metadata(*t);
+        return;
+    }
+    std::error_code ec;
+    const auto partition = choose_partition(*t, r.partition, r.key, ec);
+    if (!partition) {
+        memory_used_ -= memory;
+        return fail_now(done, ec);
+    }
+    append(*t, *partition, r.key, r.value, r.headers, timestamp, std::move(done.handler), gen, deadline, memory);
+}
+
+std::optional<std::int32_t> producer_impl::choose_partition(topic_state& t,
+                                                            const std::optional<std::int32_t>& explicit_partition,
+                                                            const std::optional<protocol::bytes_view>& key,
+                                                            std::error_code& ec) {
+    const auto n = static_cast<std::int32_t>(t.partitions.size());
+    std::int32_t p = 0;
+    if (explicit_partition) {
+        p = *explicit_partition;
+    } else if (cfg_.partitioner) {
+        std::optional<std::span<const std::uint8_t>> k;
+        if (key) k = key->span();
+        p = cfg_.partitioner(t.name, k, n);
+    } else if (key) {
+        p = murmur2_partition(key->span(), n);
+    } else {
+        p = t.sticky.current(n);
+    }
+    if (p < 0 || p >= n) {
+        ec = make_error_code(client_errc::invalid_partition);
+        return std::nullopt;
+    }
+    return p;
+}
+
+void producer_impl::append(topic_state& t, std::int32_t partition, std::optional<protocol::bytes_view> key,
+                           std::optional<protocol::bytes_view> value, std::span<const codec::header_view> headers,
+                           std::int64_t timestamp, send_handler h, std::uint64_t generation,
+                           clock::time_point deadline, std::size_t memory) {
+    auto& p = t.partitions[static_cast<std::size_t>(partition)];
+    if (p.open && !p.open->records.empty() && p.builder.size_bytes() + memory > cfg_.batch_size) {
+        seal(t, p);
+        schedule_drain();
+    }
+    if (!p.open) {
+        p.open = std::make_unique<produce_batch>();
+        p.open->deadline = deadline;
+        p.open->bytes.reserve(std::min<std::size_t>(cfg_.batch_size + 1024, std::max<std::size_t>(4096, memory * 16)));
+        codec::batch_options opts;
+        opts.codec = cfg_.compression;
+        opts.compression_level = cfg_.compression_level;
+        p.builder.begin(p.open->bytes, opts);
+        p.linger_until = clock::now() + t.linger;
+        if (t.linger.count() > 0 && p.linger_until < linger_armed_for_) arm_linger_timer();
+    }
+    if (auto ec = p.builder.append(timestamp, key, value, headers)) {
+        memory_used_ -= memory;
+        record_done r{std::move(h), timestamp, generation};
+        return complete(r, ec, {}), void();
+    }
+    p.open->records.push_back({std::move(h), timestamp, generation});
+    p.open->memory += memory;
+    if (p.builder.size_bytes() >= cfg_.batch_size) {
+        seal(t, p);
+        schedule_drain();
+    } else if (t.linger.count() == 0) {
+        schedule_drain();  // posted: sends made in the same handler still share one request
+    }
+}
+
+void producer_impl::seal(topic_state& t, partition_state& p) {
+    if (!p.open) return;
+    auto& b = *p.open;
+    const auto count = static_cast<std::int32_t>(b.records.size());
+    if (cfg_.enable_idempotence && producer_id_ >= 0) {
+        b.producer_id = producer_id_;
+        b.producer_epoch = producer_epoch_;
+        b.base_sequence = p.next_sequence;
+        // Sequences wrap from INT32_MAX to 0, as the broker expects.
+        p.next_sequence = static_cast<std::int32_t>((static_cast<std::int64_t>(p.next_sequence) + count) & 0x7fffffff);
+    }
+    p.builder.set_producer_state(b.producer_id, b.producer_epoch, b.base_sequence, false);
+    if (auto ec = p.builder.finish()) {
+        auto failed = std::move(p.open);
+        complete_batch(*failed, ec, p.id, -1, -1);
+        return;
+    }
+    b.order = p.next_order++;
+    p.sealed.push_back(std::move(p.open));
+    const auto n = static_cast<std::int32_t>(t.partitions.size());
+    if (t.sticky.current(n) == p.id) t.sticky.batch_completed(n);
+}
+
+void producer_impl::request_metadata(topic_state& t) {
+    if (t.metadata_requested || closed_) return;
+    t.metadata_requested = true;
+    auto self = shared_from_this();
+    cluster_->refresh({t.name}, [self, tp = &t](std::error_code ec) { self->on_metadata(*tp, ec); });
+}
+
+void producer_impl::on_metadata(topic_state& t, std::error_code ec) {
+    t.metadata_requested = false;
+    const auto* info = cluster_->topic(t.name);
+    if (!ec && info && info->error == 0 && !info->partitions.empty()) {
+        // Partitions only ever grow; existing partition_state (and pointers to it) stay put.
+        while (t.partitions.size() < info->partitions.size()) {
+            t.partitions.emplace_back();
+            t.partitions.back().id = static_cast<std::int32_t>(t.partitions.size() - 1);
+        }
+        t.last_error = {};
+        release_waiting(t);
+        schedule_drain();
+        return;
+    }
+    t.last_error = ec ? ec : kafka_error(info ? info->error : std::int16_t{3});
+    t.next_metadata = clock::now() + cfg_.retry_backoff;
+    arm_expiry_timer();  // its tick asks again after the backoff while records wait
+}
+
+void producer_impl::release_waiting(topic_state& t) {
+    auto waiting = std::move(t.waiting);
+    t.waiting.clear();
+    std::vector<codec::header_view> headers;
+    for (auto& o : waiting) {
+        std::error_code ec;
+        const auto partition = choose_partition(t, o.partition, view(o.key), ec);
+        if (!partition) {
+            memory_used_ -= o.memory;
+            record_done r{std::move(o.handler), o.timestamp, o.generation};
+            complete(r, ec, {});
+            continue;
+        }
+        headers.clear();
+        for (const auto& [k, v] : o.headers) headers.push_back({k, view(v)});
+        append(t, *partition, view(o.key), view(o.value), headers, o.timestamp, std::move(o.handler), o.generation,
+               o.deadline, o.memory);
+    }
+    check_flushes();
+}
+
+void producer_impl::fail_now(record_done& r, std::error_code ec) {
+    auto it = outstanding_.find(r.generation);
+    if (it != outstanding_.end() && --it->second == 0) outstanding_.erase(it);
+    invoke(ex_, std::move(r.handler), ec, {}, true);
+}
+
+void producer_impl::complete(record_done& r, std::error_code ec, delivery d) {
+    auto it = outstanding_.find(r.generation);
+    if (it != outstanding_.end() && --it->second == 0) outstanding_.erase(it);
+    if (r.handler) invoke(ex_, std::move(r.handler), ec, d, false);
+}
+
+void producer_impl::complete_batch(produce_batch& b, std::error_code ec, std::int32_t partition,
+                                   std::int64_t base_offset, std::int64_t log_append_time) {
+    memory_used_ -= std::min<std::uint64_t>(memory_used_, b.memory);
+    b.memory = 0;
+    for (std::size_t i = 0; i < b.records.size(); ++i) {
+        auto& r = b.records[i];
+        delivery d;
+        d.partition = partition;
+        d.offset = (ec || base_offset < 0) ? -1 : base_offset + static_cast<std::int64_t>(i);
+        d.timestamp = log_append_time >= 0 ? log_append_time : r.timestamp;
+        complete(r, ec, d);
+    }
+    b.records.clear();
+    // Memory came free: let waiting sends in, in order.
+    while (!memory_waiters_.empty() && memory_used_ + memory_waiters_.front().first.memory <= cfg_.buffer_memory) {
+        auto [o, name] = std::move(memory_waiters_.front());
+        memory_waiters_.pop_front();
+        auto* t = topic(name);
+        memory_used_ += o.memory;
+        if (t->partitions.empty()) {
+            t->waiting.push_back(std::move(o));
+            request_metadata(*t);
+            continue;
+        }
+        std::error_code pec;
+        const auto p = choose_partition(*t, o.partition, view(o.key), pec);
+        if (!p) {
+            memory_used_ -= o.memory;
+            record_done r{std::move(o.handler), o.timestamp, o.generation};
+            complete(r, pec, {});
+            continue;
+        }
+        std::vector<codec::header_view> headers;
+        for (const auto& [k, v] : o.headers) headers.push_back({k, view(v)});
+        append(*t, *p, view(o.key), view(o.value), headers, o.timestamp, std::move(o.handler), o.generation,
+               o.deadline, o.memory);
+    }
+}
+
+void producer_impl::schedule_drain() {
+    if (drain_scheduled_) return;
+    drain_scheduled_ = true;
+    net::post(ex_, [self = shared_from_this()] { self->drain(); });
+}
+
+void producer_impl::arm_linger_timer() {
+    // The earliest moment something becomes sendable: an open batch's linger, or a partition's
+    // retry backoff ending.
+    auto next = clock::time_point::max();
+    for (auto& [name, t] : topics_) {
+        for (auto& p : t->partitions) {
+            if (p.open && t->linger.count() > 0) next = std::min(next, p.linger_until);
+            if (!p.sealed.empty() && p.backoff_until > clock::now()) next = std::min(next, p.backoff_until);
+        }
+    }
+    if (next == clock::time_point::max() || next == linger_armed_for_) return;
+    linger_armed_for_ = next;
+    linger_timer_.expires_at(next);
+    linger_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+        if (ec) return;
+        self->linger_armed_for_ = clock::time_point::max();
+        self->drain();
+    });
+}
+
+void producer_impl::arm_expiry_timer() {
+    if (expiry_armed_ || closed_) return;
+    expiry_armed_ = true;
+    expiry_timer_.expires_after(std::chrono::milliseconds(100));
+    expiry_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+        self->expiry_armed_ = false;
+        if (ec) return;
+        self->expire(clock::now());
+        if (!self->outstanding_.empty()) self->arm_expiry_timer();
+    });
+}
+
+void producer_impl::expire(clock::time_point now) {
+    // delivery.timeout.ms bounds the time from send() to its completion. Batches in flight wait
+    // for their response (or request timeout); everything else past its deadline fails here.
+    for (auto& [name, t] : topics_) {
+        while (!t->waiting.empty() && t->waiting.front().deadline <= now) {
+            auto o = std::move(t->waiting.front());
+            t->waiting.pop_front();
+            memory_used_ -= std::min<std::uint64_t>(memory_used_, o.memory);
+            record_done r{std::move(o.handler), o.timestamp, o.generation};
+            // A topic that never showed up is named as such; anything else is a timeout.
+            const bool unknown = t->last_error == kafka_error(3);
+            complete(r, unknown ? t->last_error : make_error_code(client_errc::delivery_timed_out), {});
+        }
+        if (!t->waiting.empty() && now >= t->next_metadata) request_metadata(*t);
+        for (auto& p : t->partitions) {
+            while (!p.sealed.empty() && p.sealed.front()->deadline <= now) {
+                auto b = std::move(p.sealed.front());
+                p.sealed.pop_front();
+                if (cfg_.enable_idempotence && b->base_sequence >= 0) bump_needed_ = true;  // a sequence gap
+                complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
+            }
+            if (p.open && p.open->deadline <= now) {
+                p.builder.abort();
+                auto b = std::move(p.open);
+                complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
+            }
+        }
+    }
+    while (!memory_waiters_.empty() && memory_waiters_.front().first.deadline <= now) {
+        auto o = std::move(memory_waiters_.front().first);
+        memory_waiters_.pop_front();
+        record_done r{std::move(o.handler), o.timestamp, o.generation};
+        complete(r, make_error_code(client_errc::delivery_timed_out), {});
+    }
+    check_flushes();
+    if (bump_needed_) schedule_drain();
+}
+
+void producer_impl::flush(std::optional<std::chrono::milliseconds> timeout, flush_handler h) {
+    const auto gen = generation_++;
+    for (auto& [name, t] : topics_)
+        for (auto& p : t->partitions) seal(*t, p);
+    schedule_drain();
+    flush_waiter w{gen, std::move(h), nullptr};
+    if (timeout) {
+        w.timer = std::make_shared<net::steady_timer>(ex_, *timeout);
+    }
+    flush_waiters_.push_back(std::move(w));
+    if (auto timer = flush_waiters_.back().timer) {
+        timer->async_wait([self = shared_from_this(), timer](std::error_code ec) {
+            if (ec) return;
+            for (auto fw = self->flush_waiters_.begin(); fw != self->flush_waiters_.end(); ++fw) {
+                if (fw->timer != timer) continue;
+                auto handler = std::move(fw->handler);
+                self->flush_waiters_.erase(fw);
+                invoke(self->ex_, std::move(handler), make_error_code(client_errc::request_timed_out));
+                return;
+            }
+        });
+    }
+    // Completes through check_flushes, which posts: never inside flush() itself.
+    net::post(ex_, [self = shared_from_this()] { self->check_flushes(); });
+}
+
+void producer_impl::check_flushes() {
+    for (auto it = flush_waiters_.begin(); it != flush_waiters_.end();) {
+        if (outstanding_.empty() || outstanding_.begin()->first > it->generation) {
+            auto handler = std::move(it->handler);
+            if (it->timer) it->timer->cancel();
+            it = flush_waiters_.erase(it);
+            invoke(ex_, std::move(handler), std::error_code{});
+        } else {
+            ++it;
+        }
+    }
+}
+
+void producer_impl::close(flush_handler h) {
+    closed_ = true;
+    auto self = shared_from_this();
+    flush(std::nullopt, flush_handler([self, h = std::move(h)](std::error_code ec) mutable {
+        self->cluster_->close();
+        self->linger_timer_.cancel();
+        self->expiry_timer_.cancel();
+        std::move(h)(ec);
+    }));
+}
+
+void producer_impl::abort(std::error_code ec) {
+    closed_ = true;
+    aborted_ = true;
+    linger_timer_.cancel();
+    expiry_timer_.cancel();
+    for (auto& [name, t] : topics_) {
+        for (auto& o : t->waiting) {
+            record_done r{std::move(o.handler), o.timestamp, o.generation};
+            complete(r, ec, {});
+        }
+        t->waiting.clear();
+        for (auto& p : t->partitions) {
+            if (p.open) {
+                p.builder.abort();
+                complete_batch(*p.open, ec, p.id, -1, -1);
+                p.open.reset();
+            }
+            for (auto& b : p.sealed) complete_batch(*b, ec, p.id, -1, -1);
+            for (auto& b : p.in_flight) complete_batch(*b, ec, p.id, -1, -1);
+            p.sealed.clear();
+            p.in_flight.clear();
+        }
+    }
+    for (auto& [o, name] : memory_waiters_) {
+        record_done r{std::move(o.handler), o.timestamp, o.generation};
+        complete(r, ec, {});
+    }
+    memory_waiters_.clear();
+    for (auto& w : flush_waiters_) {
+        if (w.timer) w.timer->cancel();
+        invoke(ex_, std::move(w.handler), ec);
+    }
+    flush_waiters_.clear();
+    cluster_->close();
+}
+
+// --- the public producer --------------------------------------------------------------------
+
+void start_send(const std::shared_ptr<producer_impl>& impl, const record& r, send_handler h, const void* handle) {
+    impl->send(r, std::move(h), static_cast<topic_state*>(const_cast<void*>(handle)));
+}
+
+void start_flush(const std::shared_ptr<producer_impl>& impl, std::optional<std::chrono::milliseconds> timeout,
+                 flush_handler h) {
+    impl->flush(timeout, std::move(h));
+}
+
+void start_close(const std::shared_ptr<producer_impl>& impl, flush_handler h) { impl->close(std::move(h)); }
+
+const void* topic_handle(const std::shared_ptr<producer_impl>& impl, std::string_view topic, bool autoflush) {
+    return impl->topic(topic, autoflush);
+}
+
+}  // namespace kwire::client::detail
+
+namespace kwire {
+
+producer::producer(executor_type ex, producer_config cfg) : ex_(ex) {
+    if (cfg.bootstrap_servers.empty())
+        throw std::system_error(make_error_code(client::client_errc::invalid_config), "bootstrap.servers is empty");
+    if (cfg.enable_idempotence && cfg.required_acks != client::acks::all)
+        throw std::system_error(make_error_code(client::client_errc::invalid_config),
+                                "enable.idempotence=true requires acks=all");
+    if (cfg.enable_idempotence && cfg.max_in_flight_per_connection > 5)
+        throw std::system_error(make_error_code(client::client_errc::invalid_config),
+                                "max.in.flight.requests.per.connection must be at most 5 with idempotence");
+    impl_ = std::make_shared<client::detail::producer_impl>(ex, std::move(cfg));
+}
+
+producer::~producer() {
+    if (impl_) impl_->abort(std::error_code(boost::system::error_code(boost::asio::error::operation_aborted)));
+}
+
+const producer_config& producer::config() const noexcept { return impl_->config(); }
+
+}  // namespace kwire

@@ -1,0 +1,184 @@
+// The producer's inside. Split by role, as franz-go splits kgo:
+//   producer_impl.cpp  accumulating records into per-partition batches (linger, batch.size,
+//                      partitioners, buffer.memory, flush, delivery timeouts);
+//   sink.cpp           draining sealed batches into one Produce request per broker, handling
+//                      responses, retries and the idempotent sequence state.
+// Everything runs on the producer's executor; nothing here locks.
+//
+// Lifecycle of a batch: open (records appended into its RecordBatch bytes as they are sent)
+// -> sealed (header finished, with its producer id / epoch / base sequence, when it is full,
+// its linger passed, or a flush asked) -> in flight (part of a Produce request) -> acknowledged
+// (every record's handler gets its offset) or failed (every record's handler gets the error), or
+// back to sealed for a retry. A partition's batches are kept in sequence order throughout.
+#pragma once
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cluster.hpp"
+#include "kwire/client/producer.hpp"
+#include "kwire/codec/batch_builder.hpp"
+#include "kwire/protocol/messages/produce.hpp"
+
+namespace kwire::client::detail {
+
+using send_handler = net::any_completion_handler<delivery_signature>;
+using flush_handler = net::any_completion_handler<flush_signature>;
+
+/// One record's completion: its handler, its timestamp, and the flush generation it belongs to.
+struct record_done {
+    send_handler handler;
+    std::int64_t timestamp;
+    std::uint64_t generation;
+};
+
+struct produce_batch {
+    std::vector<std::uint8_t> bytes;  // the RecordBatch, built in place
+    std::vector<record_done> records;
+    std::uint64_t order = 0;          // per-partition seal order: retries go back in this order
+    std::int32_t base_sequence = -1;
+    std::int64_t producer_id = -1;
+    std::int16_t producer_epoch = -1;
+    clock::time_point deadline;       // delivery.timeout.ms from the first record
+    std::size_t memory = 0;           // bytes charged against buffer.memory
+    int attempts = 0;                 // Produce requests that carried it
+};
+using batch_ptr = std::unique_ptr<produce_batch>;
+
+struct partition_state {
+    std::int32_t id = 0;
+    codec::batch_builder builder;
+    batch_ptr open;                        // accumulating
+    clock::time_point linger_until{};      // when the open batch must be sealed
+    std::deque<batch_ptr> sealed;          // waiting to be sent, in order
+    std::list<batch_ptr> in_flight;        // sent, awaiting responses, in order
+    std::int32_t next_sequence = 0;
+    std::uint64_t next_order = 0;
+    clock::time_point backoff_until{};
+    bool retrying = false;                 // a batch came back: resend only once nothing is in flight
+};
+
+/// A send that cannot be encoded yet (the topic's metadata is unknown, or buffer.memory is
+/// full in `wait` mode): the record is copied, once.
+struct owned_record {
+    std::optional<std::vector<std::uint8_t>> key;
+    std::optional<std::vector<std::uint8_t>> value;
+    std::vector<std::pair<std::string, std::optional<std::vector<std::uint8_t>>>> headers;
+    std::optional<std::int32_t> partition;
+    std::int64_t timestamp = 0;
+    clock::time_point deadline;
+    send_handler handler;
+    std::uint64_t generation = 0;
+    std::size_t memory = 0;
+};
+
+struct topic_state {
+    std::string name;
+    std::chrono::milliseconds linger{};    // 0 for autoflush topics: decided once, here
+    std::deque<partition_state> partitions;   // empty until metadata is known; deque: never moves
+    std::deque<owned_record> waiting;      // sends before metadata arrived
+    sticky_partition sticky;
+    bool metadata_requested = false;
+    clock::time_point next_metadata{};     // backoff for an unknown topic
+    std::error_code last_error;            // why metadata is not there yet
+};
+
+class producer_impl : public std::enable_shared_from_this<producer_impl> {
+public:
+    producer_impl(net::any_io_executor ex, producer_config cfg);
+    ~producer_impl();
+
+    const producer_config& config() const noexcept { return cfg_; }
+
+    void send(const record& r, send_handler h, topic_state* topic);
+    void flush(std::optional<std::chrono::milliseconds> timeout, flush_handler h);
+    void close(flush_handler h);
+    /// Fails everything still pending with `ec` and closes the connections.
+    void abort(std::error_code ec);
+    topic_state* topic(std::string_view name, std::optional<bool> autoflush = std::nullopt);
+
+private:
+    // --- accumulating (producer_impl.cpp) ---
+    void append(topic_state& t, std::int32_t partition, std::optional<protocol::bytes_view> key,
+                std::optional<protocol::bytes_view> value, std::span<const codec::header_view> headers,
+                std::int64_t timestamp, send_handler h, std::uint64_t generation, clock::time_point deadline,
+                std::size_t memory);
+    std::optional<std::int32_t> choose_partition(topic_state& t, const std::optional<std::int32_t>& explicit_partition,
+                                                 const std::optional<protocol::bytes_view>& key, std::error_code& ec);
+    void seal(topic_state& t, partition_state& p);
+    void request_metadata(topic_state& t);
+    void on_metadata(topic_state& t, std::error_code ec);
+    void release_waiting(topic_state& t);
+    void complete(record_done& r, std::error_code ec, delivery d);
+    /// Completes a send that failed inside send() itself: posted, never invoked inline.
+    void fail_now(record_done& r, std::error_code ec);
+    void complete_batch(produce_batch& b, std::error_code ec, std::int32_t partition, std::int64_t base_offset,
+                        std::int64_t log_append_time);
+    void schedule_drain();
+    void arm_linger_timer();
+    void arm_expiry_timer();
+    void expire(clock::time_point now);
+    void check_flushes();
+
+    // --- sending (sink.cpp) ---
+    void drain();
+    void send_request(std::int32_t leader, std::vector<std::pair<topic_state*, partition_state*>> parts);
+    void on_produce_response(std::int32_t leader, std::vector<std::tuple<topic_state*, partition_state*, produce_batch*>> sent,
+                             std::error_code ec, const protocol::ProduceResponse& resp, std::int16_t version);
+    void handle_partition_result(topic_state& t, partition_state& p, produce_batch* b, std::int16_t error,
+                                 std::int64_t base_offset, std::int64_t log_append_time, std::error_code transport);
+    void retry(topic_state& t, partition_state& p, produce_batch* b, bool refresh_metadata);
+    batch_ptr take_in_flight(partition_state& p, produce_batch* b);
+    void init_producer_id();
+    void resequence_all();
+    static void rewrite_producer_state(produce_batch& b, std::int64_t pid, std::int16_t epoch, std::int32_t seq);
+
+    net::any_io_executor ex_;
+    producer_config cfg_;
+    std::shared_ptr<cluster> cluster_;
+    std::map<std::string, std::unique_ptr<topic_state>, std::less<>> topics_;
+    net::steady_timer linger_timer_;
+    net::steady_timer expiry_timer_;
+    clock::time_point linger_armed_for_ = clock::time_point::max();
+    bool expiry_armed_ = false;
+    bool drain_scheduled_ = false;
+    bool flushing_ = false;          // seal open batches regardless of linger
+    bool closed_ = false;
+    bool aborted_ = false;
+
+    // idempotence
+    std::int64_t producer_id_ = -1;
+    std::int16_t producer_epoch_ = -1;
+    bool init_in_flight_ = false;
+    bool bump_needed_ = false;       // KIP-360: a sequence gap; bump the epoch once nothing is in flight
+    std::size_t requests_in_flight_ = 0;
+    std::map<std::int32_t, int> broker_in_flight_;
+
+    // buffer.memory
+    std::uint64_t memory_used_ = 0;
+    std::deque<std::pair<owned_record, std::string>> memory_waiters_;
+
+    // flush: records carry the generation current when they were sent; a flush waits for every
+    // generation up to its own to empty.
+    std::uint64_t generation_ = 0;
+    std::map<std::uint64_t, std::size_t> outstanding_;
+    struct flush_waiter {
+        std::uint64_t generation;
+        flush_handler handler;
+        std::shared_ptr<net::steady_timer> timer;
+    };
+    std::list<flush_waiter> flush_waiters_;
+    std::vector<flush_handler> close_waiters_;
+};
+
+}  // namespace kwire::client::detail

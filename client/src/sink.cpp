@@ -1,0 +1,307 @@
+// Sending: sealed batches to their leaders in Produce requests; responses, retries and the
+// idempotent producer's sequence state (KIP-98, KIP-360).
+//
+// Ordering within a partition, step by step:
+//  - batches are sealed, and given sequence numbers, in the order records were sent;
+//  - a partition's batches in flight all travel on its leader's one connection, which the broker
+//    processes in order, so up to five can be pipelined;
+//  - when one comes back for a retry (a retriable error, a lost connection), the batches behind it
+//    come back too (same connection failure, or OUT_OF_ORDER_SEQUENCE_NUMBER because their
+//    predecessor was not written); they return to `sealed` in their original order, and the
+//    partition sends nothing until every request in flight for it has answered -- only then is
+//    the first of them resent, with the same sequence numbers, so the broker deduplicates
+//    whatever had in fact been written;
+//  - a real gap (the broker lost our producer state, or a batch was given up) cannot be closed
+//    with the old sequence numbers: the producer bumps its epoch (InitProducerId with its current
+//    id and epoch), once nothing is in flight, and renumbers every unsent batch from 0.
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <random>
+
+#include "kwire/codec/crc.hpp"
+#include "kwire/protocol/messages/init_producer_id.hpp"
+#include "producer_impl.hpp"
+
+namespace kwire::client::detail {
+
+namespace {
+
+constexpr std::int16_t err_out_of_order_sequence = 45;
+constexpr std::int16_t err_duplicate_sequence = 46;
+constexpr std::int16_t err_unknown_producer_id = 59;
+
+bool needs_metadata(std::int16_t error) {
+    // UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER,
+    // FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, KAFKA_STORAGE_ERROR
+    return error == 3 || error == 5 || error == 6 || error == 74 || error == 75 || error == 56;
+}
+
+}  // namespace
+
+void producer_impl::drain() {
+    drain_scheduled_ = false;
+    if (aborted_) return;
+    const auto now = clock::now();
+
+    // The idempotent producer sends nothing without a producer id, and nothing while an epoch
+    // bump is due: the bump waits for the requests in flight to answer, then renumbers.
+    bool may_send = true;
+    if (cfg_.enable_idempotence && (producer_id_ < 0 || bump_needed_)) {
+        may_send = false;
+        if (!init_in_flight_ && (producer_id_ < 0 || requests_in_flight_ == 0)) init_producer_id();
+    }
+
+    std::map<std::int32_t, std::vector<std::pair<topic_state*, partition_state*>>> by_leader;
+    for (auto& [name, tp] : topics_) {
+        auto& t = *tp;
+        if (t.partitions.empty()) continue;
+        const auto* info = cluster_->topic(t.name);
+        for (auto& p : t.partitions) {
+            if (p.open && now >= p.linger_until) seal(t, p);
+            if (p.sealed.empty() || !may_send) continue;
+            if (now < p.backoff_until) continue;
+            if (p.retrying && !p.in_flight.empty()) continue;
+            if (cfg_.enable_idempotence && p.in_flight.size() >= 5) continue;
+            std::int32_t leader = -1;
+            if (info && static_cast<std::size_t>(p.id) < info->partitions.size())
+                leader = info->partitions[static_cast<std::size_t>(p.id)].leader;
+            if (leader < 0) {
+                request_metadata(t);
+                continue;
+            }
+            by_leader[leader].emplace_back(&t, &p);
+        }
+    }
+    for (auto& [leader, parts] : by_leader) {
+        while (broker_in_flight_[leader] < cfg_.max_in_flight_per_connection) {
+            const auto before = requests_in_flight_;
+            send_request(leader, parts);
+            if (requests_in_flight_ == before) break;
+        }
+    }
+    arm_linger_timer();
+    if (!outstanding_.empty()) arm_expiry_timer();
+}
+
+void producer_impl::send_request(std::int32_t leader, std::vector<std::pair<topic_state*, partition_state*>> parts) {
+    auto conn = cluster_->broker(leader);
+    if (!conn) {
+        for (auto& [t, p] : parts) request_metadata(*t);
+        return;
+    }
+    protocol::ProduceRequest req;
+    req.acks = static_cast<std::int16_t>(cfg_.required_acks);
+    req.timeout_ms = static_cast<std::int32_t>(cfg_.request_timeout.count());
+    req.transactional_id.reset();
+    std::size_t total = 0;
+    std::vector<std::tuple<topic_state*, partition_state*, produce_batch*>> sent;
+    for (auto& [t, p] : parts) {
+        if (p->sealed.empty()) continue;
+        if (p->retrying && !p->in_flight.empty()) continue;
+        if (cfg_.enable_idempotence && p->in_flight.size() >= 5) continue;
+        auto& b = *p->sealed.front();
+        if (total > 0 && total + b.bytes.size() > cfg_.max_request_size) continue;
+        total += b.bytes.size();
+        if (req.topic_data.empty() || req.topic_data.back().name != t->name) {
+            req.topic_data.emplace_back();
+            req.topic_data.back().name = t->name;
+        }
+        auto& pd = req.topic_data.back().partition_data.emplace_back();
+        pd.index = p->id;
+        pd.records = protocol::bytes_view(b.bytes.data(), b.bytes.size());
+        ++b.attempts;
+        p->in_flight.push_back(std::move(p->sealed.front()));
+        p->sealed.pop_front();
+        p->retrying = false;
+        sent.emplace_back(t, p, p->in_flight.back().get());
+    }
+    if (sent.empty()) return;
+    ++requests_in_flight_;
+    ++broker_in_flight_[leader];
+    const bool acks_none = cfg_.required_acks == acks::none;
+    auto self = shared_from_this();
+    // Produce v3 is the first with RecordBatch v2; v13 names topics by id, which needs topic ids
+    // from Metadata v10+: v12 is the newest that names them.
+    conn->request(
+        std::move(req),
+        [self, leader, sent = std::move(sent)](std::error_code ec, protocol::ProduceResponse resp, std::int16_t version) {
+            self->on_produce_response(leader, sent, ec, resp, version);
+        },
+        3, 12, !acks_none);
+}
+
+void producer_impl::on_produce_response(std::int32_t leader,
+                                        std::vector<std::tuple<topic_state*, partition_state*, produce_batch*>> sent,
+                                        std::error_code ec, const protocol::ProduceResponse& resp, std::int16_t) {
+    --requests_in_flight_;
+    --broker_in_flight_[leader];
+    if (aborted_) return;
+    const bool acks_none = cfg_.required_acks == acks::none;
+    for (const auto& ep : resp.node_endpoints)
+        cluster_->add_broker({ep.node_id, ep.host, static_cast<std::uint16_t>(ep.port), ep.rack});
+    for (auto& [t, p, b] : sent) {
+        if (ec) {
+            handle_partition_result(*t, *p, b, 0, -1, -1, ec);
+            continue;
+        }
+        if (acks_none) {
+            handle_partition_result(*t, *p, b, 0, -1, -1, {});
+            continue;
+        }
+        const protocol::ProduceResponse::PartitionProduceResponse* found = nullptr;
+        for (const auto& tr : resp.responses) {
+            if (tr.name != t->name) continue;
+            for (const auto& pr : tr.partition_responses)
+                if (pr.index == p->id) found = &pr;
+        }
+        if (!found) {
+            // The broker did not answer for this partition: a broken response; try again.
+            handle_partition_result(*t, *p, b, 0, -1, -1, make_error_code(errc::invalid_record));
+            continue;
+        }
+        if (found->current_leader.leader_id >= 0)  // KIP-951: the new leader, without a Metadata round trip
+            cluster_->update_leader(t->name, p->id, found->current_leader.leader_id, found->current_leader.leader_epoch);
+        handle_partition_result(*t, *p, b, found->error_code, found->base_offset, found->log_append_time_ms, {});
+    }
+    check_flushes();
+    schedule_drain();
+}
+
+batch_ptr producer_impl::take_in_flight(partition_state& p, produce_batch* b) {
+    for (auto it = p.in_flight.begin(); it != p.in_flight.end(); ++it) {
+        if (it->get() != b) continue;
+        auto owned = std::move(*it);
+        p.in_flight.erase(it);
+        return owned;
+    }
+    return nullptr;
+}
+
+void producer_impl::handle_partition_result(topic_state& t, partition_state& p, produce_batch* b, std::int16_t error,
+                                            std::int64_t base_offset, std::int64_t log_append_time,
+                                            std::error_code transport) {
+    if (!transport && (error == 0 || error == err_duplicate_sequence)) {
+        // DUPLICATE_SEQUENCE_NUMBER: the broker already has this batch; it is delivered.
+        auto owned = take_in_flight(p, b);
+        if (owned) complete_batch(*owned, {}, p.id, base_offset, log_append_time);
+        return;
+    }
+    if (transport) return retry(t, p, b, true);
+    if (error == err_out_of_order_sequence && cfg_.enable_idempotence) {
+        // Out of order because an earlier batch of ours is not written yet (it failed, or is
+        // being retried): retry behind it. Out of order with nothing earlier outstanding is a
+        // real gap: bump the epoch.
+        const bool first_outstanding = !p.in_flight.empty() && p.in_flight.front().get() == b &&
+                                       (p.sealed.empty() || p.sealed.front()->order > b->order);
+        if (first_outstanding) bump_needed_ = true;
+        return retry(t, p, b, false);
+    }
+    if (error == err_unknown_producer_id && cfg_.enable_idempotence) {
+        bump_needed_ = true;  // the broker lost our state (e.g. retention): renumber under a new epoch
+        return retry(t, p, b, false);
+    }
+    if (is_retriable(error)) return retry(t, p, b, needs_metadata(error));
+    auto owned = take_in_flight(p, b);
+    if (!owned) return;
+    if (cfg_.enable_idempotence) bump_needed_ = true;  // its sequence numbers will never be written
+    complete_batch(*owned, kafka_error(error), p.id, -1, -1);
+}
+
+void producer_impl::retry(topic_state& t, partition_state& p, produce_batch* b, bool refresh_metadata) {
+    auto owned = take_in_flight(p, b);
+    if (!owned) return;
+    const auto now = clock::now();
+    if (now >= owned->deadline) {
+        if (cfg_.enable_idempotence) bump_needed_ = true;
+        complete_batch(*owned, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
+        return;
+    }
+    // Back into the queue in its original place.
+    auto pos = std::find_if(p.sealed.begin(), p.sealed.end(),
+                            [&](const batch_ptr& s) { return s->order > owned->order; });
+    const auto attempts = owned->attempts;
+    p.sealed.insert(pos, std::move(owned));
+    p.retrying = true;
+    const auto base = cfg_.retry_backoff.count() << std::min(attempts - 1, 16);
+    const auto capped = std::min<std::int64_t>(base, cfg_.retry_backoff_max.count());
+    static thread_local std::minstd_rand rng{std::random_device{}()};
+    std::uniform_real_distribution<double> jitter(0.8, 1.2);
+    p.backoff_until = std::max(p.backoff_until,
+                               now + std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(capped) * jitter(rng))));
+    if (refresh_metadata) {
+        auto self = shared_from_this();
+        cluster_->refresh({t.name}, [self](std::error_code) { self->schedule_drain(); });
+    }
+}
+
+void producer_impl::init_producer_id() {
+    init_in_flight_ = true;
+    auto conn = cluster_->any_broker();
+    if (!conn) {
+        init_in_flight_ = false;
+        return;
+    }
+    protocol::InitProducerIdRequest req;
+    req.transactional_id.reset();
+    req.transaction_timeout_ms = 0x7fffffff;
+    req.producer_id = producer_id_;  // v3+: with our current id and epoch, an epoch bump (KIP-360)
+    req.producer_epoch = producer_epoch_;
+    auto self = shared_from_this();
+    conn->request(std::move(req), [self](std::error_code ec, protocol::InitProducerIdResponse resp, std::int16_t) {
+        self->init_in_flight_ = false;
+        if (self->aborted_) return;
+        if (!ec && resp.error_code != 0) ec = kafka_error(resp.error_code);
+        if (ec) {
+            const bool retriable = ec.category() != kafka_category() || is_retriable(static_cast<std::int16_t>(ec.value())) ||
+                                   ec == kafka_error(15) || ec == kafka_error(16);
+            if (!retriable) {
+                // Without a producer id nothing can be sent: fail what waits, with the reason.
+                for (auto& [name, t] : self->topics_)
+                    for (auto& p : t->partitions) {
+                        for (auto& b : p.sealed) self->complete_batch(*b, ec, p.id, -1, -1);
+                        p.sealed.clear();
+                    }
+                self->check_flushes();
+                return;
+            }
+            auto timer = std::make_shared<net::steady_timer>(self->ex_, self->cfg_.retry_backoff);
+            timer->async_wait([self, timer](std::error_code) { self->schedule_drain(); });
+            return;
+        }
+        self->producer_id_ = resp.producer_id;
+        self->producer_epoch_ = resp.producer_epoch;
+        self->bump_needed_ = false;
+        self->resequence_all();
+        self->schedule_drain();
+    }, 0, 5);
+}
+
+void producer_impl::resequence_all() {
+    // A new producer id or epoch starts every partition's sequence at 0. Nothing is in flight
+    // (drain waited for that), so renumbering the sealed batches in order is all there is to do.
+    for (auto& [name, t] : topics_) {
+        for (auto& p : t->partitions) {
+            p.next_sequence = 0;
+            for (auto& b : p.sealed) {
+                rewrite_producer_state(*b, producer_id_, producer_epoch_, p.next_sequence);
+                p.next_sequence = static_cast<std::int32_t>(
+                    (static_cast<std::int64_t>(p.next_sequence) + static_cast<std::int64_t>(b->records.size())) & 0x7fffffff);
+            }
+        }
+    }
+}
+
+void producer_impl::rewrite_producer_state(produce_batch& b, std::int64_t pid, std::int16_t epoch, std::int32_t seq) {
+    b.producer_id = pid;
+    b.producer_epoch = epoch;
+    b.base_sequence = seq;
+    auto* base = b.bytes.data();
+    protocol::store_be(base + codec::batch_v2::producer_id_at, pid);
+    protocol::store_be(base + codec::batch_v2::producer_epoch_at, epoch);
+    protocol::store_be(base + codec::batch_v2::base_sequence_at, seq);
+    const auto crc = codec::crc32c(0, base + codec::batch_v2::attributes_at, b.bytes.size() - codec::batch_v2::attributes_at);
+    protocol::store_be(base + codec::batch_v2::crc_at, crc);
+}
+
+}  // namespace kwire::client::detail

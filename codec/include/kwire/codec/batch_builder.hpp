@@ -1,0 +1,88 @@
+// Encoder of RecordBatch v2: appends one batch straight into the caller's (request) buffer.
+//
+//   std::vector<std::uint8_t> request = ...;        // e.g. a Produce request being built
+//   kwire::codec::batch_builder b;
+//   b.begin(request, {.codec = compression::lz4});
+//   b.append(now_ms, key, value, headers);           // as many times as batch.size allows
+//   if (auto ec = b.finish()) ...;                   // patches the header, compresses, CRCs
+//
+// Appending a record allocates nothing besides the buffer's own amortized growth: its size is
+// computed first, then its fields are written in place. With compression, records go to a
+// scratch buffer the builder owns and reuses across batches, and finish() compresses that into
+// the output. One builder builds one batch at a time and can be reused for the next.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <system_error>
+#include <vector>
+
+#include "kwire/codec/compression.hpp"
+#include "kwire/codec/record.hpp"
+
+namespace kwire::codec {
+
+struct batch_options {
+    compression codec = compression::none;
+    std::optional<int> compression_level{};  ///< codec default when empty
+    /// Idempotent / transactional producer state; -1 = none. Can also be set (or changed, e.g.
+    /// when sequence numbers are assigned at drain time) with set_producer_state().
+    std::int64_t producer_id = -1;
+    std::int16_t producer_epoch = -1;
+    std::int32_t base_sequence = -1;
+    bool transactional = false;
+};
+
+class batch_builder {
+public:
+    batch_builder() = default;
+
+    /// Starts a batch at the end of `out` (writing its 61-byte header). `out` must stay alive
+    /// and must not be modified by anyone else until finish() or abort(). A batch still open
+    /// is aborted first.
+    void begin(std::vector<std::uint8_t>& out, const batch_options& options = {});
+
+    /// Adds a record with the given CreateTime timestamp (ms). Offsets are assigned in order
+    /// (offset delta = index). Returns invalid_argument, without adding anything, when no batch
+    /// is open or the record cannot be represented (a field above 2 GiB, a batch above 2 GiB).
+    std::error_code append(std::int64_t timestamp, std::optional<bytes_view> key,
+                           std::optional<bytes_view> value, std::span<const header_view> headers = {});
+
+    void set_producer_state(std::int64_t producer_id, std::int16_t producer_epoch,
+                            std::int32_t base_sequence, bool transactional) noexcept;
+
+    /// Completes the batch: compresses the records if a codec was chosen, then patches
+    /// batchLength, lastOffsetDelta, the timestamps, recordCount and the CRC. A batch with no
+    /// record is removed again and reported as invalid_argument (brokers reject empty batches);
+    /// so is a compression failure. Either way the builder is then free for begin().
+    std::error_code finish();
+
+    /// Drops the open batch, restoring `out` to its size before begin().
+    void abort() noexcept;
+
+    bool active() const noexcept { return out_ != nullptr; }
+    std::int32_t record_count() const noexcept { return count_; }
+    /// Bytes of the batch so far: header plus records before compression (for batch.size
+    /// decisions; a compressed batch ends up smaller).
+    std::size_t size_bytes() const noexcept;
+
+    /// An upper bound of the bytes append() would add for this record, whatever its timestamp
+    /// and position in the batch.
+    static std::size_t max_record_size(std::optional<bytes_view> key, std::optional<bytes_view> value,
+                                       std::span<const header_view> headers = {}) noexcept;
+
+private:
+    std::vector<std::uint8_t>* out_ = nullptr;
+    std::vector<std::uint8_t>* records_ = nullptr;  // out_, or &scratch_ when compressing
+    std::vector<std::uint8_t> scratch_;
+    std::size_t batch_start_ = 0;    // where the batch header starts in *out_
+    std::size_t records_start_ = 0;  // where the records start in *records_
+    batch_options options_;
+    std::int32_t count_ = 0;
+    std::int64_t base_timestamp_ = 0;
+    std::int64_t max_timestamp_ = 0;
+};
+
+}  // namespace kwire::codec

@@ -1,0 +1,14 @@
+# Fuzzers of the record codec. The codec library itself is instrumented too (coverage, ASan,
+# UBSan) in this build, so libFuzzer sees its branches rather than only the harness's, and UBSan
+# findings abort instead of scrolling by.
+target_compile_options(kwire_codec PRIVATE -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all)
+
+kwire_fuzzer(record_batch ${CMAKE_CURRENT_LIST_DIR}/fuzz_record_batch.cpp)
+target_compile_options(fuzz-record_batch PRIVATE -fno-sanitize-recover=all)
+
+# One binary per codec from one source: fuzz-decompress_gzip, _snappy, _lz4, _zstd.
+foreach(codec gzip snappy lz4 zstd)
+  kwire_fuzzer(decompress_${codec} ${CMAKE_CURRENT_LIST_DIR}/fuzz_decompress.cpp)
+  target_compile_definitions(fuzz-decompress_${codec} PRIVATE KWIRE_FUZZ_CODEC=${codec})
+  target_compile_options(fuzz-decompress_${codec} PRIVATE -fno-sanitize-recover=all)
+endforeach()
