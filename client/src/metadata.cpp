@@ -1,0 +1,88 @@
+#include "kwire/client/metadata.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include "broker_connection.hpp"
+#include "kwire/protocol/messages/metadata.hpp"
+
+namespace kwire::client::detail {
+
+namespace {
+
+std::pair<std::string, std::uint16_t> split(const std::string& address) {
+    const auto colon = address.rfind(':');
+    if (colon == std::string::npos) return {address, 9092};
+    return {address.substr(0, colon), static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1)))};
+}
+
+struct metadata_op : std::enable_shared_from_this<metadata_op> {
+    // The handler is move-constructed, never assigned: Boost 1.81's any_completion_handler move
+    // assignment recurses.
+    metadata_op(net::any_io_executor e, connection_config c, std::vector<std::string> t,
+                boost::asio::any_completion_handler<metadata_signature> h)
+        : ex(e), cfg(std::move(c)), topics(std::move(t)), handler(std::move(h)) {}
+
+    net::any_io_executor ex;
+    connection_config cfg;
+    std::vector<std::string> topics;
+    boost::asio::any_completion_handler<metadata_signature> handler;
+    std::size_t next = 0;
+    std::shared_ptr<broker_connection> conn;
+    std::error_code last_error = make_error_code(client_errc::no_brokers);
+
+    void try_next() {
+        if (next >= cfg.bootstrap_servers.size()) return finish(last_error, {});
+        auto [host, port] = split(cfg.bootstrap_servers[next++]);
+        conn = std::make_shared<broker_connection>(ex, cfg, -1, host, port);
+        protocol::MetadataRequest req;
+        if (!topics.empty()) {
+            req.topics.emplace();
+            for (const auto& t : topics) {
+                protocol::MetadataRequest::MetadataRequestTopic rt;
+                rt.name = t;
+                req.topics->push_back(std::move(rt));
+            }
+        } else {
+            req.topics.reset();
+        }
+        req.allow_auto_topic_creation = cfg.allow_auto_create_topics;
+        conn->request(std::move(req),
+                      [self = shared_from_this()](std::error_code ec, protocol::MetadataResponse resp, std::int16_t) {
+                          self->conn->close();
+                          if (ec) {
+                              self->last_error = ec;
+                              return self->try_next();
+                          }
+                          cluster_metadata md;
+                          md.cluster_id = resp.cluster_id;
+                          md.controller_id = resp.controller_id;
+                          for (const auto& b : resp.brokers) md.brokers.push_back({b.node_id, b.host, b.port, b.rack});
+                          for (const auto& t : resp.topics) {
+                              cluster_metadata::topic topic;
+                              topic.name = t.name.value_or("");
+                              topic.error = t.error_code;
+                              topic.internal = t.is_internal;
+                              for (const auto& p : t.partitions)
+                                  topic.partitions.push_back({p.partition_index, p.leader_id, p.leader_epoch,
+                                                              p.error_code, p.replica_nodes, p.isr_nodes});
+                              md.topics.push_back(std::move(topic));
+                          }
+                          self->finish({}, std::move(md));
+                      },
+                      0, 12);
+    }
+
+    void finish(std::error_code ec, cluster_metadata md) {
+        auto h = std::move(handler);
+        net::post(ex, [h = std::move(h), ec, md = std::move(md)]() mutable { std::move(h)(ec, std::move(md)); });
+    }
+};
+
+}  // namespace
+
+void start_metadata(net::any_io_executor ex, connection_config cfg, std::vector<std::string> topics,
+                    boost::asio::any_completion_handler<metadata_signature> handler) {
+    std::make_shared<metadata_op>(ex, std::move(cfg), std::move(topics), std::move(handler))->try_next();
+}
+
+}  // namespace kwire::client::detail
