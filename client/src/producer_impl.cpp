@@ -8,6 +8,8 @@
 
 #include <algorithm>
 
+#include "kwire/codec/crc.hpp"
+
 namespace kwire::client::detail {
 
 namespace {
@@ -181,24 +183,33 @@ void producer_impl::append(topic_state& t, std::int32_t partition, std::optional
 void producer_impl::seal(topic_state& t, partition_state& p) {
     if (!p.open) return;
     auto& b = *p.open;
-    const auto count = static_cast<std::int32_t>(b.records.size());
-    if (cfg_.enable_idempotence && producer_id_ >= 0) {
-        b.producer_id = producer_id_;
-        b.producer_epoch = producer_epoch_;
-        b.base_sequence = p.next_sequence;
-        // Sequences wrap from INT32_MAX to 0, as the broker expects.
-        p.next_sequence = static_cast<std::int32_t>((static_cast<std::int64_t>(p.next_sequence) + count) & 0x7fffffff);
-    }
+    // Number the batch before finishing it, so its CRC is computed once, over the final header.
+    const bool numbered = cfg_.enable_idempotence && producer_id_ >= 0;
+    b.producer_id = numbered ? producer_id_ : -1;
+    b.producer_epoch = numbered ? producer_epoch_ : std::int16_t{-1};
+    b.base_sequence = numbered ? p.queue.next_sequence() : -1;
     p.builder.set_producer_state(b.producer_id, b.producer_epoch, b.base_sequence, false);
     if (auto ec = p.builder.finish()) {
         auto failed = std::move(p.open);
         complete_batch(*failed, ec, p.id, -1, -1);
         return;
     }
-    b.order = p.next_order++;
-    p.sealed.push_back(std::move(p.open));
+    p.queue.push_sealed(std::move(p.open), numbered ? producer_id_ : -1, producer_epoch_);
     const auto n = static_cast<std::int32_t>(t.partitions.size());
     if (t.sticky.current(n) == p.id) t.sticky.batch_completed(n);
+}
+
+void produce_batch::set_producer_state(std::int64_t pid, std::int16_t epoch, std::int32_t seq) {
+    if (pid == producer_id && epoch == producer_epoch && seq == base_sequence) return;
+    producer_id = pid;
+    producer_epoch = epoch;
+    base_sequence = seq;
+    auto* base = bytes.data();
+    protocol::store_be(base + codec::batch_v2::producer_id_at, pid);
+    protocol::store_be(base + codec::batch_v2::producer_epoch_at, epoch);
+    protocol::store_be(base + codec::batch_v2::base_sequence_at, seq);
+    const auto crc = codec::crc32c(0, base + codec::batch_v2::attributes_at, bytes.size() - codec::batch_v2::attributes_at);
+    protocol::store_be(base + codec::batch_v2::crc_at, crc);
 }
 
 void producer_impl::request_metadata(topic_state& t) {
@@ -312,7 +323,8 @@ void producer_impl::arm_linger_timer() {
     for (auto& [name, t] : topics_) {
         for (auto& p : t->partitions) {
             if (p.open && t->linger.count() > 0) next = std::min(next, p.linger_until);
-            if (!p.sealed.empty() && p.backoff_until > clock::now()) next = std::min(next, p.backoff_until);
+            if (!p.queue.sealed().empty() && p.queue.backoff_until() > clock::now())
+                next = std::min(next, p.queue.backoff_until());
         }
     }
     if (next == clock::time_point::max() || next == linger_armed_for_) return;
@@ -352,9 +364,7 @@ void producer_impl::expire(clock::time_point now) {
         }
         if (!t->waiting.empty() && now >= t->next_metadata) request_metadata(*t);
         for (auto& p : t->partitions) {
-            while (!p.sealed.empty() && p.sealed.front()->deadline <= now) {
-                auto b = std::move(p.sealed.front());
-                p.sealed.pop_front();
+            while (auto b = p.queue.pop_expired(now)) {
                 if (cfg_.enable_idempotence && b->base_sequence >= 0) bump_needed_ = true;  // a sequence gap
                 complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
             }
@@ -442,10 +452,10 @@ void producer_impl::abort(std::error_code ec) {
                 complete_batch(*p.open, ec, p.id, -1, -1);
                 p.open.reset();
             }
-            for (auto& b : p.sealed) complete_batch(*b, ec, p.id, -1, -1);
-            for (auto& b : p.in_flight) complete_batch(*b, ec, p.id, -1, -1);
-            p.sealed.clear();
-            p.in_flight.clear();
+            for (auto& b : p.queue.sealed()) complete_batch(*b, ec, p.id, -1, -1);
+            for (auto& b : p.queue.in_flight()) complete_batch(*b, ec, p.id, -1, -1);
+            p.queue.sealed().clear();
+            p.queue.in_flight().clear();
         }
     }
     for (auto& [o, name] : memory_waiters_) {

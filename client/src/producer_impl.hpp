@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "cluster.hpp"
+#include "kwire/client/detail/partition_queue.hpp"
 #include "kwire/client/producer.hpp"
 #include "kwire/codec/batch_builder.hpp"
 #include "kwire/protocol/messages/produce.hpp"
@@ -52,6 +53,10 @@ struct produce_batch {
     clock::time_point deadline;       // delivery.timeout.ms from the first record
     std::size_t memory = 0;           // bytes charged against buffer.memory
     int attempts = 0;                 // Produce requests that carried it
+
+    std::size_t record_count() const noexcept { return records.size(); }
+    /// Rewrites producer id, epoch and base sequence in the sealed bytes (and the CRC), if changed.
+    void set_producer_state(std::int64_t pid, std::int16_t epoch, std::int32_t seq);
 };
 using batch_ptr = std::unique_ptr<produce_batch>;
 
@@ -60,12 +65,7 @@ struct partition_state {
     codec::batch_builder builder;
     batch_ptr open;                        // accumulating
     clock::time_point linger_until{};      // when the open batch must be sealed
-    std::deque<batch_ptr> sealed;          // waiting to be sent, in order
-    std::list<batch_ptr> in_flight;        // sent, awaiting responses, in order
-    std::int32_t next_sequence = 0;
-    std::uint64_t next_order = 0;
-    clock::time_point backoff_until{};
-    bool retrying = false;                 // a batch came back: resend only once nothing is in flight
+    partition_queue<produce_batch> queue;  // sealed and in flight, with the sequence rules
 };
 
 /// A send that cannot be encoded yet (the topic's metadata is unknown, or buffer.memory is
@@ -137,11 +137,14 @@ private:
                              std::error_code ec, const protocol::ProduceResponse& resp, std::int16_t version);
     void handle_partition_result(topic_state& t, partition_state& p, produce_batch* b, std::int16_t error,
                                  std::int64_t base_offset, std::int64_t log_append_time, std::error_code transport);
-    void retry(topic_state& t, partition_state& p, produce_batch* b, bool refresh_metadata);
-    batch_ptr take_in_flight(partition_state& p, produce_batch* b);
+    void retry(topic_state& t, partition_state& p, batch_ptr b, bool refresh_metadata);
+    /// Idempotence allows up to 5 batches in flight per partition (the broker dedupes that many);
+    /// without it, the connection's limit is the only one.
+    int max_in_flight_per_partition() const noexcept {
+        return cfg_.enable_idempotence ? 5 : cfg_.max_in_flight_per_connection;
+    }
     void init_producer_id();
     void resequence_all();
-    static void rewrite_producer_state(produce_batch& b, std::int64_t pid, std::int16_t epoch, std::int32_t seq);
 
     net::any_io_executor ex_;
     producer_config cfg_;

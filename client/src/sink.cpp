@@ -25,20 +25,6 @@
 
 namespace kwire::client::detail {
 
-namespace {
-
-constexpr std::int16_t err_out_of_order_sequence = 45;
-constexpr std::int16_t err_duplicate_sequence = 46;
-constexpr std::int16_t err_unknown_producer_id = 59;
-
-bool needs_metadata(std::int16_t error) {
-    // UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER,
-    // FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, KAFKA_STORAGE_ERROR
-    return error == 3 || error == 5 || error == 6 || error == 74 || error == 75 || error == 56;
-}
-
-}  // namespace
-
 void producer_impl::drain() {
     drain_scheduled_ = false;
     if (aborted_) return;
@@ -59,10 +45,7 @@ void producer_impl::drain() {
         const auto* info = cluster_->topic(t.name);
         for (auto& p : t.partitions) {
             if (p.open && now >= p.linger_until) seal(t, p);
-            if (p.sealed.empty() || !may_send) continue;
-            if (now < p.backoff_until) continue;
-            if (p.retrying && !p.in_flight.empty()) continue;
-            if (cfg_.enable_idempotence && p.in_flight.size() >= 5) continue;
+            if (!may_send || !p.queue.can_send(now, max_in_flight_per_partition())) continue;
             std::int32_t leader = -1;
             if (info && static_cast<std::size_t>(p.id) < info->partitions.size())
                 leader = info->partitions[static_cast<std::size_t>(p.id)].leader;
@@ -95,12 +78,11 @@ void producer_impl::send_request(std::int32_t leader, std::vector<std::pair<topi
     req.timeout_ms = static_cast<std::int32_t>(cfg_.request_timeout.count());
     req.transactional_id.reset();
     std::size_t total = 0;
+    const auto now = clock::now();
     std::vector<std::tuple<topic_state*, partition_state*, produce_batch*>> sent;
     for (auto& [t, p] : parts) {
-        if (p->sealed.empty()) continue;
-        if (p->retrying && !p->in_flight.empty()) continue;
-        if (cfg_.enable_idempotence && p->in_flight.size() >= 5) continue;
-        auto& b = *p->sealed.front();
+        if (!p->queue.can_send(now, max_in_flight_per_partition())) continue;
+        auto& b = *p->queue.sealed().front();
         if (total > 0 && total + b.bytes.size() > cfg_.max_request_size) continue;
         total += b.bytes.size();
         if (req.topic_data.empty() || req.topic_data.back().name != t->name) {
@@ -110,11 +92,7 @@ void producer_impl::send_request(std::int32_t leader, std::vector<std::pair<topi
         auto& pd = req.topic_data.back().partition_data.emplace_back();
         pd.index = p->id;
         pd.records = protocol::bytes_view(b.bytes.data(), b.bytes.size());
-        ++b.attempts;
-        p->in_flight.push_back(std::move(p->sealed.front()));
-        p->sealed.pop_front();
-        p->retrying = false;
-        sent.emplace_back(t, p, p->in_flight.back().get());
+        sent.emplace_back(t, p, p->queue.send_front());
     }
     if (sent.empty()) return;
     ++requests_in_flight_;
@@ -168,67 +146,42 @@ void producer_impl::on_produce_response(std::int32_t leader,
     schedule_drain();
 }
 
-batch_ptr producer_impl::take_in_flight(partition_state& p, produce_batch* b) {
-    for (auto it = p.in_flight.begin(); it != p.in_flight.end(); ++it) {
-        if (it->get() != b) continue;
-        auto owned = std::move(*it);
-        p.in_flight.erase(it);
-        return owned;
-    }
-    return nullptr;
-}
-
 void producer_impl::handle_partition_result(topic_state& t, partition_state& p, produce_batch* b, std::int16_t error,
                                             std::int64_t base_offset, std::int64_t log_append_time,
                                             std::error_code transport) {
-    if (!transport && (error == 0 || error == err_duplicate_sequence)) {
-        // DUPLICATE_SEQUENCE_NUMBER: the broker already has this batch; it is delivered.
-        auto owned = take_in_flight(p, b);
-        if (owned) complete_batch(*owned, {}, p.id, base_offset, log_append_time);
-        return;
-    }
-    if (transport) return retry(t, p, b, true);
-    if (error == err_out_of_order_sequence && cfg_.enable_idempotence) {
-        // Out of order because an earlier batch of ours is not written yet (it failed, or is
-        // being retried): retry behind it. Out of order with nothing earlier outstanding is a
-        // real gap: bump the epoch.
-        const bool first_outstanding = !p.in_flight.empty() && p.in_flight.front().get() == b &&
-                                       (p.sealed.empty() || p.sealed.front()->order > b->order);
-        if (first_outstanding) bump_needed_ = true;
-        return retry(t, p, b, false);
-    }
-    if (error == err_unknown_producer_id && cfg_.enable_idempotence) {
-        bump_needed_ = true;  // the broker lost our state (e.g. retention): renumber under a new epoch
-        return retry(t, p, b, false);
-    }
-    if (is_retriable(error)) return retry(t, p, b, needs_metadata(error));
-    auto owned = take_in_flight(p, b);
+    const auto outcome =
+        classify_produce_result(error, static_cast<bool>(transport), cfg_.enable_idempotence, p.queue.first_outstanding(b));
+    auto owned = p.queue.take(b);
     if (!owned) return;
-    if (cfg_.enable_idempotence) bump_needed_ = true;  // its sequence numbers will never be written
-    complete_batch(*owned, kafka_error(error), p.id, -1, -1);
+    switch (outcome) {
+        case batch_outcome::delivered:
+            return complete_batch(*owned, {}, p.id, base_offset, log_append_time);
+        case batch_outcome::failed:
+            if (cfg_.enable_idempotence) bump_needed_ = true;  // its sequence numbers will never be written
+            return complete_batch(*owned, kafka_error(error), p.id, -1, -1);
+        case batch_outcome::bump_epoch_and_retry:
+            bump_needed_ = true;
+            return retry(t, p, std::move(owned), false);
+        case batch_outcome::retry:
+            return retry(t, p, std::move(owned), false);
+        case batch_outcome::retry_after_metadata:
+            return retry(t, p, std::move(owned), true);
+    }
 }
 
-void producer_impl::retry(topic_state& t, partition_state& p, produce_batch* b, bool refresh_metadata) {
-    auto owned = take_in_flight(p, b);
-    if (!owned) return;
+void producer_impl::retry(topic_state& t, partition_state& p, batch_ptr owned, bool refresh_metadata) {
     const auto now = clock::now();
     if (now >= owned->deadline) {
         if (cfg_.enable_idempotence) bump_needed_ = true;
         complete_batch(*owned, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
         return;
     }
-    // Back into the queue in its original place.
-    auto pos = std::find_if(p.sealed.begin(), p.sealed.end(),
-                            [&](const batch_ptr& s) { return s->order > owned->order; });
-    const auto attempts = owned->attempts;
-    p.sealed.insert(pos, std::move(owned));
-    p.retrying = true;
-    const auto base = cfg_.retry_backoff.count() << std::min(attempts - 1, 16);
+    const auto base = cfg_.retry_backoff.count() << std::min(owned->attempts - 1, 16);
     const auto capped = std::min<std::int64_t>(base, cfg_.retry_backoff_max.count());
     static thread_local std::minstd_rand rng{std::random_device{}()};
     std::uniform_real_distribution<double> jitter(0.8, 1.2);
-    p.backoff_until = std::max(p.backoff_until,
-                               now + std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(capped) * jitter(rng))));
+    const auto backoff = std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(capped) * jitter(rng)));
+    p.queue.requeue(std::move(owned), now + backoff);
     if (refresh_metadata) {
         auto self = shared_from_this();
         cluster_->refresh({t.name}, [self](std::error_code) { self->schedule_drain(); });
@@ -259,8 +212,8 @@ void producer_impl::init_producer_id() {
                 // Without a producer id nothing can be sent: fail what waits, with the reason.
                 for (auto& [name, t] : self->topics_)
                     for (auto& p : t->partitions) {
-                        for (auto& b : p.sealed) self->complete_batch(*b, ec, p.id, -1, -1);
-                        p.sealed.clear();
+                        for (auto& b : p.queue.sealed()) self->complete_batch(*b, ec, p.id, -1, -1);
+                        p.queue.sealed().clear();
                     }
                 self->check_flushes();
                 return;
@@ -280,28 +233,8 @@ void producer_impl::init_producer_id() {
 void producer_impl::resequence_all() {
     // A new producer id or epoch starts every partition's sequence at 0. Nothing is in flight
     // (drain waited for that), so renumbering the sealed batches in order is all there is to do.
-    for (auto& [name, t] : topics_) {
-        for (auto& p : t->partitions) {
-            p.next_sequence = 0;
-            for (auto& b : p.sealed) {
-                rewrite_producer_state(*b, producer_id_, producer_epoch_, p.next_sequence);
-                p.next_sequence = static_cast<std::int32_t>(
-                    (static_cast<std::int64_t>(p.next_sequence) + static_cast<std::int64_t>(b->records.size())) & 0x7fffffff);
-            }
-        }
-    }
-}
-
-void producer_impl::rewrite_producer_state(produce_batch& b, std::int64_t pid, std::int16_t epoch, std::int32_t seq) {
-    b.producer_id = pid;
-    b.producer_epoch = epoch;
-    b.base_sequence = seq;
-    auto* base = b.bytes.data();
-    protocol::store_be(base + codec::batch_v2::producer_id_at, pid);
-    protocol::store_be(base + codec::batch_v2::producer_epoch_at, epoch);
-    protocol::store_be(base + codec::batch_v2::base_sequence_at, seq);
-    const auto crc = codec::crc32c(0, base + codec::batch_v2::attributes_at, b.bytes.size() - codec::batch_v2::attributes_at);
-    protocol::store_be(base + codec::batch_v2::crc_at, crc);
+    for (auto& [name, t] : topics_)
+        for (auto& p : t->partitions) p.queue.resequence(producer_id_, producer_epoch_);
 }
 
 }  // namespace kwire::client::detail

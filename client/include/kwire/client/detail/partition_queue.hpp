@@ -1,0 +1,146 @@
+// One partition's sealed batches on their way to the broker, and the rules that keep them in
+// order and deduplicable: sequence numbers, in-flight limits, retries, epoch bumps. No I/O, no
+// clock of its own (times are passed in), no Asio: the producer drives it, and tests drive it
+// directly with a stand-in batch type.
+//
+// The guarantees, step by step:
+//  - batches get sequence numbers in the order they are sealed, wrapping from INT32_MAX to 0;
+//  - up to `max_in_flight` are sent in that order, on one connection, which the broker handles
+//    in order;
+//  - a batch that must be retried goes back to its place among the sealed ones (by seal order),
+//    and the partition sends nothing until every batch still in flight has answered: the ones
+//    behind it failed too (same connection, or OUT_OF_ORDER_SEQUENCE_NUMBER because their
+//    predecessor was not written), and must go out again behind it, with their old numbers, so
+//    that the broker can drop whatever it had in fact written;
+//  - when numbers can no longer be made contiguous (the broker lost our producer state, or a
+//    batch was given up), the producer bumps its epoch once nothing is in flight, and every
+//    sealed batch is renumbered from 0 under the new epoch (KIP-360).
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <memory>
+
+namespace kwire::client::detail {
+
+/// What to do with a batch after the broker's answer.
+enum class batch_outcome {
+    delivered,             ///< acknowledged (or DUPLICATE_SEQUENCE_NUMBER: the broker already had it)
+    retry,                 ///< send again after a backoff
+    retry_after_metadata,  ///< send again once metadata is refreshed (leadership moved)
+    bump_epoch_and_retry,  ///< a real sequence gap: new epoch, renumber, then send again
+    failed,                ///< a non-retriable error: the records fail with it
+};
+
+/// Decides a batch's fate from the partition's error code (ignored when `transport_failed`).
+/// `first_outstanding`: no batch sealed before this one is still waiting for an answer.
+batch_outcome classify_produce_result(std::int16_t error, bool transport_failed, bool idempotent,
+                                      bool first_outstanding) noexcept;
+
+/// Kafka's sequence arithmetic: (seq + n) mod 2^31.
+constexpr std::int32_t advance_sequence(std::int32_t seq, std::int64_t n) noexcept {
+    return static_cast<std::int32_t>((static_cast<std::int64_t>(seq) + n) & 0x7fffffff);
+}
+
+/// Batch must have: std::uint64_t order; std::int32_t base_sequence; std::int64_t producer_id;
+/// std::int16_t producer_epoch; int attempts; std::chrono::steady_clock::time_point deadline;
+/// std::size_t record_count() const; void set_producer_state(pid, epoch, seq).
+template <class Batch> class partition_queue {
+public:
+    using clock = std::chrono::steady_clock;
+    using batch_ptr = std::unique_ptr<Batch>;
+
+    /// Appends a sealed batch. With a producer id (idempotence), numbers it.
+    void push_sealed(batch_ptr b, std::int64_t producer_id, std::int16_t epoch) {
+        b->order = next_order_++;
+        if (producer_id >= 0) {
+            b->set_producer_state(producer_id, epoch, next_sequence_);
+            next_sequence_ = advance_sequence(next_sequence_, static_cast<std::int64_t>(b->record_count()));
+        }
+        sealed_.push_back(std::move(b));
+    }
+
+    /// Whether the front sealed batch may be sent now.
+    bool can_send(clock::time_point now, int max_in_flight) const noexcept {
+        if (sealed_.empty() || now < backoff_until_) return false;
+        if (retrying_ && !in_flight_.empty()) return false;  // resend only behind a clean slate
+        return static_cast<int>(in_flight_.size()) < max_in_flight;
+    }
+
+    /// Moves the front sealed batch in flight and returns it.
+    Batch* send_front() {
+        in_flight_.push_back(std::move(sealed_.front()));
+        sealed_.pop_front();
+        retrying_ = false;
+        auto* b = in_flight_.back().get();
+        ++b->attempts;
+        return b;
+    }
+
+    /// Takes a batch out of flight (answered or failed); nullptr if it is not there.
+    batch_ptr take(const Batch* b) {
+        for (auto it = in_flight_.begin(); it != in_flight_.end(); ++it) {
+            if (it->get() != b) continue;
+            auto owned = std::move(*it);
+            in_flight_.erase(it);
+            return owned;
+        }
+        return nullptr;
+    }
+
+    /// Whether nothing sealed before `b` is still waiting for an answer.
+    bool first_outstanding(const Batch* b) const noexcept {
+        const bool first_in_flight = !in_flight_.empty() && in_flight_.front().get() == b;
+        const bool none_earlier_sealed = sealed_.empty() || sealed_.front()->order > b->order;
+        return first_in_flight && none_earlier_sealed;
+    }
+
+    /// Puts a taken batch back among the sealed ones, in its original place, not to be sent
+    /// before `not_before` nor while anything is still in flight.
+    void requeue(batch_ptr b, clock::time_point not_before) {
+        auto pos = std::find_if(sealed_.begin(), sealed_.end(), [&](const batch_ptr& s) { return s->order > b->order; });
+        sealed_.insert(pos, std::move(b));
+        retrying_ = true;
+        backoff_until_ = std::max(backoff_until_, not_before);
+    }
+
+    /// Renumbers every sealed batch from 0 under a new producer id/epoch. Only valid with
+    /// nothing in flight (the producer waits for that before bumping).
+    void resequence(std::int64_t producer_id, std::int16_t epoch) {
+        next_sequence_ = 0;
+        for (auto& b : sealed_) {
+            b->set_producer_state(producer_id, epoch, next_sequence_);
+            next_sequence_ = advance_sequence(next_sequence_, static_cast<std::int64_t>(b->record_count()));
+        }
+    }
+
+    /// The front sealed batch if its delivery deadline has passed (removed), else nullptr.
+    batch_ptr pop_expired(clock::time_point now) {
+        if (sealed_.empty() || sealed_.front()->deadline > now) return nullptr;
+        auto b = std::move(sealed_.front());
+        sealed_.pop_front();
+        return b;
+    }
+
+    std::deque<batch_ptr>& sealed() noexcept { return sealed_; }
+    std::list<batch_ptr>& in_flight() noexcept { return in_flight_; }
+    const std::deque<batch_ptr>& sealed() const noexcept { return sealed_; }
+    const std::list<batch_ptr>& in_flight() const noexcept { return in_flight_; }
+    std::int32_t next_sequence() const noexcept { return next_sequence_; }
+    void set_next_sequence(std::int32_t s) noexcept { next_sequence_ = s; }  // tests: near the wrap
+    clock::time_point backoff_until() const noexcept { return backoff_until_; }
+    bool retrying() const noexcept { return retrying_; }
+
+private:
+    std::deque<batch_ptr> sealed_;    // waiting to be sent, in seal order
+    std::list<batch_ptr> in_flight_;  // sent, awaiting answers, in send order
+    std::int32_t next_sequence_ = 0;
+    std::uint64_t next_order_ = 0;
+    clock::time_point backoff_until_{};
+    bool retrying_ = false;
+};
+
+}  // namespace kwire::client::detail

@@ -1,0 +1,139 @@
+// The idempotent sender's ordering rules, without sockets or timers: a stand-in batch goes
+// through sealing, pipelining, out-of-order answers, retries, expiry and epoch bumps.
+#include "kwire/client/detail/partition_queue.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+using namespace kwire::client::detail;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+struct fake_batch {
+    std::uint64_t order = 0;
+    std::int32_t base_sequence = -1;
+    std::int64_t producer_id = -1;
+    std::int16_t producer_epoch = -1;
+    int attempts = 0;
+    steady::time_point deadline = steady::time_point::max();
+    std::size_t records = 1;
+
+    std::size_t record_count() const noexcept { return records; }
+    void set_producer_state(std::int64_t pid, std::int16_t epoch, std::int32_t seq) {
+        producer_id = pid;
+        producer_epoch = epoch;
+        base_sequence = seq;
+    }
+};
+
+using queue = partition_queue<fake_batch>;
+
+std::unique_ptr<fake_batch> batch(std::size_t records, steady::time_point deadline = steady::time_point::max()) {
+    auto b = std::make_unique<fake_batch>();
+    b->records = records;
+    b->deadline = deadline;
+    return b;
+}
+
+const auto t0 = steady::now();
+constexpr std::int16_t NOT_LEADER = 6, TIMED_OUT = 7, OUT_OF_ORDER = 45, DUPLICATE = 46, UNKNOWN_PID = 59,
+                       TOO_LARGE = 10;
+
+}  // namespace
+
+TEST(PartitionQueue, SequencesFollowSealOrderAndWrapAtTwoToThe31) {
+    queue q;
+    q.set_next_sequence(0x7ffffffe);
+    q.push_sealed(batch(1), 42, 0);
+    q.push_sealed(batch(3), 42, 0);  // 0x7fffffff, 0, 1
+    q.push_sealed(batch(1), 42, 0);
+    ASSERT_EQ(q.sealed().size(), 3u);
+    EXPECT_EQ(q.sealed()[0]->base_sequence, 0x7ffffffe);
+    EXPECT_EQ(q.sealed()[1]->base_sequence, 0x7fffffff);
+    EXPECT_EQ(q.sealed()[2]->base_sequence, 2);
+    EXPECT_EQ(q.next_sequence(), 3);
+}
+
+TEST(PartitionQueue, PipelinesUpToTheInFlightLimitInOrder) {
+    queue q;
+    for (int i = 0; i < 7; ++i) q.push_sealed(batch(10), 1, 0);
+    std::vector<std::int32_t> sent;
+    while (q.can_send(t0, 5)) sent.push_back(q.send_front()->base_sequence);
+    EXPECT_EQ(sent, (std::vector<std::int32_t>{0, 10, 20, 30, 40}));
+    EXPECT_FALSE(q.can_send(t0, 5));
+    auto first = q.take(q.in_flight().front().get());  // answered
+    EXPECT_TRUE(q.can_send(t0, 5));
+}
+
+TEST(PartitionQueue, OutOfOrderResponsesBehindAFailedBatchAreRetriedInOriginalOrderWithTheSameSequences) {
+    queue q;
+    for (int i = 0; i < 3; ++i) q.push_sealed(batch(5), 7, 2);
+    auto* a = q.send_front();  // seq 0
+    auto* b = q.send_front();  // seq 5
+    auto* c = q.send_front();  // seq 10
+
+    // The broker answers in order: a hit NOT_LEADER, so b and c come back OUT_OF_ORDER.
+    EXPECT_EQ(classify_produce_result(NOT_LEADER, false, true, q.first_outstanding(a)), batch_outcome::retry_after_metadata);
+    q.requeue(q.take(a), t0 + std::chrono::milliseconds(100));
+    EXPECT_FALSE(q.first_outstanding(b));  // a, sealed before it, is waiting to be resent
+    EXPECT_EQ(classify_produce_result(OUT_OF_ORDER, false, true, q.first_outstanding(b)), batch_outcome::retry);
+    q.requeue(q.take(b), t0);
+    // Nothing is resent while c is still out there: it would overtake a.
+    EXPECT_FALSE(q.can_send(t0 + std::chrono::seconds(1), 5));
+    EXPECT_EQ(classify_produce_result(OUT_OF_ORDER, false, true, q.first_outstanding(c)), batch_outcome::retry);
+    q.requeue(q.take(c), t0);
+
+    EXPECT_FALSE(q.can_send(t0, 5));  // the backoff is the longest of the three
+    ASSERT_TRUE(q.can_send(t0 + std::chrono::milliseconds(100), 5));
+    std::vector<std::int32_t> resent;
+    while (q.can_send(t0 + std::chrono::seconds(1), 5)) resent.push_back(q.send_front()->base_sequence);
+    EXPECT_EQ(resent, (std::vector<std::int32_t>{0, 5, 10}));
+    for (const auto& f : q.in_flight()) EXPECT_EQ(f->attempts, 2);
+}
+
+TEST(PartitionQueue, OutOfOrderWithNothingEarlierOutstandingIsARealGapAndRenumbersUnderANewEpoch) {
+    queue q;
+    for (int i = 0; i < 3; ++i) q.push_sealed(batch(4), 7, 2);
+    q.send_front();
+    auto owned = q.take(q.in_flight().front().get());  // delivered
+    auto* b = q.send_front();                          // seq 4
+    ASSERT_TRUE(q.first_outstanding(b));
+    EXPECT_EQ(classify_produce_result(OUT_OF_ORDER, false, true, true), batch_outcome::bump_epoch_and_retry);
+    q.requeue(q.take(b), t0);
+    ASSERT_TRUE(q.in_flight().empty());
+    q.resequence(7, 3);  // InitProducerId with our id and epoch gave epoch 3
+    ASSERT_EQ(q.sealed().size(), 2u);
+    EXPECT_EQ(q.sealed()[0]->base_sequence, 0);
+    EXPECT_EQ(q.sealed()[0]->producer_epoch, 3);
+    EXPECT_EQ(q.sealed()[1]->base_sequence, 4);
+    EXPECT_EQ(q.next_sequence(), 8);
+}
+
+TEST(PartitionQueue, ExpiryOfTheFirstBatchLeavesAGapThatTheEpochBumpCloses) {
+    queue q;
+    q.push_sealed(batch(2, t0 + std::chrono::seconds(1)), 9, 0);
+    q.push_sealed(batch(2, t0 + std::chrono::seconds(5)), 9, 0);
+    EXPECT_EQ(q.pop_expired(t0), nullptr);
+    auto expired = q.pop_expired(t0 + std::chrono::seconds(2));
+    ASSERT_NE(expired, nullptr);
+    EXPECT_EQ(expired->base_sequence, 0);
+    EXPECT_EQ(q.pop_expired(t0 + std::chrono::seconds(2)), nullptr);  // the next one is still in time
+    // Sequence 2 would now be out of order on the broker: a new epoch numbers it 0.
+    q.resequence(9, 1);
+    EXPECT_EQ(q.sealed().front()->base_sequence, 0);
+}
+
+TEST(PartitionQueue, ClassifiesEveryKindOfAnswer) {
+    EXPECT_EQ(classify_produce_result(0, false, true, true), batch_outcome::delivered);
+    EXPECT_EQ(classify_produce_result(DUPLICATE, false, true, false), batch_outcome::delivered);
+    EXPECT_EQ(classify_produce_result(UNKNOWN_PID, false, true, false), batch_outcome::bump_epoch_and_retry);
+    EXPECT_EQ(classify_produce_result(TIMED_OUT, false, true, true), batch_outcome::retry);
+    EXPECT_EQ(classify_produce_result(19, false, true, true), batch_outcome::retry);  // NOT_ENOUGH_REPLICAS
+    EXPECT_EQ(classify_produce_result(NOT_LEADER, false, false, true), batch_outcome::retry_after_metadata);
+    EXPECT_EQ(classify_produce_result(TOO_LARGE, false, true, true), batch_outcome::failed);
+    EXPECT_EQ(classify_produce_result(0, true, true, true), batch_outcome::retry_after_metadata);  // transport
+    // Without idempotence an out-of-order answer cannot happen; it is not retried blindly.
+    EXPECT_EQ(classify_produce_result(OUT_OF_ORDER, false, false, true), batch_outcome::failed);
+}
