@@ -19,7 +19,7 @@ std::pair<std::string, std::uint16_t> split_address(const std::string& address) 
 
 }  // namespace
 
-cluster::cluster(net::any_io_executor ex, connection_config cfg) : ex_(ex), cfg_(std::move(cfg)) {
+cluster::cluster(net::any_io_executor ex, connection_config cfg) : ex_(ex), cfg_(std::move(cfg)), age_timer_(ex) {
     std::int32_t id = -1;
     for (const auto& address : cfg_.bootstrap_servers) {
         auto [host, port] = split_address(address);
@@ -32,6 +32,7 @@ cluster::~cluster() { close(); }
 void cluster::close() {
     if (closed_) return;
     closed_ = true;
+    age_timer_.cancel();
     for (auto& c : bootstrap_) c->close();
     for (auto& [id, c] : connections_) c->close();
 }
@@ -151,8 +152,25 @@ void cluster::apply(const protocol::MetadataResponse& resp, std::int16_t version
     }
 }
 
+void cluster::arm_age_timer() {
+    if (age_timer_armed_ || closed_ || topics_.empty()) return;
+    age_timer_armed_ = true;
+    age_timer_.expires_after(cfg_.metadata_max_age);
+    // A weak reference: the periodic refresh must not keep a cluster nobody uses alive.
+    age_timer_.async_wait([weak = weak_from_this()](std::error_code ec) {
+        auto self = weak.lock();
+        if (!self) return;
+        self->age_timer_armed_ = false;
+        if (ec || self->closed_) return;
+        std::vector<std::string> names;
+        for (const auto& [name, info] : self->topics_) names.push_back(name);
+        self->refresh(std::move(names), [](std::error_code) {});
+    });
+}
+
 void cluster::finish_refresh(std::error_code ec) {
     refreshing_ = false;
+    if (!ec) arm_age_timer();
     auto waiters = std::move(current_waiters_);
     current_waiters_.clear();
     for (auto& w : waiters) w(ec);

@@ -76,6 +76,7 @@ public:
 private:
     void start_refresh();
     void finish_refresh(std::error_code ec);
+    void arm_age_timer();
     void apply(const protocol::MetadataResponse& resp, std::int16_t version, const std::vector<std::string>& asked);
 
     net::any_io_executor ex_;
@@ -88,6 +89,8 @@ private:
     std::int32_t controller_id_ = -1;
     std::size_t next_broker_ = 0;
 
+    net::steady_timer age_timer_;   // metadata.max.age.ms: refresh the cached topics this often
+    bool age_timer_armed_ = false;
     bool refreshing_ = false;
     bool closed_ = false;
     std::set<std::string> next_topics_;  // asked for while a refresh was in flight

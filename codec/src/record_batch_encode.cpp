@@ -57,7 +57,7 @@ void batch_builder::begin(std::vector<std::uint8_t>& out, const batch_options& o
     records_start_ = records_->size();
 }
 
-std::size_t batch_builder::max_record_size(std::optional<bytes_view> key, std::optional<bytes_view> value,
+std::size_t batch_builder::max_record_size(const std::optional<bytes_view>& key, const std::optional<bytes_view>& value,
                                            std::span<const header_view> headers) noexcept {
     std::size_t body = 1 + 10 + 5 + field_size(key) + field_size(value) +
                        varint_size(static_cast<std::int32_t>(headers.size()));
@@ -66,8 +66,8 @@ std::size_t batch_builder::max_record_size(std::optional<bytes_view> key, std::o
     return 5 + body;
 }
 
-std::error_code batch_builder::append(std::int64_t timestamp, std::optional<bytes_view> key,
-                                      std::optional<bytes_view> value, std::span<const header_view> headers) {
+std::error_code batch_builder::append(std::int64_t timestamp, const std::optional<bytes_view>& key,
+                                      const std::optional<bytes_view>& value, std::span<const header_view> headers) {
     if (!active() || count_ == std::numeric_limits<std::int32_t>::max())
         return make_error_code(errc::invalid_argument);
     if (!fits_int32(key) || !fits_int32(value) || headers.size() > int32_max)

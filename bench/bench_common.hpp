@@ -1,0 +1,91 @@
+// Shared pieces of kwire-bench: what a scenario asks for, what one run measured, and the
+// payloads both clients send (the same bytes, in the same order).
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kwire::bench {
+
+using bench_clock = std::chrono::steady_clock;
+
+enum class scenario_kind { throughput, latency };
+
+/// Throughput runs time every record's delivery only for one record in this many: a clock read
+/// costs ~60 ns on the test machine, and two per record would weigh on both clients' sending
+/// threads. The first and the last acknowledgement are always timed.
+constexpr std::size_t latency_sample_every = 16;
+
+/// One scenario, with every setting both clients get.
+struct scenario {
+    std::string name;
+    scenario_kind kind = scenario_kind::throughput;
+    std::string compression = "none";  ///< none | lz4 | zstd (Kafka's compression.type names)
+    int acks = -1;                     ///< 1 or -1 (all)
+    bool idempotence = true;
+    int linger_ms = 5;
+    std::size_t messages = 0;          ///< records measured (warm-up excluded)
+    std::size_t size = 100;            ///< value bytes per record (no key, no headers)
+    std::string topic;
+    int partitions = 0;                ///< the topic's partition count (known before the run)
+};
+
+/// What one run of one client measured.
+struct run_result {
+    double seconds = 0;                ///< first send to last acknowledgement (throughput), or the whole loop (latency)
+    std::size_t delivered = 0;         ///< acknowledged without error
+    std::size_t errors = 0;            ///< delivery reports with an error
+    std::string first_error;           ///< the first error's text, if any
+    std::size_t warmup_delivered = 0;  ///< warm-up records acknowledged (one per partition, untimed)
+    std::vector<std::uint64_t> latency_ns;  ///< send -> delivery callback (throughput: sampled records)
+};
+
+/// `count` distinct JSON-like values of `size` bytes: compressible like real events, but not one
+/// repeated string (which would flatter the compressed scenarios).
+inline std::vector<std::string> make_payloads(std::size_t size, std::size_t count = 1024) {
+    std::vector<std::string> out;
+    out.reserve(count);
+    std::uint64_t x = 0x9e3779b97f4a7c15ull;
+    auto next = [&x] {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        return x;
+    };
+    static const char* const names[] = {"orders", "payments", "clicks", "logins", "carts", "refunds"};
+    for (std::size_t i = 0; i < count; ++i) {
+        std::string s;
+        while (s.size() < size) {
+            s += "{\"id\":" + std::to_string(next() % 100000000) + ",\"type\":\"" + names[next() % 6] +
+                 "\",\"amount\":" + std::to_string(next() % 100000) + ",\"user\":\"u" + std::to_string(next() % 50000) +
+                 "\"}";
+        }
+        s.resize(size);
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+/// Nearest-rank percentile (q in 0..1) of sorted values, in microseconds. 0 when empty.
+inline double percentile_us(const std::vector<std::uint64_t>& sorted, double q) {
+    if (sorted.empty()) return 0;
+    auto rank = static_cast<std::size_t>(q * static_cast<double>(sorted.size()) + 0.999999);
+    rank = std::clamp<std::size_t>(rank, 1, sorted.size());
+    return static_cast<double>(sorted[rank - 1]) / 1000.0;
+}
+
+inline std::uint64_t elapsed_ns(bench_clock::time_point from, bench_clock::time_point to) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(to - from).count();
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(ns, 0));
+}
+
+/// kwire's run of a scenario against `bootstrap` ("host:port,host:port").
+run_result run_kwire(const scenario& s, const std::string& bootstrap, const std::vector<std::string>& payloads);
+/// librdkafka's run of the same scenario.
+run_result run_rdkafka(const scenario& s, const std::string& bootstrap, const std::vector<std::string>& payloads);
+
+}  // namespace kwire::bench

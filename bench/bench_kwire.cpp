@@ -1,0 +1,192 @@
+// kwire's side of kwire-bench: one producer on one io_context thread, callbacks as completion
+// tokens (the cheapest), a publisher for the topic (resolved once, like librdkafka's topic handle).
+//
+// Warm-up (untimed): one record to each partition, so every broker connection, the metadata and
+// the producer id are in place before the clock starts -- the same as the librdkafka side.
+// Throughput: sends in chunks of 1000 records, yielding to the io_context between chunks (as an
+// application on an event loop would), timed from the first send to the last acknowledgement;
+// per-record latency for every 16th record (latency_sample_every).
+// Latency: one send at a time, the next one issued from the previous one's callback.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <stdexcept>
+
+#include "bench_common.hpp"
+#include "kwire/client/producer.hpp"
+
+namespace kwire::bench {
+
+namespace {
+
+namespace net = boost::asio;
+
+constexpr std::size_t chunk = 1000;
+constexpr auto run_limit = std::chrono::minutes(5);
+
+protocol::bytes_view bv(const std::string& s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+std::vector<std::string> split_bootstrap(const std::string& bootstrap) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= bootstrap.size()) {
+        auto end = bootstrap.find(',', start);
+        if (end == std::string::npos) end = bootstrap.size();
+        if (end > start) out.push_back(bootstrap.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+producer_config make_config(const scenario& s, const std::string& bootstrap) {
+    producer_config cfg;
+    cfg.bootstrap_servers = split_bootstrap(bootstrap);
+    cfg.client_id = "kwire-bench";
+    cfg.required_acks = s.acks == 1 ? client::acks::leader : client::acks::all;
+    cfg.enable_idempotence = s.idempotence;
+    cfg.linger = std::chrono::milliseconds(s.linger_ms);
+    cfg.batch_size = 1000000;              // librdkafka: batch.size
+    cfg.max_request_size = 1048576;        // librdkafka: message.max.bytes
+    cfg.max_in_flight_per_connection = 5;  // librdkafka: max.in.flight
+    cfg.buffer_memory = 1ull << 30;        // librdkafka: queue.buffering.max.kbytes (1 GiB)
+    cfg.on_buffer_full = client::buffer_full_policy::wait;
+    cfg.delivery_timeout = std::chrono::seconds(120);  // librdkafka: message.timeout.ms
+    cfg.request_timeout = std::chrono::seconds(30);
+    const auto codec = client::parse_compression(s.compression);
+    if (!codec) throw std::invalid_argument("unknown compression " + s.compression);
+    cfg.compression = *codec;
+    return cfg;
+}
+
+class kwire_run {
+public:
+    kwire_run(const scenario& s, const std::string& bootstrap, const std::vector<std::string>& payloads)
+        : s_(s),
+          payloads_(payloads),
+          limit_(io_),
+          producer_(io_.get_executor(), make_config(s, bootstrap)),
+          publisher_(producer_.make_publisher(s.topic)) {}
+
+    run_result run() {
+        limit_.expires_after(run_limit);
+        limit_.async_wait([this](std::error_code ec) {
+            if (ec) return;
+            timed_out_ = true;
+            io_.stop();
+        });
+        net::post(io_, [this] { warm_up(); });
+        io_.run();
+        if (timed_out_) {
+            const auto missing = s_.messages - std::min(s_.messages, acked_);
+            if (result_.first_error.empty())
+                result_.first_error = "run timed out: " + std::to_string(missing) + " records never acknowledged";
+            result_.errors += missing;
+        }
+        return std::move(result_);
+    }
+
+private:
+    void error(std::error_code ec, const char* when) {
+        ++result_.errors;
+        if (result_.first_error.empty()) result_.first_error = std::string(when) + ec.message();
+    }
+
+    void warm_up() {
+        warmup_left_ = static_cast<std::size_t>(s_.partitions);
+        for (int p = 0; p < s_.partitions; ++p) {
+            producer_.send({.topic = s_.topic, .value = bv(payloads_[0]), .partition = p},
+                           [this](std::error_code ec, delivery) {
+                               if (timed_out_) return;
+                               if (ec) error(ec, "warm-up: ");
+                               else ++result_.warmup_delivered;
+                               if (--warmup_left_ == 0) start();
+                           });
+        }
+    }
+
+    void start() {
+        if (s_.kind == scenario_kind::throughput) {
+            send_times_.resize(s_.messages / latency_sample_every + 1);
+            result_.latency_ns.reserve(send_times_.size());
+            first_send_ = bench_clock::now();
+            send_chunk(0);
+        } else {
+            result_.latency_ns.reserve(s_.messages);
+            first_send_ = bench_clock::now();
+            send_one(0);
+        }
+    }
+
+    void send_chunk(std::size_t from) {
+        const auto to = std::min(from + chunk, s_.messages);
+        for (std::size_t i = from; i < to; ++i) {
+            if (i % latency_sample_every == 0) send_times_[i / latency_sample_every] = bench_clock::now();
+            publisher_.send(std::nullopt, bv(payloads_[i % payloads_.size()]),
+                            [this, i](std::error_code ec, delivery) { on_ack(i, ec); });
+        }
+        if (to < s_.messages) net::post(io_, [this, to] { send_chunk(to); });
+    }
+
+    void on_ack(std::size_t i, std::error_code ec) {
+        if (timed_out_) return;
+        const bool sampled = i % latency_sample_every == 0, last = acked_ + 1 == s_.messages;
+        const auto now = sampled || last ? bench_clock::now() : bench_clock::time_point{};
+        if (ec) error(ec, "");
+        else {
+            ++result_.delivered;
+            if (sampled) result_.latency_ns.push_back(elapsed_ns(send_times_[i / latency_sample_every], now));
+        }
+        if (++acked_ == s_.messages) finish(now);
+    }
+
+    void send_one(std::size_t i) {
+        const auto t0 = bench_clock::now();
+        publisher_.send(std::nullopt, bv(payloads_[i % payloads_.size()]), [this, i, t0](std::error_code ec, delivery) {
+            if (timed_out_) return;
+            const auto now = bench_clock::now();
+            if (ec) error(ec, "");
+            else {
+                ++result_.delivered;
+                result_.latency_ns.push_back(elapsed_ns(t0, now));
+            }
+            ++acked_;
+            if (i + 1 < s_.messages) send_one(i + 1);
+            else finish(now);
+        });
+    }
+
+    void finish(bench_clock::time_point last_ack) {
+        result_.seconds = std::chrono::duration<double>(last_ack - first_send_).count();
+        producer_.close([this](std::error_code ec) {
+            if (ec && result_.first_error.empty()) result_.first_error = "close: " + ec.message();
+            limit_.cancel();
+        });
+    }
+
+    // Declared before the producer: its destructor may still complete sends (after a timeout),
+    // and those completions must find this state alive (they return at once, seeing timed_out_).
+    const scenario& s_;
+    const std::vector<std::string>& payloads_;
+    run_result result_;
+    std::vector<bench_clock::time_point> send_times_;
+    bench_clock::time_point first_send_{};
+    std::size_t warmup_left_ = 0;
+    std::size_t acked_ = 0;
+    bool timed_out_ = false;
+    net::io_context io_{1};
+    net::steady_timer limit_;
+    kwire::producer producer_;
+    kwire::producer::publisher publisher_;
+};
+
+}  // namespace
+
+run_result run_kwire(const scenario& s, const std::string& bootstrap, const std::vector<std::string>& payloads) {
+    kwire_run r(s, bootstrap, payloads);
+    return r.run();
+}
+
+}  // namespace kwire::bench

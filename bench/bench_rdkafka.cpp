@@ -1,0 +1,164 @@
+// librdkafka's side of kwire-bench: rd_kafka_produce() on a topic handle with a delivery report
+// callback, served by rd_kafka_poll() on the calling thread (librdkafka's own threads do the I/O).
+//
+// Same warm-up as the kwire side (one record per partition, untimed). Throughput: produce in a
+// loop, rd_kafka_poll(rk, 0) every 1000 records (and on QUEUE_FULL), then poll until the last
+// delivery report; timed from the first produce to the last report, per-record latency for every
+// 16th record (latency_sample_every). Latency: produce one record,
+// poll until its report arrives, repeat.
+#include <librdkafka/rdkafka.h>
+
+#include <stdexcept>
+
+#include "bench_common.hpp"
+
+namespace kwire::bench {
+
+namespace {
+
+constexpr std::size_t chunk = 1000;
+constexpr auto run_limit = std::chrono::minutes(5);
+constexpr std::uintptr_t warmup_tag = std::uintptr_t{1} << (sizeof(std::uintptr_t) * 8 - 1);
+
+struct rk_state {
+    const scenario* s = nullptr;
+    run_result result;
+    std::vector<bench_clock::time_point> send_times;  // throughput: per record
+    bench_clock::time_point last_send{};              // latency: the one record in flight
+    bench_clock::time_point last_ack{};
+    std::size_t warmup_left = 0;
+    std::size_t acked = 0;
+
+    void error(const char* when, rd_kafka_resp_err_t err) {
+        ++result.errors;
+        if (result.first_error.empty()) result.first_error = std::string(when) + rd_kafka_err2str(err);
+    }
+};
+
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+    auto& st = *static_cast<rk_state*>(opaque);
+    const auto tag = reinterpret_cast<std::uintptr_t>(m->_private);
+    if (tag & warmup_tag) {
+        if (m->err) st.error("warm-up: ", m->err);
+        else ++st.result.warmup_delivered;
+        --st.warmup_left;
+        return;
+    }
+    const bool throughput = st.s->kind == scenario_kind::throughput;
+    const bool sampled = !throughput || tag % latency_sample_every == 0, last = st.acked + 1 == st.s->messages;
+    const auto now = sampled || last ? bench_clock::now() : bench_clock::time_point{};
+    if (m->err) st.error("", m->err);
+    else {
+        ++st.result.delivered;
+        if (sampled)
+            st.result.latency_ns.push_back(
+                elapsed_ns(throughput ? st.send_times[tag / latency_sample_every] : st.last_send, now));
+    }
+    ++st.acked;
+    if (sampled || last) st.last_ack = now;
+}
+
+void set(rd_kafka_conf_t* conf, const char* name, const std::string& value) {
+    char errstr[512];
+    if (rd_kafka_conf_set(conf, name, value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK)
+        throw std::runtime_error(std::string("librdkafka config ") + name + "=" + value + ": " + errstr);
+}
+
+}  // namespace
+
+run_result run_rdkafka(const scenario& s, const std::string& bootstrap, const std::vector<std::string>& payloads) {
+    rk_state st;
+    st.s = &s;
+
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    set(conf, "bootstrap.servers", bootstrap);
+    set(conf, "client.id", "rdkafka-bench");
+    set(conf, "socket.nagle.disable", "true");
+    set(conf, "acks", s.acks == 1 ? "1" : "all");
+    set(conf, "enable.idempotence", s.idempotence ? "true" : "false");
+    set(conf, "linger.ms", std::to_string(s.linger_ms));
+    set(conf, "compression.codec", s.compression);
+    set(conf, "batch.size", "1000000");
+    set(conf, "batch.num.messages", "1000000");  // bytes decide the batch, as in kwire
+    set(conf, "message.max.bytes", "1048576");
+    set(conf, "max.in.flight.requests.per.connection", "5");
+    set(conf, "queue.buffering.max.messages", std::to_string(std::max<std::size_t>(s.messages + 10000, 100000)));
+    set(conf, "queue.buffering.max.kbytes", "1048576");
+    set(conf, "message.timeout.ms", "120000");
+    set(conf, "request.timeout.ms", "30000");
+    set(conf, "log_level", "4");
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_opaque(conf, &st);
+
+    char errstr[512];
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        throw std::runtime_error(std::string("rd_kafka_new: ") + errstr);
+    }
+    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, s.topic.c_str(), nullptr);
+
+    const auto deadline = bench_clock::now() + run_limit;
+    auto produce = [&](std::int32_t partition, const std::string& value, std::uintptr_t tag) {
+        while (rd_kafka_produce(rkt, partition, RD_KAFKA_MSG_F_COPY, const_cast<char*>(value.data()), value.size(),
+                                nullptr, 0, reinterpret_cast<void*>(tag)) == -1) {
+            const auto err = rd_kafka_last_error();
+            if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+                st.error("produce: ", err);
+                return false;
+            }
+            rd_kafka_poll(rk, 1);
+        }
+        return true;
+    };
+    auto poll_until = [&](auto pred) {
+        while (!pred() && bench_clock::now() < deadline) rd_kafka_poll(rk, 100);
+        return pred();
+    };
+
+    // Warm-up: one record per partition.
+    st.warmup_left = static_cast<std::size_t>(s.partitions);
+    for (int p = 0; p < s.partitions; ++p)
+        if (!produce(p, payloads[0], warmup_tag | static_cast<std::uintptr_t>(p))) --st.warmup_left;
+    bool ok = poll_until([&] { return st.warmup_left == 0; });
+
+    std::size_t produced = 0;
+    if (ok) {
+        if (s.kind == scenario_kind::throughput) {
+            st.send_times.resize(s.messages / latency_sample_every + 1);
+            st.result.latency_ns.reserve(st.send_times.size());
+            const auto first = bench_clock::now();
+            for (std::size_t i = 0; i < s.messages; ++i) {
+                if (i % latency_sample_every == 0) st.send_times[i / latency_sample_every] = bench_clock::now();
+                if (produce(RD_KAFKA_PARTITION_UA, payloads[i % payloads.size()], i)) ++produced;
+                if ((i + 1) % chunk == 0) rd_kafka_poll(rk, 0);
+            }
+            ok = poll_until([&] { return st.acked == produced; });
+            if (produced < s.messages) st.last_ack = bench_clock::now();  // the last report was not the last record
+            st.result.seconds = std::chrono::duration<double>(st.last_ack - first).count();
+        } else {
+            st.result.latency_ns.reserve(s.messages);
+            const auto first = bench_clock::now();
+            for (std::size_t i = 0; i < s.messages && ok; ++i) {
+                st.last_send = bench_clock::now();
+                if (!produce(RD_KAFKA_PARTITION_UA, payloads[i % payloads.size()], i)) continue;
+                ++produced;
+                ok = poll_until([&] { return st.acked == produced; });
+            }
+            st.result.seconds = std::chrono::duration<double>(st.last_ack - first).count();
+        }
+    }
+    if (!ok) {
+        const auto missing = s.messages - std::min(s.messages, st.acked);
+        if (st.result.first_error.empty())
+            st.result.first_error = "run timed out: " + std::to_string(missing) + " records never acknowledged";
+        st.result.errors += missing;
+    }
+
+    rd_kafka_flush(rk, 10000);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+    return std::move(st.result);
+}
+
+}  // namespace kwire::bench

@@ -1,0 +1,11 @@
+# kwire-bench: kwire's producer against librdkafka's on the same cluster (librdkafka's in-process
+# mock cluster by default). librdkafka is the rival and the mock broker here; kwire itself never
+# links it.
+if(NOT TARGET PkgConfig::RDKAFKA)
+  pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka)
+endif()
+add_executable(kwire-bench
+  ${CMAKE_CURRENT_LIST_DIR}/kwire_bench.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/bench_kwire.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/bench_rdkafka.cpp)
+target_link_libraries(kwire-bench PRIVATE kwire::client PkgConfig::RDKAFKA kwire::options)

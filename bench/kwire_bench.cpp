@@ -1,0 +1,471 @@
+// kwire-bench: kwire's producer against librdkafka's, same cluster, same topic layout, same
+// payloads, same settings.
+//
+//   kwire-bench                      starts librdkafka's mock cluster (3 brokers) in-process
+//   kwire-bench -b host:9092,...     uses a real cluster (topics kwire-bench-* are created)
+//   --json                           only the JSON lines on stdout
+//   --scenario NAME (repeatable)     throughput, throughput-lz4, throughput-zstd,
+//                                    latency-acks1, latency-acksall
+//   --messages N   (1000000)         records per throughput run
+//   --latency-messages N (20000)     sends per latency run
+//   --size B (100) --rounds R (9) --partitions P (16) --brokers N (3, mock only)
+//   --client kwire|librdkafka        one client only (to profile it); no ratios then
+//   KWIRE_BENCH_DUMP=DIR             also writes each run's raw latencies (ns, completion order)
+//
+// Each scenario runs R rounds of (kwire, librdkafka), alternating, each run with a fresh
+// producer; the median over rounds is reported per client. Around every run the topic's high
+// watermarks are summed (ListOffsets, outside the timed part) so that what the log grew by is
+// checked against what the client acknowledged: lost or duplicated records show up, never hide.
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_common.hpp"
+
+namespace kwire::bench {
+namespace {
+
+struct options {
+    std::string bootstrap;
+    bool json = false;
+    std::vector<std::string> only;
+    std::size_t messages = 1000000;
+    std::size_t latency_messages = 20000;
+    std::size_t size = 100;
+    int rounds = 9;
+    int partitions = 16;
+    int brokers = 3;
+    bool run_client[2] = {true, true};  // kwire, librdkafka
+};
+
+[[noreturn]] void usage(int code) {
+    std::fprintf(code ? stderr : stdout,
+                 "usage: kwire-bench [-b BOOTSTRAP] [--json] [--scenario NAME]... [--messages N]\n"
+                 "                   [--latency-messages N] [--size B] [--rounds R] [--partitions P] [--brokers N]\n"
+                 "                   [--client kwire|librdkafka]   (one client only, e.g. to profile it)\n"
+                 "scenarios: throughput throughput-lz4 throughput-zstd latency-acks1 latency-acksall\n"
+                 "Without -b, librdkafka's mock cluster is started in-process.\n");
+    std::exit(code);
+}
+
+options parse(int argc, char** argv) {
+    options o;
+    auto value = [&](int& i) -> std::string {
+        if (i + 1 >= argc) {
+            std::fprintf(stderr, "kwire-bench: %s needs a value\n", argv[i]);
+            usage(1);
+        }
+        return argv[++i];
+    };
+    auto number = [&](int& i) -> std::size_t {
+        const std::string name = argv[i];
+        const auto v = value(i);
+        char* end = nullptr;
+        const auto n = std::strtoull(v.c_str(), &end, 10);
+        if (v.empty() || *end != '\0' || n == 0) {
+            std::fprintf(stderr, "kwire-bench: %s wants a positive number, not '%s'\n", name.c_str(), v.c_str());
+            usage(1);
+        }
+        return static_cast<std::size_t>(n);
+    };
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "-b" || a == "--bootstrap") o.bootstrap = value(i);
+        else if (a == "--json") o.json = true;
+        else if (a == "--scenario") o.only.push_back(value(i));
+        else if (a == "--messages") o.messages = number(i);
+        else if (a == "--latency-messages") o.latency_messages = number(i);
+        else if (a == "--size") o.size = number(i);
+        else if (a == "--rounds") o.rounds = static_cast<int>(number(i));
+        else if (a == "--partitions") o.partitions = static_cast<int>(number(i));
+        else if (a == "--brokers") o.brokers = static_cast<int>(number(i));
+        else if (a == "--client") {
+            // Runs one client only (for profiling); no ratios then.
+            const auto c = value(i);
+            if (c != "kwire" && c != "librdkafka") usage(1);
+            o.run_client[0] = c == "kwire";
+            o.run_client[1] = c == "librdkafka";
+        }
+        else if (a == "-h" || a == "--help") usage(0);
+        else {
+            std::fprintf(stderr, "kwire-bench: unknown argument '%s'\n", a.c_str());
+            usage(1);
+        }
+    }
+    return o;
+}
+
+std::vector<scenario> scenarios_for(const options& o) {
+    std::vector<scenario> all;
+    auto throughput = [&](std::string name, std::string codec) {
+        scenario s;
+        s.name = std::move(name);
+        s.kind = scenario_kind::throughput;
+        s.compression = std::move(codec);
+        s.acks = -1;
+        s.idempotence = true;
+        s.linger_ms = 5;
+        s.messages = o.messages;
+        all.push_back(s);
+    };
+    auto latency = [&](std::string name, int acks) {
+        scenario s;
+        s.name = std::move(name);
+        s.kind = scenario_kind::latency;
+        s.acks = acks;
+        s.idempotence = acks == -1;  // idempotence needs acks=all; with acks=all, it is on (Kafka's default)
+        s.linger_ms = 0;
+        s.messages = o.latency_messages;
+        all.push_back(s);
+    };
+    throughput("throughput", "none");
+    throughput("throughput-lz4", "lz4");
+    throughput("throughput-zstd", "zstd");
+    latency("latency-acks1", 1);
+    latency("latency-acksall", -1);
+    for (auto& s : all) {
+        s.size = o.size;
+        s.topic = "kwire-bench-" + s.name;
+        s.partitions = o.partitions;
+    }
+    if (o.only.empty()) return all;
+    std::vector<scenario> chosen;
+    for (const auto& name : o.only) {
+        auto it = std::find_if(all.begin(), all.end(), [&](const scenario& s) { return s.name == name; });
+        if (it == all.end()) {
+            std::fprintf(stderr, "kwire-bench: unknown scenario '%s'\n", name.c_str());
+            usage(1);
+        }
+        if (std::none_of(chosen.begin(), chosen.end(), [&](const scenario& s) { return s.name == name; }))
+            chosen.push_back(*it);
+    }
+    return chosen;
+}
+
+// --- the cluster: librdkafka's mock, or a real one; plus a handle for checks ------------------
+
+void conf_set(rd_kafka_conf_t* conf, const char* name, const std::string& value) {
+    char errstr[512];
+    if (rd_kafka_conf_set(conf, name, value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK)
+        throw std::runtime_error(std::string("librdkafka config ") + name + ": " + errstr);
+}
+
+rd_kafka_t* new_handle(const std::string& bootstrap) {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    if (!bootstrap.empty()) conf_set(conf, "bootstrap.servers", bootstrap);
+    conf_set(conf, "client.id", "kwire-bench-admin");
+    conf_set(conf, "log_level", "3");
+    char errstr[512];
+    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        throw std::runtime_error(std::string("rd_kafka_new: ") + errstr);
+    }
+    return rk;
+}
+
+class cluster_env {
+public:
+    explicit cluster_env(const options& o) {
+        if (o.bootstrap.empty()) {
+            host_ = new_handle("");
+            mock_ = rd_kafka_mock_cluster_new(host_, o.brokers);
+            if (!mock_) throw std::runtime_error("rd_kafka_mock_cluster_new failed");
+            bootstrap_ = rd_kafka_mock_cluster_bootstraps(mock_);
+            brokers_ = o.brokers;
+        } else {
+            bootstrap_ = o.bootstrap;
+        }
+        checker_ = new_handle(bootstrap_);
+        if (!mock_) {
+            const rd_kafka_metadata_t* md = nullptr;
+            const auto err = rd_kafka_metadata(checker_, 0, nullptr, &md, 10000);
+            if (err) throw std::runtime_error(std::string("metadata: ") + rd_kafka_err2str(err));
+            brokers_ = md->broker_cnt;
+            rd_kafka_metadata_destroy(md);
+        }
+    }
+    ~cluster_env() {
+        if (checker_) rd_kafka_destroy(checker_);
+        if (mock_) rd_kafka_mock_cluster_destroy(mock_);
+        if (host_) rd_kafka_destroy(host_);
+    }
+    cluster_env(const cluster_env&) = delete;
+    cluster_env& operator=(const cluster_env&) = delete;
+
+    const std::string& bootstrap() const { return bootstrap_; }
+    bool is_mock() const { return mock_ != nullptr; }
+    int brokers() const { return brokers_; }
+
+    /// Creates the topic (an existing one is kept) and returns its partition count.
+    int ensure_topic(const std::string& name, int partitions) {
+        const int replication = std::min(3, brokers_);
+        if (mock_) {
+            const auto err = rd_kafka_mock_topic_create(mock_, name.c_str(), partitions, replication);
+            if (err) throw std::runtime_error("mock topic " + name + ": " + rd_kafka_err2str(err));
+        } else {
+            try {
+                create_topic(name, partitions, replication);
+            } catch (const std::exception& e) {
+                // Not fatal: the topic may exist already, or be auto-created on first use.
+                std::cerr << "kwire-bench: warning: " << e.what() << "; using the topic as the cluster has it"
+                          << std::endl;
+            }
+        }
+        return partition_count(name);
+    }
+
+    /// Sum of the topic's high watermarks: how many records its log has taken, ever.
+    std::int64_t log_end(const std::string& topic, int partitions) {
+        std::int64_t sum = 0;
+        for (int p = 0; p < partitions; ++p) {
+            std::int64_t lo = 0, hi = 0;
+            const auto err = rd_kafka_query_watermark_offsets(checker_, topic.c_str(), p, &lo, &hi, 10000);
+            if (err) throw std::runtime_error("watermarks of " + topic + ": " + rd_kafka_err2str(err));
+            sum += hi;
+        }
+        return sum;
+    }
+
+private:
+    void create_topic(const std::string& name, int partitions, int replication) {
+        char errstr[512];
+        rd_kafka_NewTopic_t* nt = rd_kafka_NewTopic_new(name.c_str(), partitions, replication, errstr, sizeof errstr);
+        if (!nt) throw std::runtime_error("NewTopic " + name + ": " + errstr);
+        rd_kafka_queue_t* q = rd_kafka_queue_new(checker_);
+        rd_kafka_CreateTopics(checker_, &nt, 1, nullptr, q);
+        rd_kafka_event_t* ev = rd_kafka_queue_poll(q, 15000);
+        std::string failure;
+        if (!ev) failure = "CreateTopics timed out";
+        else if (const auto* res = rd_kafka_event_CreateTopics_result(ev)) {
+            std::size_t n = 0;
+            const auto** topics = rd_kafka_CreateTopics_result_topics(res, &n);
+            for (std::size_t i = 0; i < n; ++i) {
+                const auto err = rd_kafka_topic_result_error(topics[i]);
+                if (err && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)
+                    failure = std::string("CreateTopics: ") + rd_kafka_err2str(err);
+            }
+        } else {
+            failure = std::string("CreateTopics: ") + rd_kafka_event_error_string(ev);
+        }
+        if (ev) rd_kafka_event_destroy(ev);
+        rd_kafka_queue_destroy(q);
+        rd_kafka_NewTopic_destroy(nt);
+        if (!failure.empty()) throw std::runtime_error(failure + " (" + name + ")");
+    }
+
+    int partition_count(const std::string& name) {
+        rd_kafka_topic_t* rkt = rd_kafka_topic_new(checker_, name.c_str(), nullptr);
+        int count = 0;
+        std::string why = "no metadata";
+        for (int attempt = 0; attempt < 50 && count == 0; ++attempt) {
+            const rd_kafka_metadata_t* md = nullptr;
+            const auto err = rd_kafka_metadata(checker_, 0, rkt, &md, 5000);
+            if (err) why = rd_kafka_err2str(err);
+            else {
+                if (md->topic_cnt == 1 && md->topics[0].err == 0) count = md->topics[0].partition_cnt;
+                else if (md->topic_cnt == 1) why = rd_kafka_err2str(md->topics[0].err);
+                rd_kafka_metadata_destroy(md);
+            }
+            if (count == 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+        rd_kafka_topic_destroy(rkt);
+        if (count == 0) throw std::runtime_error("topic " + name + " has no partitions: " + why);
+        return count;
+    }
+
+    rd_kafka_t* host_ = nullptr;
+    rd_kafka_mock_cluster_t* mock_ = nullptr;
+    rd_kafka_t* checker_ = nullptr;
+    std::string bootstrap_;
+    int brokers_ = 0;
+};
+
+// --- reporting ----------------------------------------------------------------------------------
+
+struct round_stats {
+    double msgs_per_s = 0;
+    double p50 = 0, p99 = 0, p999 = 0;
+};
+
+struct client_summary {
+    std::vector<round_stats> rounds;
+    std::size_t delivered = 0;
+    std::size_t errors = 0;
+    std::int64_t log_mismatch = 0;  // sum over rounds of |log growth - acknowledged|
+    std::vector<std::string> notes;
+
+    static double median(std::vector<double> v) {
+        if (v.empty()) return 0;
+        std::sort(v.begin(), v.end());
+        const auto n = v.size();
+        return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    }
+    double med(double round_stats::*field) const {
+        std::vector<double> v;
+        for (const auto& r : rounds) v.push_back(r.*field);
+        return median(std::move(v));
+    }
+};
+
+const char* const client_names[] = {"kwire", "librdkafka"};
+
+std::string json_line(const scenario& s, const char* client, const client_summary& c) {
+    char buf[512];
+    const double mps = c.med(&round_stats::msgs_per_s);
+    std::snprintf(buf, sizeof buf,
+                  "{\"scenario\":\"%s\",\"client\":\"%s\",\"msgs_per_s\":%.0f,\"mb_per_s\":%.2f,\"p50_us\":%.1f,"
+                  "\"p99_us\":%.1f,\"p999_us\":%.1f,\"rounds\":%zu,\"messages\":%zu,\"delivered\":%zu,\"errors\":%zu,"
+                  "\"log_mismatch\":%lld}",
+                  s.name.c_str(), client, mps, mps * static_cast<double>(s.size) / 1e6, c.med(&round_stats::p50),
+                  c.med(&round_stats::p99), c.med(&round_stats::p999), c.rounds.size(), s.messages, c.delivered,
+                  c.errors, static_cast<long long>(c.log_mismatch));
+    return buf;
+}
+
+std::string ratio_verdict(double ratio, double target, bool higher_is_better) {
+    char buf[64];
+    const bool met = higher_is_better ? ratio >= target : ratio <= target;
+    std::snprintf(buf, sizeof buf, "%s %.2fx: %s", higher_is_better ? ">=" : "<=", target, met ? "met" : "MISSED");
+    return buf;
+}
+
+}  // namespace
+}  // namespace kwire::bench
+
+int main(int argc, char** argv) {
+    using namespace kwire::bench;
+    const auto opt = parse(argc, argv);
+    auto scenarios = scenarios_for(opt);
+    const auto payloads = make_payloads(opt.size);
+    auto say = [&](const std::string& line) {
+        if (!opt.json) std::cerr << line << std::endl;
+    };
+
+    try {
+        cluster_env env(opt);
+        say(std::string("kwire-bench: ") +
+            (env.is_mock() ? "librdkafka mock cluster (in-process), " : "cluster " + env.bootstrap() + ", ") +
+            std::to_string(env.brokers()) + " brokers, " + std::to_string(opt.partitions) + " partitions, " +
+            std::to_string(opt.size) + " B values, " + std::to_string(opt.rounds) + " rounds, librdkafka " +
+            rd_kafka_version_str());
+        for (auto& s : scenarios) {
+            s.partitions = env.ensure_topic(s.topic, opt.partitions);
+            if (s.partitions != opt.partitions)
+                std::cerr << "kwire-bench: note: topic " << s.topic << " has " << s.partitions << " partitions, not "
+                          << opt.partitions << std::endl;
+        }
+
+        std::map<std::string, std::array<client_summary, 2>> summary;
+        bool trouble = false;
+        for (const auto& s : scenarios) {
+            auto& sums = summary[s.name];
+            for (int round = 0; round < opt.rounds; ++round) {
+                for (int c = 0; c < 2; ++c) {
+                    if (!opt.run_client[c]) continue;
+                    const auto before = env.log_end(s.topic, s.partitions);
+                    auto r = c == 0 ? run_kwire(s, env.bootstrap(), payloads) : run_rdkafka(s, env.bootstrap(), payloads);
+                    const auto after = env.log_end(s.topic, s.partitions);
+                    const auto acknowledged = static_cast<std::int64_t>(r.delivered + r.warmup_delivered);
+                    const auto grown = after - before;
+
+                    if (const char* dump = std::getenv("KWIRE_BENCH_DUMP")) {
+                        // Raw latencies in completion order, one file per run (to look at stalls over time).
+                        const std::string fn = std::string(dump) + "/" + s.name + "-" + client_names[c] + "-" +
+                                               std::to_string(round + 1) + ".txt";
+                        if (FILE* f = std::fopen(fn.c_str(), "w")) {
+                            for (auto v : r.latency_ns) std::fprintf(f, "%llu\n", static_cast<unsigned long long>(v));
+                            std::fclose(f);
+                        }
+                    }
+                    std::sort(r.latency_ns.begin(), r.latency_ns.end());
+                    round_stats rs;
+                    rs.msgs_per_s = r.seconds > 0 ? static_cast<double>(r.delivered) / r.seconds : 0;
+                    rs.p50 = percentile_us(r.latency_ns, 0.50);
+                    rs.p99 = percentile_us(r.latency_ns, 0.99);
+                    rs.p999 = percentile_us(r.latency_ns, 0.999);
+                    auto& cs = sums[static_cast<std::size_t>(c)];
+                    cs.rounds.push_back(rs);
+                    cs.delivered += r.delivered;
+                    cs.errors += r.errors;
+                    cs.log_mismatch += grown > acknowledged ? grown - acknowledged : acknowledged - grown;
+
+                    char line[512];
+                    std::snprintf(line, sizeof line,
+                                  "  %-16s round %d %-10s %10.0f msgs/s  p50 %9.1f us  p99 %9.1f us  p99.9 %9.1f us"
+                                  "  delivered %zu/%zu  errors %zu  log +%lld",
+                                  s.name.c_str(), round + 1, client_names[c], rs.msgs_per_s, rs.p50, rs.p99, rs.p999,
+                                  r.delivered, s.messages, r.errors, static_cast<long long>(grown));
+                    say(line);
+                    if (r.errors || r.delivered != s.messages || grown != acknowledged) {
+                        trouble = true;
+                        std::snprintf(line, sizeof line,
+                                      "round %d: %zu of %zu acknowledged, %zu errors (first: %s); log grew by %lld, "
+                                      "%lld acknowledged incl. %zu warm-up",
+                                      round + 1, r.delivered, s.messages, r.errors,
+                                      r.first_error.empty() ? "-" : r.first_error.c_str(), static_cast<long long>(grown),
+                                      static_cast<long long>(acknowledged), r.warmup_delivered);
+                        cs.notes.push_back(line);
+                        std::cerr << "kwire-bench: " << s.name << " " << client_names[c] << " " << line << std::endl;
+                    }
+                }
+            }
+            for (int c = 0; c < 2; ++c)
+                if (opt.run_client[c]) std::cout << json_line(s, client_names[c], sums[static_cast<std::size_t>(c)]) << std::endl;
+        }
+
+        if (!opt.json) {
+            std::printf("\n%-16s %-12s %12s %9s %10s %10s %10s %8s\n", "scenario", "client", "msgs/s", "MB/s", "p50 us",
+                        "p99 us", "p99.9 us", "errors");
+            for (const auto& s : scenarios) {
+                const auto& sums = summary[s.name];
+                for (int c = 0; c < 2; ++c) {
+                    if (!opt.run_client[c]) continue;
+                    const auto& cs = sums[static_cast<std::size_t>(c)];
+                    const double mps = cs.med(&round_stats::msgs_per_s);
+                    std::printf("%-16s %-12s %12.0f %9.2f %10.1f %10.1f %10.1f %8zu\n", c == 0 || !opt.run_client[0] ? s.name.c_str() : "",
+                                client_names[c], mps, mps * static_cast<double>(s.size) / 1e6,
+                                cs.med(&round_stats::p50), cs.med(&round_stats::p99), cs.med(&round_stats::p999),
+                                cs.errors);
+                }
+                if (!opt.run_client[0] || !opt.run_client[1]) continue;
+                const auto& k = sums[0];
+                const auto& r = sums[1];
+                auto ratio = [&](double round_stats::*f) {
+                    const double d = r.med(f);
+                    return d > 0 ? k.med(f) / d : 0.0;
+                };
+                const double rt = ratio(&round_stats::msgs_per_s), r50 = ratio(&round_stats::p50),
+                             r99 = ratio(&round_stats::p99), r999 = ratio(&round_stats::p999);
+                std::printf("%-16s %-12s %11.2fx %8.2fx %9.2fx %9.2fx %9.2fx   ", "", "kwire/rdk", rt, rt, r50, r99, r999);
+                if (s.kind == scenario_kind::throughput) std::printf("target msgs/s %s\n", ratio_verdict(rt, 1.5, true).c_str());
+                else
+                    std::printf("target p50 %s, p99 %s\n", ratio_verdict(r50, 0.7, false).c_str(),
+                                ratio_verdict(r99, 0.6, false).c_str());
+            }
+            for (const auto& s : scenarios)
+                for (int c = 0; c < 2; ++c)
+                    for (const auto& n : summary[s.name][static_cast<std::size_t>(c)].notes)
+                        std::printf("NOTE %s %s: %s\n", s.name.c_str(), client_names[c], n.c_str());
+            std::printf("(medians over %d rounds; MB/s counts value bytes, 10^6 B; latency is send -> delivery callback)\n",
+                        opt.rounds);
+        }
+        return trouble ? 2 : 0;
+    } catch (const std::exception& e) {
+        std::cerr << "kwire-bench: " << e.what() << std::endl;
+        return 1;
+    }
+}
