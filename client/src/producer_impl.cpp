@@ -36,12 +36,19 @@ void invoke(net::any_io_executor ex, send_handler h, std::error_code ec, deliver
     // send() it is first posted, since an initiating function never completes inline.
     // (net::append would be neater, but Boost 1.81 recurses when it copies an lvalue
     // any_completion_handler.)
-    auto run = [h = std::move(h), ec, d]() mutable {
-        auto assoc = net::get_associated_executor(h);
-        net::dispatch(assoc, [h = std::move(h), ec, d]() mutable { std::move(h)(ec, d); });
-    };
-    if (from_initiation) net::post(ex, std::move(run));
-    else run();
+    if (from_initiation) {
+        net::post(ex, [h = std::move(h), ec, d]() mutable {
+            auto assoc = net::get_associated_executor(h);
+            net::dispatch(assoc, [h = std::move(h), ec, d]() mutable { std::move(h)(ec, d); });
+        });
+        return;
+    }
+    // A plain callback has no executor of its own (the system executor): we are already on the
+    // producer's executor, so call it here rather than through a type-erased dispatch that
+    // allocates per record.
+    auto assoc = net::get_associated_executor(h);
+    if (assoc.target<net::system_executor>() != nullptr) return std::move(h)(ec, d);
+    net::dispatch(assoc, [h = std::move(h), ec, d]() mutable { std::move(h)(ec, d); });
 }
 
 void invoke(net::any_io_executor ex, flush_handler h, std::error_code ec) {
@@ -85,15 +92,14 @@ void producer_impl::send(const record& r, send_handler h, topic_state* t) {
     if (memory + codec::batch_v2::header_size > cfg_.max_request_size)
         return fail_now(done, make_error_code(client_errc::record_too_large));
     const auto timestamp = r.timestamp.value_or(wall_clock_ms());
-    const auto deadline = clock::now() + cfg_.delivery_timeout;
 
     // Note: any_completion_handler is only ever move-constructed here, never move-assigned:
     // Boost 1.81's move assignment copies from an lvalue and wraps the handler in itself forever.
     auto park = [&](std::deque<owned_record>& into) {
         std::vector<std::pair<std::string, std::optional<std::vector<std::uint8_t>>>> headers;
         for (const auto& hv : r.headers) headers.emplace_back(std::string(hv.key), copy(hv.value));
-        into.push_back(owned_record{copy(r.key), copy(r.value), std::move(headers), r.partition, timestamp, deadline,
-                                    std::move(done.handler), gen, memory});
+        into.push_back(owned_record{copy(r.key), copy(r.value), std::move(headers), r.partition, timestamp,
+                                    clock::now() + cfg_.delivery_timeout, std::move(done.handler), gen, memory});
         arm_expiry_timer();
     };
 
@@ -118,7 +124,7 @@ void producer_impl::send(const record& r, send_handler h, topic_state* t) {
         memory_used_ -= memory;
         return fail_now(done, ec);
     }
-    append(*t, *partition, r.key, r.value, r.headers, timestamp, std::move(done.handler), gen, deadline, memory);
+    append(*t, *partition, r.key, r.value, r.headers, timestamp, std::move(done.handler), gen, std::nullopt, memory);
 }
 
 std::optional<std::int32_t> producer_impl::choose_partition(topic_state& t,
@@ -148,21 +154,24 @@ std::optional<std::int32_t> producer_impl::choose_partition(topic_state& t,
 void producer_impl::append(topic_state& t, std::int32_t partition, std::optional<protocol::bytes_view> key,
                            std::optional<protocol::bytes_view> value, std::span<const codec::header_view> headers,
                            std::int64_t timestamp, send_handler h, std::uint64_t generation,
-                           clock::time_point deadline, std::size_t memory) {
+                           std::optional<clock::time_point> deadline, std::size_t memory) {
     auto& p = t.partitions[static_cast<std::size_t>(partition)];
     if (p.open && !p.open->records.empty() && p.builder.size_bytes() + memory > cfg_.batch_size) {
         seal(t, p);
         schedule_drain();
     }
     if (!p.open) {
+        // delivery.timeout.ms runs from the batch's first record: the clock is read once per
+        // batch, not per record (a parked record brings the deadline it got when it was sent).
+        const auto now = clock::now();
         p.open = std::make_unique<produce_batch>();
-        p.open->deadline = deadline;
+        p.open->deadline = deadline.value_or(now + cfg_.delivery_timeout);
         p.open->bytes.reserve(std::min<std::size_t>(cfg_.batch_size + 1024, std::max<std::size_t>(4096, memory * 16)));
         codec::batch_options opts;
         opts.codec = cfg_.compression;
         opts.compression_level = cfg_.compression_level;
         p.builder.begin(p.open->bytes, opts);
-        p.linger_until = clock::now() + t.linger;
+        p.linger_until = now + t.linger;
         if (t.linger.count() > 0 && p.linger_until < linger_armed_for_) arm_linger_timer();
     }
     if (auto ec = p.builder.append(timestamp, key, value, headers)) {
@@ -275,13 +284,25 @@ void producer_impl::complete_batch(produce_batch& b, std::error_code ec, std::in
                                    std::int64_t base_offset, std::int64_t log_append_time) {
     memory_used_ -= std::min<std::uint64_t>(memory_used_, b.memory);
     b.memory = 0;
+    // The flush bookkeeping first, one update per run of records of the same generation (a
+    // batch almost always holds one), then the handlers.
+    for (std::size_t i = 0; i < b.records.size();) {
+        const auto gen = b.records[i].generation;
+        std::size_t j = i;
+        while (j < b.records.size() && b.records[j].generation == gen) ++j;
+        if (auto it = outstanding_.find(gen); it != outstanding_.end()) {
+            it->second -= std::min(it->second, j - i);
+            if (it->second == 0) outstanding_.erase(it);
+        }
+        i = j;
+    }
     for (std::size_t i = 0; i < b.records.size(); ++i) {
         auto& r = b.records[i];
         delivery d;
         d.partition = partition;
         d.offset = (ec || base_offset < 0) ? -1 : base_offset + static_cast<std::int64_t>(i);
         d.timestamp = log_append_time >= 0 ? log_append_time : r.timestamp;
-        complete(r, ec, d);
+        if (r.handler) invoke(ex_, std::move(r.handler), ec, d, false);
     }
     b.records.clear();
     // Memory came free: let waiting sends in, in order.

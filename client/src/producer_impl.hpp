@@ -111,8 +111,8 @@ private:
     // --- accumulating (producer_impl.cpp) ---
     void append(topic_state& t, std::int32_t partition, std::optional<protocol::bytes_view> key,
                 std::optional<protocol::bytes_view> value, std::span<const codec::header_view> headers,
-                std::int64_t timestamp, send_handler h, std::uint64_t generation, clock::time_point deadline,
-                std::size_t memory);
+                std::int64_t timestamp, send_handler h, std::uint64_t generation,
+                std::optional<clock::time_point> deadline, std::size_t memory);
     std::optional<std::int32_t> choose_partition(topic_state& t, const std::optional<std::int32_t>& explicit_partition,
                                                  const std::optional<protocol::bytes_view>& key, std::error_code& ec);
     void seal(topic_state& t, partition_state& p);
