@@ -7,7 +7,9 @@ cd "$(dirname "$0")/.."
 runs=${FUZZ_RUNS:-20000}
 
 cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz -j "$(nproc)"
+# Only the fuzz targets (and the protocol/codec libraries they need), not the client.
+targets=$(ninja -C build-fuzz -t targets all | grep -o '^fuzz-[a-z_0-9]*' | sort -u)
+ninja -C build-fuzz -j "$(nproc)" $targets
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
