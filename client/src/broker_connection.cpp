@@ -29,6 +29,7 @@ broker_connection::broker_connection(net::any_io_executor ex, const connection_c
 broker_connection::~broker_connection() = default;
 
 void broker_connection::submit(starter s) {
+    if (state_ == state::closed) return s(nullptr, make_error_code(client_errc::closed), {});
     if (state_ == state::ready) {
         s(&session_, {}, deadline());
         write_more();
@@ -49,6 +50,17 @@ void broker_connection::connect() {
         if (ec || gen != self->generation_ || self->state_ != state::connecting) return;
         self->fail(make_error_code(client_errc::request_timed_out), true);
     });
+    boost::system::error_code parse_error;
+    const auto literal = net::ip::make_address(host_, parse_error);
+    if (!parse_error) {
+        // A numeric address: no resolution, so no resolver thread and no delay.
+        auto results = net::ip::tcp::resolver::results_type::create(net::ip::tcp::endpoint(literal, port_), host_,
+                                                                    std::to_string(port_));
+        net::post(ex_, [self, gen, results]() mutable {
+            if (gen == self->generation_) self->try_endpoint(std::move(results), 0, {});
+        });
+        return;
+    }
     resolver_.async_resolve(host_, std::to_string(port_),
                             [self, gen](std::error_code ec, net::ip::tcp::resolver::results_type results) {
                                 if (gen != self->generation_) return;
@@ -125,7 +137,10 @@ void broker_connection::become_ready() {
     arm_timer();
 }
 
-void broker_connection::close(std::error_code ec) { fail(ec, false); }
+void broker_connection::close(std::error_code ec) {
+    closing_ = true;  // for good: requests made from now on (even by the handlers fail() calls) fail
+    fail(ec, false);
+}
 
 void broker_connection::fail(std::error_code ec, bool reconnect) {
     ++generation_;  // every callback of the old connection is stale from here on
@@ -139,12 +154,12 @@ void broker_connection::fail(std::error_code ec, bool reconnect) {
     read_in_progress_ = false;
     // Set the state before calling anyone back: handlers may submit again right away, and those
     // requests must wait for the backoff, not start a connection from inside this call.
-    state_ = reconnect ? state::backoff : state::idle;
+    state_ = reconnect && !closing_ ? state::backoff : (closing_ ? state::closed : state::idle);
     auto waiting = std::move(waiting_);
     waiting_.clear();
     session_.fail(ec);
     for (auto& s : waiting) s(nullptr, ec, {});
-    if (!reconnect) return;
+    if (!reconnect || closing_) return;
 
     // Exponential backoff with +-20% jitter, so that many clients do not reconnect in step.
     ++failures_;

@@ -76,7 +76,7 @@ private:
     /// A request waiting for the connection: called with the session once ready (or with an
     /// error and a null session).
     using starter = std::function<void(broker_session*, std::error_code, clock::time_point deadline)>;
-    enum class state { idle, backoff, connecting, handshaking, ready };
+    enum class state { idle, backoff, connecting, handshaking, ready, closed };
 
     void submit(starter s);
     void connect();
@@ -109,6 +109,7 @@ private:
     clock::time_point timer_armed_for_{};
     std::uint64_t generation_ = 0;      // bumps on every (re)connect; stale callbacks check it
     int failures_ = 0;                  // consecutive, for the backoff
+    bool closing_ = false;              // close() was called: never reconnect
     std::minstd_rand jitter_{std::random_device{}()};
 };
 

@@ -222,7 +222,7 @@ void produce_batch::set_producer_state(std::int64_t pid, std::int16_t epoch, std
 }
 
 void producer_impl::request_metadata(topic_state& t) {
-    if (t.metadata_requested || closed_) return;
+    if (t.metadata_requested || shut_down_) return;
     t.metadata_requested = true;
     auto self = shared_from_this();
     cluster_->refresh({t.name}, [self, tp = &t](std::error_code ec) { self->on_metadata(*tp, ec); });
@@ -359,7 +359,7 @@ void producer_impl::arm_linger_timer() {
 }
 
 void producer_impl::arm_expiry_timer() {
-    if (expiry_armed_ || closed_) return;
+    if (expiry_armed_ || shut_down_) return;
     expiry_armed_ = true;
     expiry_timer_.expires_after(std::chrono::milliseconds(100));
     expiry_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
@@ -446,19 +446,27 @@ void producer_impl::check_flushes() {
 }
 
 void producer_impl::close(flush_handler h) {
+    // New sends fail from now on; what is pending still runs its course (metadata retries,
+    // delivery timeouts) until the flush completes. Only then does everything stop.
     closed_ = true;
     auto self = shared_from_this();
     flush(std::nullopt, flush_handler([self, h = std::move(h)](std::error_code ec) mutable {
-        self->cluster_->close();
-        self->linger_timer_.cancel();
-        self->expiry_timer_.cancel();
+        self->shut_down();
         std::move(h)(ec);
     }));
+}
+
+void producer_impl::shut_down() {
+    shut_down_ = true;
+    cluster_->close();
+    linger_timer_.cancel();
+    expiry_timer_.cancel();
 }
 
 void producer_impl::abort(std::error_code ec) {
     closed_ = true;
     aborted_ = true;
+    shut_down_ = true;
     linger_timer_.cancel();
     expiry_timer_.cancel();
     for (auto& [name, t] : topics_) {

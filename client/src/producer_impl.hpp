@@ -105,6 +105,7 @@ public:
     void close(flush_handler h);
     /// Fails everything still pending with `ec` and closes the connections.
     void abort(std::error_code ec);
+    void shut_down();
     topic_state* topic(std::string_view name, std::optional<bool> autoflush = std::nullopt);
 
 private:
@@ -156,7 +157,8 @@ private:
     bool expiry_armed_ = false;
     bool drain_scheduled_ = false;
     bool flushing_ = false;          // seal open batches regardless of linger
-    bool closed_ = false;
+    bool closed_ = false;     // close() was called: new sends fail, pending ones finish
+    bool shut_down_ = false;  // close() completed (or abort()): no timers, no requests, no reconnects
     bool aborted_ = false;
 
     // idempotence

@@ -27,7 +27,7 @@ namespace kwire::client::detail {
 
 void producer_impl::drain() {
     drain_scheduled_ = false;
-    if (aborted_) return;
+    if (shut_down_) return;
     const auto now = clock::now();
 
     // The idempotent producer sends nothing without a producer id, and nothing while an epoch
@@ -203,7 +203,7 @@ void producer_impl::init_producer_id() {
     auto self = shared_from_this();
     conn->request(std::move(req), [self](std::error_code ec, protocol::InitProducerIdResponse resp, std::int16_t) {
         self->init_in_flight_ = false;
-        if (self->aborted_) return;
+        if (self->shut_down_) return;
         if (!ec && resp.error_code != 0) ec = kafka_error(resp.error_code);
         if (ec) {
             const bool retriable = ec.category() != kafka_category() || is_retriable(static_cast<std::int16_t>(ec.value())) ||

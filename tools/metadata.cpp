@@ -1,0 +1,249 @@
+// kwire metadata: one Metadata request to the first bootstrap broker that answers, printed as a
+// table or as one JSON document.
+#include <boost/asio/io_context.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "kwire/client/metadata.hpp"
+#include "kwire/protocol/error.hpp"
+#include "options.hpp"
+
+namespace kwire::tools {
+
+namespace {
+
+constexpr std::string_view help_text =
+    "Usage: kwire metadata -b HOST:PORT[,...] [-t TOPIC]... [--json] [-X NAME=VALUE]... [--config FILE]\n"
+    "\n"
+    "Fetches cluster metadata from the first bootstrap broker that answers and prints the\n"
+    "brokers (id, host:port, rack), the controller, the cluster id, and each topic's partitions\n"
+    "with their leader, leader epoch, replicas, in-sync replicas (ISR) and errors: a table by\n"
+    "default, one JSON document on one line with --json. Without -t, every topic is listed.\n"
+    "Asking for a topic does not create it (unless -X allow.auto.create.topics=true).\n"
+    "\n"
+    "Exits 1, naming the error on stderr, if no bootstrap broker answers or if a topic given\n"
+    "with -t reports an error (it is still printed).\n"
+    "\n"
+    "Options:\n";
+
+std::string name_of_error(std::int16_t code) {
+    return code == 0 ? std::string("-") : std::string(kafka_error_name(code));
+}
+
+std::string id_list(const std::vector<std::int32_t>& ids) {
+    if (ids.empty()) return "-";
+    std::string s;
+    for (const auto id : ids) {
+        if (!s.empty()) s += ',';
+        s += std::to_string(id);
+    }
+    return s;
+}
+
+/// Left-aligned columns, two spaces apart, each line indented by `indent`.
+std::string table(const std::vector<std::vector<std::string>>& rows, std::string_view indent) {
+    std::vector<std::size_t> width;
+    for (const auto& row : rows) {
+        if (width.size() < row.size()) width.resize(row.size(), 0);
+        for (std::size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    }
+    std::string out;
+    for (const auto& row : rows) {
+        std::string line(indent);
+        for (std::size_t i = 0; i < row.size(); ++i) {
+            line += row[i];
+            if (i + 1 < row.size()) line.append(width[i] - row[i].size() + 2, ' ');
+        }
+        out += line + '\n';
+    }
+    return out;
+}
+
+std::string plural(std::size_t n, std::string_view word) {
+    return std::to_string(n) + " " + std::string(word) + (n == 1 ? "" : "s");
+}
+
+std::string render_table(const cluster_metadata& md) {
+    std::string out = "Cluster id: " + md.cluster_id.value_or("(none)") + ", controller: " +
+                      (md.controller_id >= 0 ? "broker " + std::to_string(md.controller_id) : std::string("none")) +
+                      "\n";
+    out += plural(md.brokers.size(), "broker") + ":\n";
+    std::vector<std::vector<std::string>> rows{{"ID", "ADDRESS", "RACK"}};
+    for (const auto& b : md.brokers)
+        rows.push_back({std::to_string(b.node_id) + (b.node_id == md.controller_id ? " (controller)" : ""),
+                        b.host + ":" + std::to_string(b.port), b.rack.value_or("-")});
+    out += table(rows, "  ");
+    out += plural(md.topics.size(), "topic") + ":\n";
+    for (const auto& t : md.topics) {
+        out += "  topic '" + t.name + "'" + (t.internal ? " (internal)" : "");
+        if (t.error != 0) {
+            out += ": " + std::string(kafka_error_name(t.error)) + "\n";
+            if (t.partitions.empty()) continue;
+        } else {
+            out += ": " + plural(t.partitions.size(), "partition") + "\n";
+        }
+        rows = {{"PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "ERROR"}};
+        for (const auto& p : t.partitions)
+            rows.push_back({std::to_string(p.id), p.leader >= 0 ? std::to_string(p.leader) : "none",
+                            p.leader_epoch >= 0 ? std::to_string(p.leader_epoch) : "-", id_list(p.replicas),
+                            id_list(p.isr), name_of_error(p.error)});
+        out += table(rows, "    ");
+    }
+    return out;
+}
+
+// --- JSON --------------------------------------------------------------------------------------
+
+void json_string(std::string& out, std::string_view s) {
+    out += '"';
+    for (const char c : s) {
+        switch (c) {
+            case '"': out += "\\\""; break;
+            case '\\': out += "\\\\"; break;
+            case '\n': out += "\\n"; break;
+            case '\r': out += "\\r"; break;
+            case '\t': out += "\\t"; break;
+            default:
+                if (static_cast<unsigned char>(c) < 0x20) {
+                    char buf[8];
+                    std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
+                    out += buf;
+                } else {
+                    out += c;
+                }
+        }
+    }
+    out += '"';
+}
+
+void json_optional_string(std::string& out, const std::optional<std::string>& s) {
+    if (s) json_string(out, *s);
+    else out += "null";
+}
+
+void json_ids(std::string& out, const std::vector<std::int32_t>& ids) {
+    out += '[';
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (i) out += ',';
+        out += std::to_string(ids[i]);
+    }
+    out += ']';
+}
+
+void json_error(std::string& out, std::int16_t code) {
+    out += "\"error_code\":" + std::to_string(code) + ",\"error\":";
+    if (code == 0) out += "null";
+    else json_string(out, kafka_error_name(code));
+}
+
+std::string render_json(const cluster_metadata& md) {
+    std::string out = "{\"cluster_id\":";
+    json_optional_string(out, md.cluster_id);
+    out += ",\"controller_id\":" + std::to_string(md.controller_id) + ",\"brokers\":[";
+    for (std::size_t i = 0; i < md.brokers.size(); ++i) {
+        const auto& b = md.brokers[i];
+        if (i) out += ',';
+        out += "{\"id\":" + std::to_string(b.node_id) + ",\"host\":";
+        json_string(out, b.host);
+        out += ",\"port\":" + std::to_string(b.port) + ",\"rack\":";
+        json_optional_string(out, b.rack);
+        out += '}';
+    }
+    out += "],\"topics\":[";
+    for (std::size_t i = 0; i < md.topics.size(); ++i) {
+        const auto& t = md.topics[i];
+        if (i) out += ',';
+        out += "{\"name\":";
+        json_string(out, t.name);
+        out += std::string(",\"internal\":") + (t.internal ? "true" : "false") + ",";
+        json_error(out, t.error);
+        out += ",\"partitions\":[";
+        for (std::size_t j = 0; j < t.partitions.size(); ++j) {
+            const auto& p = t.partitions[j];
+            if (j) out += ',';
+            out += "{\"partition\":" + std::to_string(p.id) + ",\"leader\":" + std::to_string(p.leader) +
+                   ",\"leader_epoch\":" + std::to_string(p.leader_epoch) + ",\"replicas\":";
+            json_ids(out, p.replicas);
+            out += ",\"isr\":";
+            json_ids(out, p.isr);
+            out += ',';
+            json_error(out, p.error);
+            out += '}';
+        }
+        out += "]}";
+    }
+    out += "]}\n";
+    return out;
+}
+
+}  // namespace
+
+int run_metadata(const command_context& ctx) {
+    client_options common;
+    std::vector<std::string> topics;
+    bool json = false;
+
+    option_parser parser;
+    common.add_bootstrap(parser);
+    parser.add({'t', "topic", "TOPIC", "only this topic (repeatable); default: every topic",
+                [&](std::string_view v) {
+                    if (v.empty()) throw usage_error("-t needs a topic name");
+                    topics.emplace_back(v);
+                }});
+    parser.add({0, "json", "", "print one JSON document instead of a table", [&](std::string_view) { json = true; }});
+    common.add_common(parser);
+
+    const auto positional = parser.parse(ctx.args, &common.help);
+    if (common.help) {
+        std::fputs((std::string(help_text) + parser.describe()).c_str(), stdout);
+        return exit_ok;
+    }
+    if (!positional.empty()) throw usage_error("unexpected argument '" + std::string(positional.front()) + "'");
+    common.require_bootstrap();
+
+    client::connection_config cfg;
+    cfg.allow_auto_create_topics = false;  // looking must not create
+    common.apply(cfg);
+
+    boost::asio::io_context io(1);
+    std::error_code error;
+    cluster_metadata md;
+    bool done = false;
+    async_fetch_metadata(io.get_executor(), cfg, topics, [&](std::error_code ec, cluster_metadata m) {
+        error = ec;
+        md = std::move(m);
+        done = true;
+    });
+    io.run();
+    if (!done || error) {
+        std::fprintf(stderr, "kwire: cannot fetch metadata from %s: %s\n", join(cfg.bootstrap_servers).c_str(),
+                     done ? describe_error(error).c_str() : "no answer");
+        return exit_failure;
+    }
+
+    std::sort(md.brokers.begin(), md.brokers.end(), [](const auto& a, const auto& b) { return a.node_id < b.node_id; });
+    std::sort(md.topics.begin(), md.topics.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    for (auto& t : md.topics)
+        std::sort(t.partitions.begin(), t.partitions.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+
+    const auto text = json ? render_json(md) : render_table(md);
+    std::fwrite(text.data(), 1, text.size(), stdout);
+    if (std::fflush(stdout) != 0) {
+        std::perror("kwire: writing the output");
+        return exit_failure;
+    }
+
+    int code = exit_ok;
+    for (const auto& t : md.topics) {
+        if (t.error == 0 || topics.empty()) continue;
+        std::fprintf(stderr, "kwire: topic '%s': %s\n", t.name.c_str(), std::string(kafka_error_name(t.error)).c_str());
+        code = exit_failure;
+    }
+    return code;
+}
+
+}  // namespace kwire::tools
