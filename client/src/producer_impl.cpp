@@ -184,7 +184,8 @@ void producer_impl::append(topic_state& t, std::int32_t partition, std::optional
     if (p.builder.size_bytes() >= cfg_.batch_size) {
         seal(t, p);
         schedule_drain();
-    } else if (t.linger.count() == 0) {
+    } else if (t.linger.count() == 0 || (!flush_waiters_.empty() && flush_pending_for(generation))) {
+        // No linger, or a flush waits for this record (it was parked before the flush): go now.
         schedule_drain();  // posted: sends made in the same handler still share one request
     }
 }
@@ -385,6 +386,12 @@ void producer_impl::expire(clock::time_point now) {
         }
         if (!t->waiting.empty() && now >= t->next_metadata) request_metadata(*t);
         for (auto& p : t->partitions) {
+            // In flight past the deadline too (as the Java client does): the answer may never
+            // come in time. Its outcome is unknown, so the idempotent producer must renumber.
+            for (auto& b : p.queue.take_expired_in_flight(now)) {
+                if (cfg_.enable_idempotence) bump_needed_ = true;
+                complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
+            }
             while (auto b = p.queue.pop_expired(now)) {
                 if (cfg_.enable_idempotence && b->base_sequence >= 0) bump_needed_ = true;  // a sequence gap
                 complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);

@@ -66,6 +66,7 @@ struct partition_state {
     batch_ptr open;                        // accumulating
     clock::time_point linger_until{};      // when the open batch must be sealed
     partition_queue<produce_batch> queue;  // sealed and in flight, with the sequence rules
+    std::int32_t in_flight_to = -1;        // the broker its in-flight batches went to
 };
 
 /// A send that cannot be encoded yet (the topic's metadata is unknown, or buffer.memory is
@@ -130,13 +131,25 @@ private:
     void arm_expiry_timer();
     void expire(clock::time_point now);
     void check_flushes();
+    /// Whether a flush is waiting for records of this generation: they must not linger.
+    bool flush_pending_for(std::uint64_t generation) const noexcept {
+        for (const auto& w : flush_waiters_)
+            if (w.generation >= generation) return true;
+        return false;
+    }
 
     // --- sending (sink.cpp) ---
     void drain();
     void send_request(std::int32_t leader, std::vector<std::pair<topic_state*, partition_state*>> parts);
-    void on_produce_response(std::int32_t leader, std::vector<std::tuple<topic_state*, partition_state*, produce_batch*>> sent,
+    /// What a Produce request carried: the partition and the seal order of its batch.
+    struct sent_batch {
+        topic_state* topic;
+        partition_state* partition;
+        std::uint64_t order;
+    };
+    void on_produce_response(std::int32_t leader, std::vector<sent_batch> sent,
                              std::error_code ec, const protocol::ProduceResponse& resp, std::int16_t version);
-    void handle_partition_result(topic_state& t, partition_state& p, produce_batch* b, std::int16_t error,
+    void handle_partition_result(topic_state& t, partition_state& p, std::uint64_t order, std::int16_t error,
                                  std::int64_t base_offset, std::int64_t log_append_time, std::error_code transport);
     void retry(topic_state& t, partition_state& p, batch_ptr b, bool refresh_metadata);
     /// Idempotence allows up to 5 batches in flight per partition (the broker dedupes that many);
@@ -156,7 +169,6 @@ private:
     clock::time_point linger_armed_for_ = clock::time_point::max();
     bool expiry_armed_ = false;
     bool drain_scheduled_ = false;
-    bool flushing_ = false;          // seal open batches regardless of linger
     bool closed_ = false;     // close() was called: new sends fail, pending ones finish
     bool shut_down_ = false;  // close() completed (or abort()): no timers, no requests, no reconnects
     bool aborted_ = false;

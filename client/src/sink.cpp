@@ -44,7 +44,7 @@ void producer_impl::drain() {
         if (t.partitions.empty()) continue;
         const auto* info = cluster_->topic(t.name);
         for (auto& p : t.partitions) {
-            if (p.open && now >= p.linger_until) seal(t, p);
+            if (p.open && (now >= p.linger_until || flush_pending_for(p.open->records.front().generation))) seal(t, p);
             if (!may_send || !p.queue.can_send(now, max_in_flight_per_partition())) continue;
             std::int32_t leader = -1;
             if (info && static_cast<std::size_t>(p.id) < info->partitions.size())
@@ -53,6 +53,9 @@ void producer_impl::drain() {
                 request_metadata(t);
                 continue;
             }
+            // Leadership moved while batches are in flight to the old leader: wait for their
+            // answers before sending to the new one, or a later batch could overtake them.
+            if (!p.queue.in_flight().empty() && p.in_flight_to != leader) continue;
             by_leader[leader].emplace_back(&t, &p);
         }
     }
@@ -79,7 +82,7 @@ void producer_impl::send_request(std::int32_t leader, std::vector<std::pair<topi
     req.transactional_id.reset();
     std::size_t total = 0;
     const auto now = clock::now();
-    std::vector<std::tuple<topic_state*, partition_state*, produce_batch*>> sent;
+    std::vector<sent_batch> sent;
     for (auto& [t, p] : parts) {
         if (!p->queue.can_send(now, max_in_flight_per_partition())) continue;
         auto& b = *p->queue.sealed().front();
@@ -92,7 +95,8 @@ void producer_impl::send_request(std::int32_t leader, std::vector<std::pair<topi
         auto& pd = req.topic_data.back().partition_data.emplace_back();
         pd.index = p->id;
         pd.records = protocol::bytes_view(b.bytes.data(), b.bytes.size());
-        sent.emplace_back(t, p, p->queue.send_front());
+        sent.push_back({t, p, p->queue.send_front()->order});
+        p->in_flight_to = leader;
     }
     if (sent.empty()) return;
     ++requests_in_flight_;
@@ -109,8 +113,7 @@ void producer_impl::send_request(std::int32_t leader, std::vector<std::pair<topi
         3, 12, !acks_none);
 }
 
-void producer_impl::on_produce_response(std::int32_t leader,
-                                        std::vector<std::tuple<topic_state*, partition_state*, produce_batch*>> sent,
+void producer_impl::on_produce_response(std::int32_t leader, std::vector<sent_batch> sent,
                                         std::error_code ec, const protocol::ProduceResponse& resp, std::int16_t) {
     --requests_in_flight_;
     --broker_in_flight_[leader];
@@ -118,7 +121,7 @@ void producer_impl::on_produce_response(std::int32_t leader,
     const bool acks_none = cfg_.required_acks == acks::none;
     for (const auto& ep : resp.node_endpoints)
         cluster_->add_broker({ep.node_id, ep.host, static_cast<std::uint16_t>(ep.port), ep.rack});
-    for (auto& [t, p, b] : sent) {
+    for (auto& [t, p, b] : sent) {  // b: the batch's seal order
         if (ec) {
             handle_partition_result(*t, *p, b, 0, -1, -1, ec);
             continue;
@@ -146,9 +149,11 @@ void producer_impl::on_produce_response(std::int32_t leader,
     schedule_drain();
 }
 
-void producer_impl::handle_partition_result(topic_state& t, partition_state& p, produce_batch* b, std::int16_t error,
+void producer_impl::handle_partition_result(topic_state& t, partition_state& p, std::uint64_t order, std::int16_t error,
                                             std::int64_t base_offset, std::int64_t log_append_time,
                                             std::error_code transport) {
+    auto* b = p.queue.find_in_flight(order);
+    if (!b) return;  // expired at its delivery deadline while in flight: already reported
     const auto outcome =
         classify_produce_result(error, static_cast<bool>(transport), cfg_.enable_idempotence, p.queue.first_outstanding(b));
     auto owned = p.queue.take(b);
@@ -208,6 +213,15 @@ void producer_impl::init_producer_id() {
         if (ec) {
             const bool retriable = ec.category() != kafka_category() || is_retriable(static_cast<std::int16_t>(ec.value())) ||
                                    ec == kafka_error(15) || ec == kafka_error(16);
+            if (!retriable && self->producer_id_ >= 0) {
+                // The broker would not bump our epoch (older brokers, or ones that answer
+                // INVALID_PRODUCER_ID_MAPPING): as the Java client does, start over with a fresh
+                // producer id, which is a fresh sequence space. Nothing is in flight.
+                self->producer_id_ = -1;
+                self->producer_epoch_ = -1;
+                self->schedule_drain();
+                return;
+            }
             if (!retriable) {
                 // Without a producer id nothing can be sent: fail what waits, with the reason.
                 for (auto& [name, t] : self->topics_)

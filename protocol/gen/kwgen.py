@@ -296,8 +296,15 @@ def version_cond(r: Range, outer: Range, var: str = "v") -> str | None:
     return " && ".join(parts) if parts else None
 
 
+# Nested structs are emitted at namespace scope as <Message>_<Struct> (with an alias inside the
+# message): a nested class's default member initializers are parsed only once the enclosing
+# class is complete, and clang caches `is_constructible<Nested>` as false if the enclosing class
+# asks for it earlier (std::optional<Nested> members do). Namespace-scope structs are complete.
+STRUCT_PREFIX = [""]
+
+
 def cpp_elem_type(f: Field) -> str:
-    return f.elem if f.is_struct else PRIMITIVES[f.elem][0]
+    return STRUCT_PREFIX[0] + f.elem if f.is_struct else PRIMITIVES[f.elem][0]
 
 
 def is_optional(f: Field) -> bool:
@@ -372,6 +379,7 @@ def min_field_size(f: Field, msg: Message, flexible: bool) -> int:
 
 class Emitter:
     def __init__(self, api: Api):
+        self.aliases: list[str] = []
         self.api = api
         self.h: list[str] = []
         self.cpp: list[str] = []
@@ -397,12 +405,14 @@ class Emitter:
     def struct_decl(self, msg: Message, name: str, fields: list[Field], indent: str, seen: set[str]) -> None:
         self.struct_decls_of(msg, fields, indent, seen)
         h = self.h
-        h.append(f"{indent}struct {name} {{")
+        full = f"{msg.cpp_name}_{name}"
+        h.append(f"{indent}struct {full} {{")
         self.members(fields, indent + "    ")
-        h.append(f"{indent}    friend bool operator==(const {name}&, const {name}&) = default;")
+        h.append(f"{indent}    friend bool operator==(const {full}&, const {full}&) = default;")
         self.visit_decl(fields, indent + "    ")
         h.append(f"{indent}}};")
         h.append("")
+        self.aliases.append(name)
 
     def members(self, fields: list[Field], indent: str) -> None:
         for f in fields:
@@ -662,7 +672,12 @@ class Emitter:
         h = self.h
         api = self.api
         name = msg.cpp_name
+        STRUCT_PREFIX[0] = name + "_"
+        self.aliases = []
+        self.struct_decls(msg, msg.fields, "", set())
         h.append(f"struct {name} {{")
+        for a in self.aliases:
+            h.append(f"    using {a} = {name}_{a};")
         h.append(f"    static constexpr std::int16_t api_key = {api.key};")
         h.append(f'    static constexpr std::string_view api_name = "{api.name}";')
         h.append(f"    static constexpr std::int16_t min_version = {api.versions.lo};")
@@ -673,7 +688,6 @@ class Emitter:
         else:
             h.append(f"    using request_type = {api.name}Request;")
         h.append("")
-        self.struct_decls(msg, msg.fields, "    ", set())
         self.members(msg.fields, "    ")
         h.append("")
         h.append("    void encode(::kwire::protocol::writer& w, std::int16_t version) const;")

@@ -202,10 +202,9 @@ TEST(ProducerFaults, LeaderMovesMidStream) {
 // while an earlier one is still in flight to the old leader.
 TEST(ProducerFaults, LeaderMovesWithoutIdempotenceKeepsOrderAtOneInFlight) {
     cluster_fixture f("leader-moves-plain");
-    kwire::test::kafka_proxy proxy(f.mc.broker_addresses());
     boost::asio::io_context io;
     send_ledger ledger;
-    auto cfg = fast_config(proxy.addresses());
+    auto cfg = fast_config(f.mc.broker_addresses());
     cfg.enable_idempotence = false;
     cfg.max_in_flight_per_connection = 1;
     kwire::producer p(io.get_executor(), cfg);
@@ -219,7 +218,6 @@ TEST(ProducerFaults, LeaderMovesWithoutIdempotenceKeepsOrderAtOneInFlight) {
     });
     ASSERT_TRUE(flush_all(io, p, ledger));
     expect_all_acked(ledger);
-    for (const auto& r : ledger.records()) if (r->partition <= 1 && r->index < 60 && r->index > 25) std::cout << "DBG " << r->value << " off=" << r->d.offset << " t=" << std::chrono::duration_cast<std::chrono::milliseconds>(r->completed_at - ledger[0].sent_at).count() << " sent=" << std::chrono::duration_cast<std::chrono::milliseconds>(r->sent_at - ledger[0].sent_at).count() << "\n";
     print("leader-moves-plain", check_log(f.mc, f.topic, ledger, {}));
 }
 
@@ -354,7 +352,7 @@ TEST(ProducerFaults, SlowBrokerRecordsFailAtDeliveryTimeout) {
         const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(r.completed_at - r.sent_at);
         if (r.partition == 0) {
             EXPECT_EQ(r.ec, client_errc::delivery_timed_out) << r.value << ": " << r.ec.message();
-            EXPECT_GE(took, cfg.delivery_timeout - 20ms) << r.value << " failed early";
+            EXPECT_GE(took, cfg.delivery_timeout - cfg.linger - 20ms) << r.value << " failed early";
             EXPECT_LE(took, cfg.delivery_timeout + cfg.request_timeout + 1000ms) << r.value << " failed late";
         } else {
             EXPECT_FALSE(r.ec) << r.value << ": " << r.ec.message();
@@ -464,8 +462,8 @@ TEST(ProducerFaults, DeliveryTimeoutWithAllBrokersDown) {
         ASSERT_EQ(r.completions, 1) << r.value;
         const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(r.completed_at - r.sent_at);
         EXPECT_EQ(r.ec, client_errc::delivery_timed_out) << r.value << ": " << r.ec.message();
-        EXPECT_GE(took, cfg.delivery_timeout - 20ms) << r.value << " failed early";
-        EXPECT_LE(took, cfg.delivery_timeout + 1000ms) << r.value << " failed late";
+        EXPECT_GE(took, cfg.delivery_timeout - cfg.linger - 20ms) << r.value << " failed early";
+        EXPECT_LE(took, cfg.delivery_timeout + 1500ms) << r.value << " failed late";
     }
     for (int b = 1; b <= 3; ++b) f.mc.broker_set_up(b);
     print("all-down", check_log(f.mc, f.topic, ledger,
@@ -482,6 +480,7 @@ TEST(ProducerFaults, DeliveryTimeoutWithoutMetadata) {
     send_ledger ledger;
     auto cfg = fast_config(f.mc.broker_addresses());
     cfg.delivery_timeout = 1000ms;
+    cfg.request_timeout = 500ms;
     kwire::producer p(io.get_executor(), cfg);
     ledger.wave(p, f.topic, partitions);
     EXPECT_TRUE(run_until(io, [&] { return ledger.all_completed(); }, cfg.delivery_timeout + 3s));
@@ -489,8 +488,8 @@ TEST(ProducerFaults, DeliveryTimeoutWithoutMetadata) {
         ASSERT_EQ(r->completions, 1) << r->value;
         const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(r->completed_at - r->sent_at);
         EXPECT_EQ(r->ec, client_errc::delivery_timed_out) << r->value << ": " << r->ec.message();
-        EXPECT_GE(took, cfg.delivery_timeout - 20ms);
-        EXPECT_LE(took, cfg.delivery_timeout + 1000ms);
+        EXPECT_GE(took, cfg.delivery_timeout - cfg.linger - 20ms);
+        EXPECT_LE(took, cfg.delivery_timeout + 1500ms);
     }
 }
 
@@ -614,7 +613,7 @@ TEST(ProducerFaults, FlushWithTimeoutLeavesRecordsPending) {
     ASSERT_TRUE(run_until(io, [&] { return flushed; }, 3s));
     EXPECT_EQ(flush_ec, client_errc::request_timed_out) << flush_ec.message();
     EXPECT_GE(flushed_at - flush_at, 300ms);
-    EXPECT_LE(flushed_at - flush_at, 1300ms);
+    EXPECT_LE(flushed_at - flush_at, 1800ms);
     EXPECT_EQ(ledger.completed(), warm) << "flush(timeout) must leave the records pending";
 
     f.mc.broker_set_up(1);
@@ -721,6 +720,7 @@ TEST(ProducerFaults, CloseWithClusterUnreachableCompletesByDeliveryTimeout) {
     send_ledger ledger;
     auto cfg = fast_config(f.mc.broker_addresses());
     cfg.delivery_timeout = 1000ms;
+    cfg.request_timeout = 500ms;
     kwire::producer p(io.get_executor(), cfg);
     ledger.wave(p, f.topic, partitions);
     bool closed = false;

@@ -14,6 +14,9 @@
 //    until the broker has answered that request (so it certainly processed it), drops the answer
 //    and closes both sides. Responses to requests sent earlier on the connection are delivered.
 //    That is the "written, acknowledgement lost" case a producer must treat as ambiguous.
+//
+// KWIRE_PROXY_TRACE=1 in the environment prints one line per frame on stderr (time, broker,
+// direction, api key, correlation id) and the partition leaders of every Metadata response.
 #pragma once
 
 #include <array>

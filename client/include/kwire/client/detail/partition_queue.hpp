@@ -23,6 +23,7 @@
 #include <deque>
 #include <list>
 #include <memory>
+#include <vector>
 
 namespace kwire::client::detail {
 
@@ -89,6 +90,29 @@ public:
             return owned;
         }
         return nullptr;
+    }
+
+    /// The batch in flight with this seal order, or nullptr (it expired, or the queue was reset):
+    /// answers are matched by order, not address, since a freed batch's address can be reused.
+    Batch* find_in_flight(std::uint64_t order) const noexcept {
+        for (const auto& b : in_flight_)
+            if (b->order == order) return b.get();
+        return nullptr;
+    }
+
+    /// Removes every in-flight batch whose delivery deadline has passed (their answers, if they
+    /// come, find nothing), and returns them.
+    std::vector<batch_ptr> take_expired_in_flight(clock::time_point now) {
+        std::vector<batch_ptr> out;
+        for (auto it = in_flight_.begin(); it != in_flight_.end();) {
+            if ((*it)->deadline <= now) {
+                out.push_back(std::move(*it));
+                it = in_flight_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        return out;
     }
 
     /// Whether nothing sealed before `b` is still waiting for an answer.
