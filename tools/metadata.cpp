@@ -195,15 +195,7 @@ int run_metadata(const command_context& ctx) {
                     topics.emplace_back(v);
                 }});
     parser.add({0, "json", "", "print one JSON document instead of a table", [&](std::string_view) { json = true; }});
-    common.add_common(parser);
-
-    const auto positional = parser.parse(ctx.args, &common.help);
-    if (common.help) {
-        std::fputs((std::string(help_text) + parser.describe()).c_str(), stdout);
-        return exit_ok;
-    }
-    if (!positional.empty()) throw usage_error("unexpected argument '" + std::string(positional.front()) + "'");
-    common.require_bootstrap();
+    if (common.parse_command_line(parser, ctx.args, help_text)) return exit_ok;
 
     client::connection_config cfg;
     cfg.allow_auto_create_topics = false;  // looking must not create

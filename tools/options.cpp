@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <charconv>
 #include <cstring>
 #include <fstream>
@@ -264,6 +265,19 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
         out += item;
     }
     return out;
+}
+
+bool client_options::parse_command_line(option_parser& parser, std::span<const std::string_view> args,
+                                        std::string_view help_text) {
+    add_common(parser);
+    const auto positional = parser.parse(args, &help);
+    if (help) {
+        std::fputs((std::string(help_text) + parser.describe()).c_str(), stdout);
+        return true;
+    }
+    if (!positional.empty()) throw usage_error("unexpected argument '" + std::string(positional.front()) + "'");
+    require_bootstrap();
+    return false;
 }
 
 }  // namespace kwire::tools

@@ -104,6 +104,11 @@ struct client_options {
     /// Throws usage_error unless bootstrap.servers is set (by -b, -X or a --config file).
     void require_bootstrap() const;
 
+    /// The part every cluster command shares: registers -X/--config/-h, parses `args`, prints
+    /// `help_text` and the options on -h (returning true: the command is done), rejects
+    /// positional arguments and requires a bootstrap address.
+    bool parse_command_line(option_parser& parser, std::span<const std::string_view> args, std::string_view help_text);
+
     /// Every property: files first, then the command line on top.
     property_set merged() const;
 

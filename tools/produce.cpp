@@ -341,15 +341,7 @@ int run_produce(const command_context& ctx) {
                         throw usage_error("--linger expects milliseconds >= 0, got '" + std::string(v) + "'");
                     common.properties.set("linger.ms", std::string(v), "--linger");
                 }});
-    common.add_common(parser);
-
-    const auto positional = parser.parse(ctx.args, &common.help);
-    if (common.help) {
-        std::fputs((std::string(help_text) + parser.describe()).c_str(), stdout);
-        return exit_ok;
-    }
-    if (!positional.empty()) throw usage_error("unexpected argument '" + std::string(positional.front()) + "'");
-    common.require_bootstrap();
+    if (common.parse_command_line(parser, ctx.args, help_text)) return exit_ok;
     if (settings.topic.empty()) throw usage_error("missing -t TOPIC");
 
     client::producer_config cfg;

@@ -13,6 +13,19 @@ namespace {
 constexpr std::int16_t unsupported_version_code = 35;
 }
 
+std::pair<std::string, std::uint16_t> split_broker_address(const std::string& address) {
+    const auto colon = address.rfind(':');
+    if (colon == std::string::npos || address.back() == ']') return {address, 9092};
+    auto host = address.substr(0, colon);
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    unsigned port = 0;
+    for (std::size_t i = colon + 1; i < address.size() && port <= 65535; ++i) {
+        if (address[i] < '0' || address[i] > '9') return {address, 9092};
+        port = port * 10 + static_cast<unsigned>(address[i] - '0');
+    }
+    return {host, static_cast<std::uint16_t>(port > 65535 ? 9092 : port)};
+}
+
 broker_connection::broker_connection(net::any_io_executor ex, const connection_config& cfg, std::int32_t node_id,
                                      std::string host, std::uint16_t port)
     : ex_(ex),

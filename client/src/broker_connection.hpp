@@ -30,6 +30,9 @@ namespace kwire::client::detail {
 
 namespace net = boost::asio;
 
+/// Splits a bootstrap entry "host:port" ("[v6]:port" too); a missing port means 9092.
+std::pair<std::string, std::uint16_t> split_broker_address(const std::string& address);
+
 class broker_connection : public std::enable_shared_from_this<broker_connection> {
 public:
     broker_connection(net::any_io_executor ex, const connection_config& cfg, std::int32_t node_id, std::string host,

@@ -6,23 +6,10 @@
 
 namespace kwire::client::detail {
 
-namespace {
-
-std::pair<std::string, std::uint16_t> split_address(const std::string& address) {
-    const auto colon = address.rfind(':');
-    if (colon == std::string::npos) return {address, 9092};
-    auto host = address.substr(0, colon);
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    const auto port = std::stoi(address.substr(colon + 1));
-    return {host, static_cast<std::uint16_t>(port)};
-}
-
-}  // namespace
-
 cluster::cluster(net::any_io_executor ex, connection_config cfg) : ex_(ex), cfg_(std::move(cfg)), age_timer_(ex) {
     std::int32_t id = -1;
     for (const auto& address : cfg_.bootstrap_servers) {
-        auto [host, port] = split_address(address);
+        auto [host, port] = split_broker_address(address);
         bootstrap_.push_back(std::make_shared<broker_connection>(ex_, cfg_, id--, host, port));
     }
 }

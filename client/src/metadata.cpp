@@ -9,12 +9,6 @@ namespace kwire::client::detail {
 
 namespace {
 
-std::pair<std::string, std::uint16_t> split(const std::string& address) {
-    const auto colon = address.rfind(':');
-    if (colon == std::string::npos) return {address, 9092};
-    return {address.substr(0, colon), static_cast<std::uint16_t>(std::stoi(address.substr(colon + 1)))};
-}
-
 struct metadata_op : std::enable_shared_from_this<metadata_op> {
     // The handler is move-constructed, never assigned: Boost 1.81's any_completion_handler move
     // assignment recurses.
@@ -32,7 +26,7 @@ struct metadata_op : std::enable_shared_from_this<metadata_op> {
 
     void try_next() {
         if (next >= cfg.bootstrap_servers.size()) return finish(last_error, {});
-        auto [host, port] = split(cfg.bootstrap_servers[next++]);
+        auto [host, port] = split_broker_address(cfg.bootstrap_servers[next++]);
         conn = std::make_shared<broker_connection>(ex, cfg, -1, host, port);
         protocol::MetadataRequest req;
         if (!topics.empty()) {

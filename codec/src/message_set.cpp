@@ -12,6 +12,7 @@
 #include "codecs.hpp"
 #include "kwire/codec/crc.hpp"
 #include "kwire/codec/records_reader.hpp"
+#include "varint.hpp"
 
 namespace kwire::codec {
 namespace {
@@ -37,15 +38,7 @@ errc read_bytes(const std::uint8_t*& p, const std::uint8_t* end, std::optional<b
     if (end - p < 4) return errc::invalid_record;
     const auto n = load_be<std::int32_t>(p);
     p += 4;
-    if (n < 0) {
-        if (n != -1) return errc::negative_length;
-        out.reset();
-        return errc::ok;
-    }
-    if (static_cast<std::size_t>(n) > static_cast<std::size_t>(end - p)) return errc::length_too_large;
-    out = bytes_view{p, static_cast<std::size_t>(n)};
-    p += n;
-    return errc::ok;
+    return detail::take_nullable(n, p, end, out);
 }
 
 /// Parses (and checks the CRC of) the message of `size` bytes at m.

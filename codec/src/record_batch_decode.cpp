@@ -32,15 +32,7 @@ inline errc read_nullable(const std::uint8_t*& p, const std::uint8_t* end,
                           std::optional<bytes_view>& out) noexcept {
     std::int32_t n;
     if (const auto s = detail::read_varint(p, end, n); s != varint_status::ok) return varint_error(s);
-    if (n < 0) {
-        if (n != -1) return errc::negative_length;
-        out.reset();
-        return errc::ok;
-    }
-    if (static_cast<std::size_t>(n) > static_cast<std::size_t>(end - p)) return errc::length_too_large;
-    out = bytes_view{p, static_cast<std::size_t>(n)};
-    p += n;
-    return errc::ok;
+    return detail::take_nullable(n, p, end, out);
 }
 
 }  // namespace

@@ -55,4 +55,21 @@ inline varint_status read_varlong(const std::uint8_t*& p, const std::uint8_t* en
     return varint_status::ok;
 }
 
+
+/// The tail of reading a nullable length-prefixed field, once the length `n` is known (INT32 in
+/// legacy message sets, a varint in v2 records): -1 is null, other negatives are malformed, and
+/// the bytes must lie within [p, end).
+inline errc take_nullable(std::int32_t n, const std::uint8_t*& p, const std::uint8_t* end,
+                          std::optional<bytes_view>& out) noexcept {
+    if (n < 0) {
+        if (n != -1) return errc::negative_length;
+        out.reset();
+        return errc::ok;
+    }
+    if (static_cast<std::size_t>(n) > static_cast<std::size_t>(end - p)) return errc::length_too_large;
+    out = bytes_view{p, static_cast<std::size_t>(n)};
+    p += n;
+    return errc::ok;
+}
+
 }  // namespace kwire::codec::detail
