@@ -7,7 +7,9 @@
 //   p.send(rec, [](std::error_code ec, kwire::delivery d) { ... });        // callback
 //   auto f = p.send(rec, boost::asio::use_future);  // future<tuple<error_code, delivery>>
 //
-// The producer runs on the executor it is given and starts no thread. It is not thread-safe:
+// The producer runs on the executor it is given and starts no thread of its own. (Broker host
+// names are resolved with Asio's resolver, which runs getaddrinfo on a helper thread; numeric
+// addresses skip it. A c-ares resolver replaces it with the TLS/SASL work.) It is not thread-safe:
 // call it from that executor (a strand, if the io_context has several threads). send() encodes
 // the record into its partition's batch before it returns, so the record's buffers need to live
 // only for the call -- except with `deferred`, where the operation starts when it is launched.
