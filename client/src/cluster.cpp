@@ -22,6 +22,12 @@ void cluster::close() {
     age_timer_.cancel();
     for (auto& c : bootstrap_) c->close();
     for (auto& [id, c] : connections_) c->close();
+    // Refreshes asked for but never started will not happen now: say so. (Dropping them silently
+    // would also keep whatever their callbacks hold -- the producer itself -- alive forever.)
+    auto waiters = std::move(next_waiters_);
+    next_waiters_.clear();
+    next_topics_.clear();
+    for (auto& w : waiters) net::post(ex_, [w = std::move(w)] { w(make_error_code(client_errc::closed)); });
 }
 
 const topic_info* cluster::topic(std::string_view name) const {
