@@ -120,7 +120,7 @@ void broker_connection::handshake(std::int16_t version) {
         const auto error = frame.size() >= 6 ? protocol::load_be<std::int16_t>(frame.data() + 4) : std::int16_t{-1};
         if (error == unsupported_version_code && version > 0) {
             // KIP-511: a broker that does not speak this version answers in the v0 layout with
-            // the range it does speak; ask again at its highest. Some (librdkafka's mock) send a
+            // the range it does speak; ask again at its highest. Some (the C client's mock broker) send a
             // body in no layout at all: then fall back to v0, which every broker speaks.
             std::int16_t next = 0;
             protocol::ApiVersionsResponse v0;

@@ -1,7 +1,7 @@
 // lz4 (Kafka codec 3): the LZ4 frame format (magic 0x184D2204) through the LZ4F API.
 //
 // Kafka's Java reader only understands independent blocks, so we write those, with 64 KiB
-// blocks and no checksums, like librdkafka. Each thread keeps one compression and one
+// blocks and no checksums, like the C client. Each thread keeps one compression and one
 // decompression context (they hold the 64 KiB block buffers).
 #include <lz4frame.h>
 

@@ -3,7 +3,7 @@
 // Two framings exist on the wire. Kafka's Java client writes the xerial "snappy-java" stream:
 //   magic "\x82SNAPPY\0" | int32 BE version (1) | int32 BE minimum compatible version (1)
 //   then chunks: int32 BE compressed length | raw snappy block (its own length preamble)
-// librdkafka writes one raw snappy block. Both clients read both, and so do we; we write xerial
+// the C client writes one raw snappy block. Both clients read both, and so do we; we write xerial
 // because that is what every Java consumer has always been able to read.
 #include <snappy.h>
 
@@ -85,7 +85,7 @@ std::error_code snappy_decompress(bytes_view in, byte_vector& out, std::size_t c
         ec = error(errc::decompression_failed);
     } else {
         // The version fields are not checked: every snappy-java version writes 1 and reads the
-        // same chunk layout, and librdkafka ignores them too.
+        // same chunk layout, and the C client ignores them too.
         std::size_t pos = xerial_header_size;
         while (!ec && pos < in.size()) {
             if (in.size() - pos < 4) {

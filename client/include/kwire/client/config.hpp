@@ -1,5 +1,5 @@
 // Client configuration: a typed struct per client, and parsing from the property names Kafka
-// users already know (librdkafka / Java: `bootstrap.servers`, `acks`, `linger.ms`, ...).
+// users already know (the C and Java clients: `bootstrap.servers`, `acks`, `linger.ms`, ...).
 // An unknown property or an invalid value is an error naming the property, never ignored.
 #pragma once
 

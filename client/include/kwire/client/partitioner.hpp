@@ -1,7 +1,7 @@
 // Partitioners: which partition a record goes to.
 //
 // - keyed records: Java-compatible murmur2 (the same key lands on the same partition as with the
-//   Java client and librdkafka's murmur2_random), so mixed-language producers agree;
+//   Java client and the C client's murmur2_random), so mixed-language producers agree;
 // - null keys: uniform sticky (KIP-794): stay on one partition until a batch is sent there, then
 //   move, which fills batches instead of spraying single records;
 // - an explicit partition always wins; a user partitioner replaces the default.

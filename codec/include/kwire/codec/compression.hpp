@@ -28,17 +28,17 @@ std::string_view compression_name(compression c) noexcept;
 
 /// Compresses input and appends the result to out.
 ///  - gzip: a gzip member (RFC 1952), default level 6 (zlib's default); level in -1..9.
-///  - snappy: the xerial framing Kafka's Java client writes (readable by Java and librdkafka);
+///  - snappy: the xerial framing Kafka's Java client writes (readable by the Java and C clients);
 ///    see compress_snappy_raw for unframed output. The level is ignored.
 ///  - lz4: the LZ4 frame format (independent 64 KiB blocks, no checksums), which is what Kafka's
-///    Java client and librdkafka exchange for magic >= 1. Default level 0 (fast); >= 3 is LZ4-HC.
+///    Java and C clients exchange for magic >= 1. Default level 0 (fast); >= 3 is LZ4-HC.
 ///  - zstd: one frame with its content size; default level 3.
 /// Errors: unsupported_compression for an unknown codec, invalid_argument for a level the codec
 /// rejects or an input it cannot represent.
 std::error_code compress(compression codec, protocol::bytes_view input, std::vector<std::uint8_t>& out,
                          std::optional<int> level = std::nullopt);
 
-/// Raw (unframed) snappy: a length preamble and one snappy stream. librdkafka writes this; Java
+/// Raw (unframed) snappy: a length preamble and one snappy stream. the C client writes this; Java
 /// consumers (xerial SnappyInputStream) read it too.
 std::error_code compress_snappy_raw(protocol::bytes_view input, std::vector<std::uint8_t>& out);
 
