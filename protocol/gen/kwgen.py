@@ -251,8 +251,6 @@ def parse_file(path: str) -> Api:
             if last_field is None or indent != stack[-1][0] + 2 or not last_field.is_struct:
                 raise SchemaError(f"{where}: unexpected indentation")
             stack.append((indent, last_field.children))
-        if indent == 4 and len(stack) == 2 and stack[1][1] is not msg.fields and tokens[0] != "struct":
-            pass  # inside a shared struct block
         f = parse_field(tokens, where, msg.versions)
         f.line = n
         stack[-1][1].append(f)
@@ -511,7 +509,9 @@ class Emitter:
     def qualified(self, msg: Message, struct: str) -> str:
         return f"{msg.cpp_name}::{struct}"
 
-    def encode_body(self, msg: Message, fields: list[Field], obj: str, out: list[str]) -> None:
+    def body_fields(self, msg: Message, fields: list[Field], out: list[str], emit) -> None:
+        """The part encode and decode share: the `flex` flag, then every untagged field in wire
+        order, guarded by its versions; `emit(field, out, indent)` writes one field."""
         out.append("    const bool flex = is_flexible(v, %d);" % msg.flexible if msg.flexible >= 0 else "    constexpr bool flex = false;")
         for f in fields:
             if f.tag is not None:
@@ -519,10 +519,13 @@ class Emitter:
             cond = version_cond(f.versions, msg.versions)
             if cond:
                 out.append(f"    if ({cond}) {{")
-                self.encode_field(msg, f, obj, "w", "flex", out, "        ")
+                emit(f, out, "        ")
                 out.append("    }")
             else:
-                self.encode_field(msg, f, obj, "w", "flex", out, "    ")
+                emit(f, out, "    ")
+
+    def encode_body(self, msg: Message, fields: list[Field], obj: str, out: list[str]) -> None:
+        self.body_fields(msg, fields, out, lambda f, o, ind: self.encode_field(msg, f, obj, "w", "flex", o, ind))
         if msg.flexible >= 0:
             out.append("    if (flex) {")
             out.append(f"        tagged_writer tw(w, {obj}.unknown_tagged_fields);")
@@ -606,17 +609,7 @@ class Emitter:
             raise SchemaError(f"{f.name}: unexpected nullable type")
 
     def decode_body(self, msg: Message, fields: list[Field], obj: str, out: list[str]) -> None:
-        out.append("    const bool flex = is_flexible(v, %d);" % msg.flexible if msg.flexible >= 0 else "    constexpr bool flex = false;")
-        for f in fields:
-            if f.tag is not None:
-                continue
-            cond = version_cond(f.versions, msg.versions)
-            if cond:
-                out.append(f"    if ({cond}) {{")
-                self.decode_field(msg, f, obj, "r", "flex", out, "        ")
-                out.append("    }")
-            else:
-                self.decode_field(msg, f, obj, "r", "flex", out, "    ")
+        self.body_fields(msg, fields, out, lambda f, o, ind: self.decode_field(msg, f, obj, "r", "flex", o, ind))
         if msg.flexible >= 0:
             tagged = sorted((f for f in fields if f.tag is not None), key=lambda f: f.tag)
             out.append("    if (flex && r.ok()) {")
