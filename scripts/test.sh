@@ -13,6 +13,10 @@ steps=("$@")
 
 bash scripts/deps.sh
 jobs=$(nproc)
+passed=0
+failed=0
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 
 for step in "${steps[@]}"; do
   case "$step" in
@@ -21,11 +25,26 @@ for step in "${steps[@]}"; do
       cmake --preset "$step" >/dev/null
       cmake --build --preset "$step" -j "$jobs"
       echo "=== $step: tests"
+      status=0
       ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-        ctest --test-dir "build$([ "$step" = asan ] && echo -asan)" --output-on-failure -j "$jobs"
+        ctest --test-dir "build$([ "$step" = asan ] && echo -asan)" --output-on-failure -j "$jobs" | tee "$log" ||
+        status=$?
+      # "N% tests passed, F tests failed out of T"
+      if summary=$(grep -E 'tests failed out of [0-9]+' "$log" | tail -1); then
+        total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$summary")
+        bad=$(sed -E 's/.*, ([0-9]+) tests failed.*/\1/' <<<"$summary")
+        passed=$((passed + total - bad))
+        failed=$((failed + bad))
+      fi
+      [ "$status" -eq 0 ] || { echo "kwire: $passed passed, $((failed > 0 ? failed : 1)) failed"; exit "$status"; }
       ;;
     fuzz)
-      bash scripts/fuzz.sh
+      if bash scripts/fuzz.sh | tee "$log"; then
+        passed=$((passed + $(grep -c '^=== fuzz-' "$log")))
+      else
+        echo "kwire: $passed passed, $((failed + 1)) failed"
+        exit 1
+      fi
       ;;
     *)
       echo "unknown step '$step' (release, asan, fuzz)" >&2
@@ -33,3 +52,5 @@ for step in "${steps[@]}"; do
       ;;
   esac
 done
+
+echo "kwire: $passed passed, $failed failed"
