@@ -58,6 +58,22 @@ std::shared_ptr<broker_connection> cluster::any_broker() {
     return candidates[next_broker_++ % candidates.size()];
 }
 
+protocol::MetadataRequest metadata_request(const std::vector<std::string>& topics, bool allow_auto_create) {
+    protocol::MetadataRequest req;
+    if (topics.empty()) {
+        req.topics.reset();  // null: all topics (v1+); v0 sends an empty array, which means the same
+    } else {
+        req.topics.emplace();
+        for (const auto& t : topics) {
+            protocol::MetadataRequest::MetadataRequestTopic rt;
+            rt.name = t;
+            req.topics->push_back(std::move(rt));
+        }
+    }
+    req.allow_auto_topic_creation = allow_auto_create;
+    return req;
+}
+
 void cluster::add_broker(const broker_info& b) {
     const auto it = broker_info_.find(b.node_id);
     if (it != broker_info_.end() && (it->second.host != b.host || it->second.port != b.port)) {
@@ -98,37 +114,24 @@ void cluster::start_refresh() {
     refreshing_ = true;
     current_waiters_ = std::move(next_waiters_);
     next_waiters_.clear();
-    std::vector<std::string> asked(next_topics_.begin(), next_topics_.end());
-    const bool all = next_all_;
+    const auto req = metadata_request(next_all_ ? std::vector<std::string>{}
+                                                : std::vector<std::string>(next_topics_.begin(), next_topics_.end()),
+                                      cfg_.allow_auto_create_topics);
     next_topics_.clear();
     next_all_ = false;
 
     auto conn = any_broker();
     if (!conn) return finish_refresh(make_error_code(client_errc::no_brokers));
-
-    protocol::MetadataRequest req;
-    if (all) {
-        req.topics.reset();  // null: all topics (v1+); v0 sends an empty array, which means the same
-    } else {
-        req.topics.emplace();
-        for (const auto& t : asked) {
-            protocol::MetadataRequest::MetadataRequestTopic rt;
-            rt.name = t;
-            req.topics->push_back(std::move(rt));
-        }
-    }
-    req.allow_auto_topic_creation = cfg_.allow_auto_create_topics;
     auto self = shared_from_this();
-    conn->request(std::move(req),
-                  [self, asked = all ? std::vector<std::string>{} : asked](
-                      std::error_code ec, protocol::MetadataResponse resp, std::int16_t version) {
-                      if (!ec) self->apply(resp, version, asked);
+    conn->request(req,
+                  [self](std::error_code ec, protocol::MetadataResponse resp, std::int16_t version) {
+                      if (!ec) self->apply(resp, version);
                       self->finish_refresh(ec);
                   },
                   0, 12);
 }
 
-void cluster::apply(const protocol::MetadataResponse& resp, std::int16_t version, const std::vector<std::string>&) {
+void cluster::apply(const protocol::MetadataResponse& resp, std::int16_t version) {
     for (const auto& b : resp.brokers) add_broker({b.node_id, b.host, static_cast<std::uint16_t>(b.port), b.rack});
     if (version >= 2) cluster_id_ = resp.cluster_id;
     if (version >= 1) controller_id_ = resp.controller_id;

@@ -43,6 +43,9 @@ struct broker_info {
     std::optional<std::string> rack;
 };
 
+/// A Metadata request for `topics`, or for every topic when the list is empty.
+protocol::MetadataRequest metadata_request(const std::vector<std::string>& topics, bool allow_auto_create);
+
 class cluster : public std::enable_shared_from_this<cluster> {
 public:
     using refresh_done = std::function<void(std::error_code)>;
@@ -77,7 +80,7 @@ private:
     void start_refresh();
     void finish_refresh(std::error_code ec);
     void arm_age_timer();
-    void apply(const protocol::MetadataResponse& resp, std::int16_t version, const std::vector<std::string>& asked);
+    void apply(const protocol::MetadataResponse& resp, std::int16_t version);
 
     net::any_io_executor ex_;
     connection_config cfg_;

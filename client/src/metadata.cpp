@@ -2,7 +2,7 @@
 
 #include <boost/asio/post.hpp>
 
-#include "broker_connection.hpp"
+#include "cluster.hpp"
 #include "kwire/protocol/messages/metadata.hpp"
 
 namespace kwire::client::detail {
@@ -28,18 +28,7 @@ struct metadata_op : std::enable_shared_from_this<metadata_op> {
         if (next >= cfg.bootstrap_servers.size()) return finish(last_error, {});
         auto [host, port] = split_broker_address(cfg.bootstrap_servers[next++]);
         conn = std::make_shared<broker_connection>(ex, cfg, -1, host, port);
-        protocol::MetadataRequest req;
-        if (!topics.empty()) {
-            req.topics.emplace();
-            for (const auto& t : topics) {
-                protocol::MetadataRequest::MetadataRequestTopic rt;
-                rt.name = t;
-                req.topics->push_back(std::move(rt));
-            }
-        } else {
-            req.topics.reset();
-        }
-        req.allow_auto_topic_creation = cfg.allow_auto_create_topics;
+        auto req = metadata_request(topics, cfg.allow_auto_create_topics);
         conn->request(std::move(req),
                       [self = shared_from_this()](std::error_code ec, protocol::MetadataResponse resp, std::int16_t) {
                           self->conn->close();

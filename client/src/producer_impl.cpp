@@ -251,33 +251,44 @@ void producer_impl::on_metadata(topic_state& t, std::error_code ec) {
 void producer_impl::release_waiting(topic_state& t) {
     auto waiting = std::move(t.waiting);
     t.waiting.clear();
-    std::vector<codec::header_view> headers;
-    for (auto& o : waiting) {
-        std::error_code ec;
-        const auto partition = choose_partition(t, o.partition, view(o.key), ec);
-        if (!partition) {
-            memory_used_ -= o.memory;
-            record_done r{std::move(o.handler), o.timestamp, o.generation};
-            complete(r, ec, {});
-            continue;
-        }
-        headers.clear();
-        for (const auto& [k, v] : o.headers) headers.push_back({k, view(v)});
-        append(t, *partition, view(o.key), view(o.value), headers, o.timestamp, std::move(o.handler), o.generation,
-               o.deadline, o.memory);
-    }
+    for (auto& o : waiting) append_parked(t, std::move(o));
     check_flushes();
 }
 
+void producer_impl::append_parked(topic_state& t, owned_record o) {
+    // Its buffer.memory is already charged; it goes where a fresh send would.
+    if (t.partitions.empty()) {
+        t.waiting.push_back(std::move(o));
+        request_metadata(t);
+        return;
+    }
+    std::error_code ec;
+    const auto partition = choose_partition(t, o.partition, view(o.key), ec);
+    if (!partition) {
+        memory_used_ -= o.memory;
+        record_done r{std::move(o.handler), o.timestamp, o.generation};
+        return complete(r, ec, {});
+    }
+    std::vector<codec::header_view> headers;
+    for (const auto& [k, v] : o.headers) headers.push_back({k, view(v)});
+    append(t, *partition, view(o.key), view(o.value), headers, o.timestamp, std::move(o.handler), o.generation,
+           o.deadline, o.memory);
+}
+
+void producer_impl::forget(std::uint64_t generation, std::size_t n) noexcept {
+    if (auto it = outstanding_.find(generation); it != outstanding_.end()) {
+        it->second -= std::min(it->second, n);
+        if (it->second == 0) outstanding_.erase(it);
+    }
+}
+
 void producer_impl::fail_now(record_done& r, std::error_code ec) {
-    auto it = outstanding_.find(r.generation);
-    if (it != outstanding_.end() && --it->second == 0) outstanding_.erase(it);
+    forget(r.generation, 1);
     invoke(ex_, std::move(r.handler), ec, {}, true);
 }
 
 void producer_impl::complete(record_done& r, std::error_code ec, delivery d) {
-    auto it = outstanding_.find(r.generation);
-    if (it != outstanding_.end() && --it->second == 0) outstanding_.erase(it);
+    forget(r.generation, 1);
     if (r.handler) invoke(ex_, std::move(r.handler), ec, d, false);
 }
 
@@ -291,10 +302,7 @@ void producer_impl::complete_batch(produce_batch& b, std::error_code ec, std::in
         const auto gen = b.records[i].generation;
         std::size_t j = i;
         while (j < b.records.size() && b.records[j].generation == gen) ++j;
-        if (auto it = outstanding_.find(gen); it != outstanding_.end()) {
-            it->second -= std::min(it->second, j - i);
-            if (it->second == 0) outstanding_.erase(it);
-        }
+        forget(gen, j - i);
         i = j;
     }
     for (std::size_t i = 0; i < b.records.size(); ++i) {
@@ -310,25 +318,8 @@ void producer_impl::complete_batch(produce_batch& b, std::error_code ec, std::in
     while (!memory_waiters_.empty() && memory_used_ + memory_waiters_.front().first.memory <= cfg_.buffer_memory) {
         auto [o, name] = std::move(memory_waiters_.front());
         memory_waiters_.pop_front();
-        auto* t = topic(name);
         memory_used_ += o.memory;
-        if (t->partitions.empty()) {
-            t->waiting.push_back(std::move(o));
-            request_metadata(*t);
-            continue;
-        }
-        std::error_code pec;
-        const auto p = choose_partition(*t, o.partition, view(o.key), pec);
-        if (!p) {
-            memory_used_ -= o.memory;
-            record_done r{std::move(o.handler), o.timestamp, o.generation};
-            complete(r, pec, {});
-            continue;
-        }
-        std::vector<codec::header_view> headers;
-        for (const auto& [k, v] : o.headers) headers.push_back({k, view(v)});
-        append(*t, *p, view(o.key), view(o.value), headers, o.timestamp, std::move(o.handler), o.generation,
-               o.deadline, o.memory);
+        append_parked(*topic(name), std::move(o));
     }
 }
 

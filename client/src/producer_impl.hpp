@@ -121,6 +121,10 @@ private:
     void request_metadata(topic_state& t);
     void on_metadata(topic_state& t, std::error_code ec);
     void release_waiting(topic_state& t);
+    /// Appends a record that waited (for metadata or buffer.memory), or parks it again.
+    void append_parked(topic_state& t, owned_record o);
+    /// `n` records of flush generation `generation` are complete.
+    void forget(std::uint64_t generation, std::size_t n) noexcept;
     void complete(record_done& r, std::error_code ec, delivery d);
     /// Completes a send that failed inside send() itself: posted, never invoked inline.
     void fail_now(record_done& r, std::error_code ec);

@@ -15,31 +15,19 @@
 #include "kcat.hpp"
 #include "kwire/client/producer.hpp"
 #include "mock_cluster.hpp"
+#include "producer_fixture.hpp"
 
 namespace net = boost::asio;
 
 namespace {
 
 using kwire::protocol::bytes_view;
+using kwire::test::bv;
+using kwire::test::config_for;
+using kwire::test::run_until;
 
-bytes_view bv(const std::string& s) { return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()}; }
 
-kwire::producer_config config_for(const kwire::peers::mock_cluster& mc) {
-    kwire::producer_config cfg;
-    cfg.bootstrap_servers = mc.broker_addresses();
-    cfg.linger = std::chrono::milliseconds(2);
-    cfg.delivery_timeout = std::chrono::seconds(20);
-    return cfg;
-}
 
-template <class Pred> bool run_until(net::io_context& io, Pred pred, std::chrono::seconds limit = std::chrono::seconds(20)) {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (!pred() && std::chrono::steady_clock::now() < end) {
-        io.run_for(std::chrono::milliseconds(10));
-        if (io.stopped()) io.restart();
-    }
-    return pred();
-}
 
 }  // namespace
 
