@@ -123,7 +123,8 @@ bool flush_all(boost::asio::io_context& io, kwire::producer& p, send_ledger& led
 
 void print(const char* what, const log_report& r) {
     std::cout << "[ report   ] " << what << ": " << r.acked << " acked, " << r.failed << " failed, " << r.stored_batches
-              << " batches stored, " << r.deduplicable_copies << " copies a broker would deduplicate, "
+              << " batches stored, " << r.deduplicable_copies << " copies a broker would deduplicate, " << r.rejected_copies
+              << " it would reject as out of sequence, "
               << r.sequence_violations << " sequence violations, " << r.producer_ids << " producer id/epoch(s)\n";
 }
 
@@ -391,7 +392,9 @@ TEST(ProducerFaults, BrokerDropsConnectionOnProduce) {
     });
     ASSERT_TRUE(flush_all(io, p, ledger));
     expect_all_acked(ledger);
-    EXPECT_GE(proxy.accepted() - accepted_before, 4) << "each dropped connection is made again";
+    // Four requests are dropped, but the two pushed together may both hit one connection (the
+    // mock still reads what was pipelined behind the first): at least three reconnects.
+    EXPECT_GE(proxy.accepted() - accepted_before, 3) << "each dropped connection is made again";
     print("mock-drops", check_log(f.mc, f.topic, ledger, {.allow_deduplicable_copies = true, .failure_allowed = {}}));
 }
 

@@ -18,7 +18,9 @@
 //  - within a partition, the log holds the records in the order they were sent;
 //  - no batch breaks the sequence rules (a real broker would have rejected it, so the producer's
 //    view of what was written would be wrong);
-//  - copies a real broker would drop occur only where the test allows them.
+//  - copies a real broker would drop (duplicates) or reject (out of sequence: the mock processes
+//    requests pipelined behind one whose connection it closed) occur only where the test allows
+//    them, and no send is acknowledged at such a copy.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -95,7 +97,9 @@ struct log_expectations {
     /// at most once in the deduplicated log.
     bool failed_may_be_stored = false;
     /// Stored copies a real broker would have deduplicated (same producer id, epoch and
-    /// sequence as a batch before them): expected only where a written request's answer was lost.
+    /// sequence as a batch before them) or rejected as out of sequence (processed by the mock
+    /// after an earlier request on its connection was dropped): expected only where attempts
+    /// have unknown outcomes (lost answers, cut connections).
     bool allow_deduplicable_copies = false;
     /// Whether a failed send's error is what the test expects; unset: no send may fail.
     std::function<bool(const sent_record&)> failure_allowed;
@@ -104,7 +108,8 @@ struct log_expectations {
 struct log_report {
     std::size_t stored_batches = 0;
     std::size_t deduplicable_copies = 0;  ///< stored by the mock, dropped by a real broker
-    std::size_t sequence_violations = 0;  ///< batches a real broker would have rejected
+    std::size_t rejected_copies = 0;      ///< stored by the mock out of sequence after an ambiguous attempt
+    std::size_t sequence_violations = 0;  ///< batches a real broker would have rejected, where no attempt was ambiguous
     std::size_t acked = 0;
     std::size_t failed = 0;
     std::size_t producer_ids = 0;         ///< distinct (producer id, epoch) pairs seen
