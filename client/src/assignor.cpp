@@ -1,7 +1,10 @@
 #include "kwire/client/assignor.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <limits>
 #include <set>
+#include <tuple>
 
 namespace kwire::client {
 
@@ -71,6 +74,178 @@ assignment assign_roundrobin(const std::vector<group_member>& members,
         }
     }
     return out;
+}
+
+namespace {
+
+/// The state of one cooperative-sticky run. Partitions and members are referred to by index:
+/// partitions in (topic, partition) order, members in `ordered` order.
+class sticky_run {
+public:
+    sticky_run(const std::vector<group_member>& members, const std::map<std::string, std::int32_t>& partitions)
+        : order_(ordered(members)) {
+        index_partitions(partitions);
+        index_claims();
+    }
+
+    assignment run() {
+        keep();
+        fill();
+        balance();
+        return cooperate();
+    }
+
+private:
+    static constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
+
+    void index_partitions(const std::map<std::string, std::int32_t>& partitions) {
+        eligible_for_topic_.assign(order_.size(), {});
+        potential_.assign(order_.size(), 0);
+        for (const auto& [topic, count] : partitions) {
+            std::vector<std::size_t> takers;
+            for (std::size_t m = 0; m < order_.size(); ++m)
+                if (subscribes(*order_[m], topic)) takers.push_back(m);
+            if (takers.empty() || count <= 0) continue;
+            for (const auto m : takers) {
+                eligible_for_topic_[m].insert(topic);
+                potential_[m] += static_cast<std::size_t>(count);
+            }
+            for (std::int32_t p = 0; p < count; ++p) {
+                index_.emplace(topic_partition{topic, p}, all_.size());
+                all_.push_back({topic, p});
+                takers_.push_back(takers);
+            }
+        }
+        owner_.assign(all_.size(), none);
+        holder_.assign(all_.size(), none);
+        claimants_.assign(all_.size(), {});
+        held_.assign(order_.size(), {});
+    }
+
+    /// Step 1: who claims what (any generation), and who validly owns what.
+    void index_claims() {
+        std::int32_t newest = -1;
+        for (const auto* m : order_) newest = std::max(newest, m->generation);
+        std::vector<std::vector<std::size_t>> valid(all_.size());
+        for (std::size_t m = 0; m < order_.size(); ++m) {
+            const std::set<topic_partition> owned(order_[m]->owned.begin(), order_[m]->owned.end());
+            for (const auto& tp : owned) {
+                const auto it = index_.find(tp);
+                if (it == index_.end()) continue;  // gone, or nobody subscribes to its topic
+                claimants_[it->second].push_back(m);
+                if (order_[m]->generation == newest && eligible_for_topic_[m].count(tp.topic))
+                    valid[it->second].push_back(m);
+            }
+        }
+        for (std::size_t p = 0; p < all_.size(); ++p)
+            if (valid[p].size() == 1) owner_[p] = valid[p].front();
+    }
+
+    void give(std::size_t p, std::size_t m) {
+        if (holder_[p] != none) held_[holder_[p]].erase(p);
+        holder_[p] = m;
+        held_[m].insert(p);
+    }
+
+    /// Step 2.
+    void keep() {
+        for (std::size_t p = 0; p < all_.size(); ++p)
+            if (owner_[p] != none) give(p, owner_[p]);
+    }
+
+    /// Step 3.
+    void fill() {
+        std::vector<std::size_t> open;
+        for (std::size_t p = 0; p < all_.size(); ++p)
+            if (holder_[p] == none) open.push_back(p);
+        std::stable_sort(open.begin(), open.end(),
+                         [&](std::size_t a, std::size_t b) { return takers_[a].size() < takers_[b].size(); });
+        for (const auto p : open) {
+            const auto key = [&](std::size_t m) { return std::tuple(held_[m].size(), potential_[m], m); };
+            give(p, *std::min_element(takers_[p].begin(), takers_[p].end(),
+                                      [&](std::size_t a, std::size_t b) { return key(a) < key(b); }));
+        }
+    }
+
+    /// Step 4.
+    void balance() {
+        std::vector<std::size_t> by_load(order_.size());
+        for (std::size_t m = 0; m < by_load.size(); ++m) by_load[m] = m;
+        for (;;) {
+            std::stable_sort(by_load.begin(), by_load.end(),
+                             [&](std::size_t a, std::size_t b) { return held_[a].size() < held_[b].size(); });
+            if (!move_one(by_load)) return;
+        }
+    }
+
+    /// Moves one partition from a member to a taker two or more below it; false if none can.
+    bool move_one(const std::vector<std::size_t>& by_load) {
+        for (auto x = by_load.rbegin(); x != by_load.rend(); ++x) {
+            for (const auto y : by_load) {
+                if (held_[y].size() + 1 >= held_[*x].size()) break;
+                const auto p = movable(*x, y);
+                if (p != none) {
+                    give(p, y);
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    /// A partition of `from` that `to` subscribes to: one `from` did not own before this round if
+    /// any, else its highest.
+    std::size_t movable(std::size_t from, std::size_t to) const {
+        std::size_t fallback = none;
+        for (auto it = held_[from].rbegin(); it != held_[from].rend(); ++it) {
+            if (!eligible_for_topic_[to].count(all_[*it].topic)) continue;
+            if (owner_[*it] != from) return *it;
+            if (fallback == none) fallback = *it;
+        }
+        return fallback;
+    }
+
+    /// Step 5.
+    assignment cooperate() const {
+        assignment out;
+        for (const auto* m : order_) out[m->member_id];
+        for (std::size_t p = 0; p < all_.size(); ++p) {
+            const auto m = holder_[p];
+            if (m == none) continue;
+            const bool someone_else_claims = std::any_of(claimants_[p].begin(), claimants_[p].end(),
+                                                         [&](std::size_t c) { return c != m; });
+            if (owner_[p] != m && someone_else_claims) continue;
+            out[order_[m]->member_id].push_back(all_[p]);  // p ascending: lists come out sorted
+        }
+        return out;
+    }
+
+    std::vector<const group_member*> order_;
+    std::vector<std::set<std::string>> eligible_for_topic_;  // per member: the topics it may take
+    std::vector<std::size_t> potential_;                     // per member: partitions it may take
+    std::vector<topic_partition> all_;                       // every assignable partition, sorted
+    std::map<topic_partition, std::size_t> index_;
+    std::vector<std::vector<std::size_t>> takers_;     // per partition: members that may take it
+    std::vector<std::vector<std::size_t>> claimants_;  // per partition: members claiming it
+    std::vector<std::size_t> owner_;                   // per partition: its valid owner, or none
+    std::vector<std::size_t> holder_;                  // per partition: who has it now, or none
+    std::vector<std::set<std::size_t>> held_;          // per member: the partitions it has now
+};
+
+}  // namespace
+
+assignment assign_cooperative_sticky(const std::vector<group_member>& members,
+                                     const std::map<std::string, std::int32_t>& partitions) {
+    return sticky_run(members, partitions).run();
+}
+
+assignment_diff diff_assignment(const std::vector<topic_partition>& before, const std::vector<topic_partition>& after) {
+    const std::set<topic_partition> b(before.begin(), before.end());
+    const std::set<topic_partition> a(after.begin(), after.end());
+    assignment_diff d;
+    std::set_difference(a.begin(), a.end(), b.begin(), b.end(), std::back_inserter(d.added));
+    std::set_difference(b.begin(), b.end(), a.begin(), a.end(), std::back_inserter(d.revoked));
+    return d;
 }
 
 }  // namespace kwire::client

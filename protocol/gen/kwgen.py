@@ -4,7 +4,8 @@
 The language is described in docs/schema-language.md. For every API it writes
   include/kwire/protocol/messages/<api>.hpp   the request and response structs
   src/<api>.cpp                               their encode/decode
-and one include/kwire/protocol/messages.hpp that includes them all and lists every API.
+(a data message, which has no API key, gets the same two files with its one struct) and one
+include/kwire/protocol/messages.hpp that includes them all and lists every API and data message.
 
 Each struct gets: members with their defaults, the unknown tagged fields it keeps, a defaulted
 operator==, encode/decode that branch on the version, and a `visit` template that walks the
@@ -131,13 +132,24 @@ class Message:
 
 @dataclass
 class Api:
+    """One schema file: an API (a request and a response) or a standalone data message (`data`:
+    one struct with no API key, carried inside other messages' bytes fields)."""
     name: str
-    key: int
+    key: int | None  # None for a data message
     versions: Range
     flexible: int
     file: str
     request: Message | None = None
     response: Message | None = None
+    data: Message | None = None
+
+    @property
+    def is_data(self) -> bool:
+        return self.key is None
+
+    @property
+    def messages(self) -> list[Message]:
+        return [self.data] if self.is_data else [self.request, self.response]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,24 +226,28 @@ def parse_file(path: str) -> Api:
             kw = tokens[0]
             if kw == "api":
                 api = Api(name=tokens[1], key=int(tokens[2]), versions=Range(0, 0), flexible=-1, file=path)
+            elif kw == "data":
+                api = Api(name=tokens[1], key=None, versions=Range(0, 0), flexible=-1, file=path)
             elif kw == "versions":
                 versions = parse_range(tokens[1], where)
             elif kw == "flexible":
                 flexible = -1 if tokens[1] == "none" else parse_range(tokens[1], where).lo
-            elif kw in ("request", "response"):
+            elif kw in ("request", "response", "fields"):
                 if api is None or versions is None or flexible is None:
-                    raise SchemaError(f"{where}: 'api', 'versions' and 'flexible' must come first")
+                    raise SchemaError(f"{where}: 'api' or 'data', 'versions' and 'flexible' must come first")
+                if (kw == "fields") != api.is_data:
+                    raise SchemaError(f"{where}: an api has request and response sections, a data message one fields section")
                 api.versions, api.flexible = versions, flexible
-                msg = Message(api=api.name, key=api.key, versions=versions, flexible=flexible,
-                              kind=kw.capitalize())
-                setattr(api, kw, msg)
+                msg = Message(api=api.name, key=api.key if api.key is not None else -1, versions=versions,
+                              flexible=flexible, kind="" if api.is_data else kw.capitalize())
+                setattr(api, "data" if api.is_data else kw, msg)
                 stack = [(2, msg.fields)]
                 last_field = None
             else:
                 raise SchemaError(f"{where}: unknown keyword '{kw}'")
             continue
         if msg is None:
-            raise SchemaError(f"{where}: field outside a request/response section")
+            raise SchemaError(f"{where}: field outside a request, response or fields section")
         if tokens[0] == "struct":
             if indent != 2:
                 raise SchemaError(f"{where}: 'struct' blocks belong at the top of a section")
@@ -256,9 +272,9 @@ def parse_file(path: str) -> Api:
         stack[-1][1].append(f)
         last_field = f
 
-    if api is None or api.request is None or api.response is None:
-        raise SchemaError(f"{path}: needs an api line, a request and a response section")
-    for m in (api.request, api.response):
+    if api is None or (api.data is None if api.is_data else (api.request is None or api.response is None)):
+        raise SchemaError(f"{path}: needs an api line with request and response sections, or a data line with a fields section")
+    for m in api.messages:
         check_structs(m, m.fields, path)
         for s in m.shared.values():
             check_structs(m, s.fields, path)
@@ -671,14 +687,17 @@ class Emitter:
         h.append(f"struct {name} {{")
         for a in self.aliases:
             h.append(f"    using {a} = {name}_{a};")
-        h.append(f"    static constexpr std::int16_t api_key = {api.key};")
-        h.append(f'    static constexpr std::string_view api_name = "{api.name}";')
+        if api.is_data:
+            h.append(f'    static constexpr std::string_view data_name = "{api.name}";')
+        else:
+            h.append(f"    static constexpr std::int16_t api_key = {api.key};")
+            h.append(f'    static constexpr std::string_view api_name = "{api.name}";')
         h.append(f"    static constexpr std::int16_t min_version = {api.versions.lo};")
         h.append(f"    static constexpr std::int16_t max_version = {api.versions.hi};")
         h.append(f"    static constexpr std::int16_t first_flexible = {api.flexible};")
         if msg.kind == "Request":
             h.append(f"    using response_type = {api.name}Response;")
-        else:
+        elif msg.kind == "Response":
             h.append(f"    using request_type = {api.name}Request;")
         h.append("")
         self.members(msg.fields, "    ")
@@ -767,9 +786,7 @@ HEADER_PRELUDE = """// Generated by protocol/gen/kwgen.py from {src}. Do not edi
 #include "kwire/protocol/wire.hpp"
 
 namespace kwire::protocol {{
-
-struct {api}Response;
-
+{forward}
 """
 
 
@@ -779,6 +796,8 @@ def generate(out_dir: str, schema_files: list[str]) -> None:
         stem = os.path.splitext(os.path.basename(a.file))[0]
         if stem != snake(a.name):
             raise SchemaError(f"{a.file}: the file of API {a.name} must be named {snake(a.name)}.kws")
+    datas = sorted((a for a in apis if a.is_data), key=lambda a: a.name)
+    apis = [a for a in apis if not a.is_data]
     keys: dict[int, str] = {}
     for a in apis:
         if a.key in keys:
@@ -786,12 +805,13 @@ def generate(out_dir: str, schema_files: list[str]) -> None:
         keys[a.key] = a.name
     apis.sort(key=lambda a: a.key)
 
-    for a in apis:
+    for a in apis + datas:
         em = Emitter(a)
-        em.h.append(HEADER_PRELUDE.format(src=os.path.basename(a.file), api=a.name).rstrip("\n"))
+        forward = "" if a.is_data else f"\nstruct {a.name}Response;\n"
+        em.h.append(HEADER_PRELUDE.format(src=os.path.basename(a.file), forward=forward).rstrip("\n"))
         em.h.append("")
-        em.message(a.request)
-        em.message(a.response)
+        for m in a.messages:
+            em.message(m)
         em.h.append("}  // namespace kwire::protocol")
         stem = snake(a.name)
         header = "\n".join(em.h) + "\n"
@@ -812,7 +832,7 @@ def generate(out_dir: str, schema_files: list[str]) -> None:
     lines = ["// Generated by protocol/gen/kwgen.py. Do not edit.",
              "// Every API kwire speaks: include this to get all request and response types.",
              "#pragma once", "", "#include <array>", "#include <cstdint>", "#include <string_view>", ""]
-    for a in apis:
+    for a in apis + datas:
         lines.append(f'#include "kwire/protocol/messages/{snake(a.name)}.hpp"')
     lines += ["", "namespace kwire::protocol {", "",
               "struct api_info {",
@@ -836,6 +856,14 @@ def generate(out_dir: str, schema_files: list[str]) -> None:
               "template <class F> void for_each_api(F&& f) {"]
     for a in apis:
         lines.append(f"    f.template operator()<{a.name}Request, {a.name}Response>();")
+    lines += ["}", "",
+              "/// Calls f.template operator()<Data>() for every data message (no API key; carried",
+              "/// inside other messages' bytes fields), in name order.",
+              "template <class F> void for_each_data(F&& f) {"]
+    for a in datas:
+        lines.append(f"    f.template operator()<{a.name}>();")
+    if not datas:
+        lines.append("    (void)f;")
     lines += ["}", "", "}  // namespace kwire::protocol", ""]
     write_if_changed(os.path.join(out_dir, "include/kwire/protocol/messages.hpp"), "\n".join(lines))
 

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "kwire/protocol/frame.hpp"
@@ -15,8 +16,13 @@ namespace kp = kwire::protocol;
 namespace {
 
 
+template <class M> constexpr std::string_view name_of() {
+    if constexpr (requires { M::api_name; }) return M::api_name;
+    else return M::data_name;
+}
+
 template <class M> void check_round_trip(std::int16_t v) {
-    SCOPED_TRACE(std::string(M::api_name) + (kp::is_flexible(v, M::first_flexible) ? " flexible" : "") +
+    SCOPED_TRACE(std::string(name_of<M>()) + (kp::is_flexible(v, M::first_flexible) ? " flexible" : "") +
                  " v" + std::to_string(v));
     const M original = kwire::testing::sample_message<M>(v);
 
@@ -58,6 +64,17 @@ TEST(RoundTrip, EveryApiEveryVersionRequestsAndResponses) {
     });
     // 31 APIs, each with at least one version, most with many.
     EXPECT_GT(checked, 300);
+}
+
+TEST(RoundTrip, EveryDataMessageEveryVersion) {
+    int checked = 0;
+    kp::for_each_data([&]<class D>() {
+        for (std::int16_t v = D::min_version; v <= D::max_version; ++v) {
+            check_round_trip<D>(v);
+            ++checked;
+        }
+    });
+    EXPECT_EQ(checked, 8);  // the consumer protocol's subscription and assignment, v0-3 each
 }
 
 TEST(RoundTrip, FramesCarryHeadersAndRejectVersionsOutsideTheRange) {
