@@ -1,6 +1,7 @@
 #include "kwire/client/assignor.hpp"
 
 #include <algorithm>
+#include <array>
 #include <iterator>
 #include <limits>
 #include <set>
@@ -78,8 +79,8 @@ assignment assign_roundrobin(const std::vector<group_member>& members,
 
 namespace {
 
-/// The state of one cooperative-sticky run. Partitions and members are referred to by index:
-/// partitions in (topic, partition) order, members in `ordered` order.
+/// The state of one cooperative-sticky run. Topics, partitions and members are referred to by
+/// index: topics and partitions in (topic, partition) order, members in `ordered` order.
 class sticky_run {
 public:
     sticky_run(const std::vector<group_member>& members, const std::map<std::string, std::int32_t>& partitions)
@@ -98,28 +99,37 @@ public:
 private:
     static constexpr std::size_t none = std::numeric_limits<std::size_t>::max();
 
+    /// Every partition of a topic someone subscribes to, and who may take it.
     void index_partitions(const std::map<std::string, std::int32_t>& partitions) {
-        eligible_for_topic_.assign(order_.size(), {});
+        topics_of_.assign(order_.size(), {});
         potential_.assign(order_.size(), 0);
         for (const auto& [topic, count] : partitions) {
             std::vector<std::size_t> takers;
             for (std::size_t m = 0; m < order_.size(); ++m)
                 if (subscribes(*order_[m], topic)) takers.push_back(m);
             if (takers.empty() || count <= 0) continue;
+            const auto t = topic_begin_.size();
+            topic_begin_.push_back(all_.size());
             for (const auto m : takers) {
-                eligible_for_topic_[m].insert(topic);
+                topics_of_[m].push_back(t);
                 potential_[m] += static_cast<std::size_t>(count);
             }
             for (std::int32_t p = 0; p < count; ++p) {
                 index_.emplace(topic_partition{topic, p}, all_.size());
                 all_.push_back({topic, p});
+                topic_of_.push_back(t);
                 takers_.push_back(takers);
             }
         }
+        topic_begin_.push_back(all_.size());  // so topic t spans [topic_begin_[t], topic_begin_[t + 1])
         owner_.assign(all_.size(), none);
         holder_.assign(all_.size(), none);
         claimants_.assign(all_.size(), {});
         held_.assign(order_.size(), {});
+    }
+
+    bool may_take(std::size_t m, std::size_t p) const {
+        return std::binary_search(topics_of_[m].begin(), topics_of_[m].end(), topic_of_[p]);
     }
 
     /// Step 1: who claims what (any generation), and who validly owns what.
@@ -132,19 +142,21 @@ private:
             for (const auto& tp : owned) {
                 const auto it = index_.find(tp);
                 if (it == index_.end()) continue;  // gone, or nobody subscribes to its topic
-                claimants_[it->second].push_back(m);
-                if (order_[m]->generation == newest && eligible_for_topic_[m].count(tp.topic))
-                    valid[it->second].push_back(m);
+                const auto p = it->second;
+                claimants_[p].push_back(m);
+                if (order_[m]->generation == newest && may_take(m, p)) valid[p].push_back(m);
             }
         }
         for (std::size_t p = 0; p < all_.size(); ++p)
             if (valid[p].size() == 1) owner_[p] = valid[p].front();
     }
 
+    std::size_t load(std::size_t m) const { return held_[m][0].size() + held_[m][1].size(); }
+
     void give(std::size_t p, std::size_t m) {
-        if (holder_[p] != none) held_[holder_[p]].erase(p);
+        if (const auto h = holder_[p]; h != none) held_[h][owner_[p] == h].erase(p);
         holder_[p] = m;
-        held_[m].insert(p);
+        held_[m][owner_[p] == m].insert(p);
     }
 
     /// Step 2.
@@ -160,11 +172,10 @@ private:
             if (holder_[p] == none) open.push_back(p);
         std::stable_sort(open.begin(), open.end(),
                          [&](std::size_t a, std::size_t b) { return takers_[a].size() < takers_[b].size(); });
-        for (const auto p : open) {
-            const auto key = [&](std::size_t m) { return std::tuple(held_[m].size(), potential_[m], m); };
+        const auto key = [&](std::size_t m) { return std::tuple(load(m), potential_[m], m); };
+        for (const auto p : open)
             give(p, *std::min_element(takers_[p].begin(), takers_[p].end(),
                                       [&](std::size_t a, std::size_t b) { return key(a) < key(b); }));
-        }
     }
 
     /// Step 4.
@@ -173,7 +184,7 @@ private:
         for (std::size_t m = 0; m < by_load.size(); ++m) by_load[m] = m;
         for (;;) {
             std::stable_sort(by_load.begin(), by_load.end(),
-                             [&](std::size_t a, std::size_t b) { return held_[a].size() < held_[b].size(); });
+                             [&](std::size_t a, std::size_t b) { return load(a) < load(b); });
             if (!move_one(by_load)) return;
         }
     }
@@ -182,7 +193,7 @@ private:
     bool move_one(const std::vector<std::size_t>& by_load) {
         for (auto x = by_load.rbegin(); x != by_load.rend(); ++x) {
             for (const auto y : by_load) {
-                if (held_[y].size() + 1 >= held_[*x].size()) break;
+                if (load(y) + 1 >= load(*x)) break;
                 const auto p = movable(*x, y);
                 if (p != none) {
                     give(p, y);
@@ -193,16 +204,19 @@ private:
         return false;
     }
 
-    /// A partition of `from` that `to` subscribes to: one `from` did not own before this round if
-    /// any, else its highest.
+    /// The highest partition of `from` that `to` may take, looking first at those `from` did not
+    /// own before this round.
     std::size_t movable(std::size_t from, std::size_t to) const {
-        std::size_t fallback = none;
-        for (auto it = held_[from].rbegin(); it != held_[from].rend(); ++it) {
-            if (!eligible_for_topic_[to].count(all_[*it].topic)) continue;
-            if (owner_[*it] != from) return *it;
-            if (fallback == none) fallback = *it;
+        for (const auto& held : held_[from]) {  // [0]: not owned, [1]: owned
+            std::size_t best = none;
+            for (const auto t : topics_of_[to]) {
+                auto it = held.lower_bound(topic_begin_[t + 1]);
+                if (it == held.begin() || *std::prev(it) < topic_begin_[t]) continue;
+                best = best == none ? *std::prev(it) : std::max(best, *std::prev(it));
+            }
+            if (best != none) return best;
         }
-        return fallback;
+        return none;
     }
 
     /// Step 5.
@@ -221,15 +235,17 @@ private:
     }
 
     std::vector<const group_member*> order_;
-    std::vector<std::set<std::string>> eligible_for_topic_;  // per member: the topics it may take
-    std::vector<std::size_t> potential_;                     // per member: partitions it may take
-    std::vector<topic_partition> all_;                       // every assignable partition, sorted
+    std::vector<std::size_t> topic_begin_;             // per topic: its first partition
+    std::vector<std::vector<std::size_t>> topics_of_;  // per member: the topics it may take, ascending
+    std::vector<std::size_t> potential_;               // per member: how many partitions it may take
+    std::vector<topic_partition> all_;                 // every assignable partition, sorted
     std::map<topic_partition, std::size_t> index_;
+    std::vector<std::size_t> topic_of_;                // per partition: its topic
     std::vector<std::vector<std::size_t>> takers_;     // per partition: members that may take it
     std::vector<std::vector<std::size_t>> claimants_;  // per partition: members claiming it
     std::vector<std::size_t> owner_;                   // per partition: its valid owner, or none
     std::vector<std::size_t> holder_;                  // per partition: who has it now, or none
-    std::vector<std::set<std::size_t>> held_;          // per member: the partitions it has now
+    std::vector<std::array<std::set<std::size_t>, 2>> held_;  // per member: what it has now, [owned]
 };
 
 }  // namespace
