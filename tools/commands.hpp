@@ -16,5 +16,6 @@ struct command_context {
 /// a bad command line.
 int run_produce(const command_context& ctx);
 int run_metadata(const command_context& ctx);
+int run_consume(const command_context& ctx);
 
 }  // namespace kwire::tools

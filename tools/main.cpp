@@ -22,6 +22,7 @@ struct command {
 // One row per command; the order is the order of `kwire --help`.
 constexpr command commands[] = {
     {"produce", "produce records read from stdin, one per line", run_produce},
+    {"consume", "print a topic's records, alone or in a consumer group", run_consume},
     {"metadata", "show brokers, controller, topics, partitions, leaders, replicas and ISR", run_metadata},
 };
 

@@ -243,6 +243,7 @@ void client_options::apply(client::connection_config& cfg) const {
 }
 
 void client_options::apply(client::producer_config& cfg) const { apply_or_throw(cfg, merged()); }
+void client_options::apply(client::consumer_config& cfg) const { apply_or_throw(cfg, merged()); }
 
 // --- helpers ---------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "kwire/client/config.hpp"
+#include "kwire/client/consumer.hpp"
 
 namespace kwire::tools {
 
@@ -119,6 +120,8 @@ struct client_options {
     void apply(client::connection_config& cfg) const;
     /// The same for a producer: every property must be a producer or connection property.
     void apply(client::producer_config& cfg) const;
+    /// The same for a consumer: every property must be a consumer or connection property.
+    void apply(client::consumer_config& cfg) const;
 };
 
 /// An error as kwire reports it: Kafka errors by their name (UNKNOWN_TOPIC_OR_PARTITION),

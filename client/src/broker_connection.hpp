@@ -50,23 +50,46 @@ public:
     /// Sends a request at the highest version both sides speak, within [min_version, Req's max]
     /// and calls `done(ec, response)` exactly once. Responses are decoded here, so a schema
     /// mismatch surfaces as an error on this request, not as garbage later.
+    /// `extra_time` extends request.timeout.ms for requests the broker may legitimately hold
+    /// (JoinGroup waits up to the rebalance timeout, Fetch up to fetch.max.wait.ms).
     template <protocol::message Req, class Done>
     void request(Req req, Done done, std::int16_t min_version = Req::min_version,
-                 std::int16_t max_version = Req::max_version, bool expects_response = true) {
+                 std::int16_t max_version = Req::max_version, bool expects_response = true,
+                 std::chrono::milliseconds extra_time = {}) {
         using Resp = typename Req::response_type;
-        submit([req = std::move(req), done = std::move(done), min_version, max_version,
-                expects_response](broker_session* s, std::error_code ec, clock::time_point deadline) mutable {
+        submit([req = std::move(req), done = std::move(done), min_version, max_version, expects_response,
+                extra_time](broker_session* s, std::error_code ec, clock::time_point deadline) mutable {
             if (ec) return done(ec, Resp{}, std::int16_t{-1});
             const auto v = s->versions().pick(Req::api_key, min_version, max_version);
             if (v < 0) return done(make_error_code(client_errc::unsupported_version), Resp{}, v);
             s->enqueue(
-                req, v, deadline,
+                req, v, deadline + extra_time,
                 [done = std::move(done), v](std::error_code ec2, protocol::bytes_view frame) mutable {
                     Resp resp;
                     if (!ec2 && !frame.empty()) ec2 = protocol::decode_response(frame, v, resp);
                     done(ec2, std::move(resp), v);
                 },
                 expects_response);
+        });
+    }
+
+    /// As request(), but hands over the raw response frame (header included) undecoded: the
+    /// view is valid only during the call. For responses whose records the caller keeps as
+    /// views (Fetch): it copies the frame once into a buffer it owns, then decodes that.
+    template <protocol::message Req, class Done>
+    void request_frame(Req req, Done done, std::int16_t min_version, std::int16_t max_version,
+                       std::chrono::milliseconds extra_time = {}) {
+        submit([req = std::move(req), done = std::move(done), min_version, max_version,
+                extra_time](broker_session* s, std::error_code ec, clock::time_point deadline) mutable {
+            if (ec) return done(ec, protocol::bytes_view{}, std::int16_t{-1});
+            const auto v = s->versions().pick(Req::api_key, min_version, max_version);
+            if (v < 0) return done(make_error_code(client_errc::unsupported_version), protocol::bytes_view{}, v);
+            s->enqueue(
+                req, v, deadline + extra_time,
+                [done = std::move(done), v](std::error_code ec2, protocol::bytes_view frame) mutable {
+                    done(ec2, frame, v);
+                },
+                true);
         });
     }
 

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <functional>
 
+#include "kwire/client/consumer.hpp"
 #include "kwire/client/error.hpp"
 
 namespace kwire::client {
@@ -128,6 +129,84 @@ const std::map<std::string, setter<producer_config>, std::less<>>& producer_sett
     return table;
 }
 
+const std::map<std::string, setter<consumer_config>, std::less<>>& consumer_setters() {
+    static const std::map<std::string, setter<consumer_config>, std::less<>> table = {
+        {"group.id", [](consumer_config& c, std::string_view v) { c.group_id = v; return std::string(); }},
+        {"group.instance.id",
+         [](consumer_config& c, std::string_view v) {
+             if (v.empty()) c.group_instance_id.reset();
+             else c.group_instance_id = std::string(v);
+             return std::string();
+         }},
+        {"session.timeout.ms", [](consumer_config& c, std::string_view v) { return parse_ms(v, c.session_timeout, 1); }},
+        {"heartbeat.interval.ms", [](consumer_config& c, std::string_view v) { return parse_ms(v, c.heartbeat_interval, 1); }},
+        {"max.poll.interval.ms", [](consumer_config& c, std::string_view v) { return parse_ms(v, c.max_poll_interval, 1); }},
+        {"partition.assignment.strategy",
+         [](consumer_config& c, std::string_view v) -> std::string {
+             std::vector<assignor_kind> kinds;
+             for (const auto& name : split_list(v)) {
+                 if (name == "range") kinds.push_back(assignor_kind::range);
+                 else if (name == "roundrobin") kinds.push_back(assignor_kind::roundrobin);
+                 else if (name == "cooperative-sticky") kinds.push_back(assignor_kind::cooperative_sticky);
+                 else return "expected a list of range, roundrobin, cooperative-sticky";
+             }
+             if (kinds.empty()) return "expected a list of range, roundrobin, cooperative-sticky";
+             c.assignors = std::move(kinds);
+             return {};
+         }},
+        {"fetch.min.bytes",
+         [](consumer_config& c, std::string_view v) { return parse_int<std::int32_t>(v, c.fetch_min_bytes, 1, 0x7fffffff); }},
+        {"fetch.max.wait.ms", [](consumer_config& c, std::string_view v) { return parse_ms(v, c.fetch_max_wait); }},
+        {"max.partition.fetch.bytes",
+         [](consumer_config& c, std::string_view v) {
+             return parse_int<std::int32_t>(v, c.max_partition_fetch_bytes, 1, 0x7fffffff);
+         }},
+        {"fetch.max.bytes",
+         [](consumer_config& c, std::string_view v) { return parse_int<std::int32_t>(v, c.fetch_max_bytes, 1, 0x7fffffff); }},
+        {"max.poll.records",
+         [](consumer_config& c, std::string_view v) {
+             return parse_int<std::size_t>(v, c.max_poll_records, 1, std::size_t{1} << 30);
+         }},
+        {"auto.offset.reset",
+         [](consumer_config& c, std::string_view v) -> std::string {
+             if (v == "earliest" || v == "smallest" || v == "beginning") c.auto_offset_reset = offset_reset::earliest;
+             else if (v == "latest" || v == "largest" || v == "end") c.auto_offset_reset = offset_reset::latest;
+             else if (v == "none" || v == "error") c.auto_offset_reset = offset_reset::none;
+             else return "expected earliest, latest or none";
+             return {};
+         }},
+        {"isolation.level",
+         [](consumer_config& c, std::string_view v) -> std::string {
+             if (v == "read_uncommitted") c.isolation_level = isolation::read_uncommitted;
+             else if (v == "read_committed") c.isolation_level = isolation::read_committed;
+             else return "expected read_uncommitted or read_committed";
+             return {};
+         }},
+        // Java/C auto-commit, mapped onto the policies after every property is read (see below).
+        {"enable.auto.commit",
+         [](consumer_config&, std::string_view v) {
+             bool b = true;
+             return parse_bool(v, b);
+         }},
+        {"auto.commit.interval.ms",
+         [](consumer_config&, std::string_view v) {
+             milliseconds d{};
+             return parse_ms(v, d);
+         }},
+        {"kwire.commit",
+         [](consumer_config& c, std::string_view v) -> std::string {
+             const auto p = parse_commit_policy(v);
+             if (!p) return "expected manual, on_poll or interval:MS";
+             c.commit = *p;
+             return {};
+         }},
+        {"check.crcs", [](consumer_config& c, std::string_view v) { return parse_bool(v, c.check_crcs); }},
+        {"retry.backoff.ms", [](consumer_config& c, std::string_view v) { return parse_ms(v, c.retry_backoff); }},
+        {"client.rack", [](consumer_config& c, std::string_view v) { c.client_rack = v; return std::string(); }},
+    };
+    return table;
+}
+
 std::error_code fail(std::string* what, std::string_view name, std::string_view value, const std::string& why) {
     if (what) *what = std::string(name) + "=" + std::string(value) + ": " + why;
     return make_error_code(client_errc::invalid_config);
@@ -174,6 +253,51 @@ std::error_code apply_properties(producer_config& cfg, const properties& props, 
     if (cfg.enable_idempotence && cfg.max_in_flight_per_connection > 5)
         return fail(what, "max.in.flight.requests.per.connection", std::to_string(cfg.max_in_flight_per_connection),
                     "at most 5 with enable.idempotence=true");
+    return {};
+}
+
+std::optional<commit_policy> parse_commit_policy(std::string_view s) noexcept {
+    if (s == "manual") return commit_policy::manual();
+    if (s == "on_poll") return commit_policy::on_poll();
+    if (s.starts_with("interval:")) {
+        std::int64_t ms = -1;
+        const auto digits = s.substr(9);
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), ms);
+        if (ec != std::errc{} || end != digits.data() + digits.size() || ms < 0) return std::nullopt;
+        return commit_policy::interval(milliseconds(ms));
+    }
+    return std::nullopt;
+}
+
+std::error_code apply_properties(consumer_config& cfg, const properties& props, std::string* what) {
+    for (const auto& [name, value] : props) {
+        if (const auto it = consumer_setters().find(name); it != consumer_setters().end()) {
+            if (auto err = it->second(cfg, value); !err.empty()) return fail(what, name, value, err);
+        } else if (const auto ct = connection_setters().find(name); ct != connection_setters().end()) {
+            if (auto err = ct->second(cfg, value); !err.empty()) return fail(what, name, value, err);
+        } else {
+            return fail(what, name, value, "unknown property");
+        }
+    }
+    // enable.auto.commit=true: the previous poll's records count as processed at the next poll,
+    // committed at most every auto.commit.interval.ms (default 5000) -- the Java client's
+    // auto-commit, as the on_poll policy. false: manual. kwire.commit, if given, wins.
+    if (const auto it = props.find("enable.auto.commit"); it != props.end() && !props.contains("kwire.commit")) {
+        if (it->second == "true" || it->second == "1") {
+            cfg.commit = commit_policy::on_poll();
+            cfg.commit.every = milliseconds(5000);
+            if (const auto iv = props.find("auto.commit.interval.ms"); iv != props.end())
+                parse_ms(iv->second, cfg.commit.every);
+        } else {
+            cfg.commit = commit_policy::manual();
+        }
+    } else if (const auto iv = props.find("auto.commit.interval.ms");
+               iv != props.end() && !props.contains("kwire.commit") && cfg.commit.k != commit_policy::kind::manual) {
+        parse_ms(iv->second, cfg.commit.every);
+    }
+    if (cfg.session_timeout <= cfg.heartbeat_interval)
+        return fail(what, "heartbeat.interval.ms", std::to_string(cfg.heartbeat_interval.count()),
+                    "must be below session.timeout.ms");
     return {};
 }
 

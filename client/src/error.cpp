@@ -28,6 +28,11 @@ public:
             case client_errc::producer_fenced: return "producer fenced";
             case client_errc::invalid_config: return "invalid configuration";
             case client_errc::closed: return "client closed";
+            case client_errc::no_committed_offset:
+                return "no committed offset for the partition and auto.offset.reset is none";
+            case client_errc::partition_revoked: return "the partition was revoked before the operation completed";
+            case client_errc::poll_interval_exceeded:
+                return "max.poll.interval.ms passed between two polls: the consumer left its group";
         }
         return "unknown client error";
     }

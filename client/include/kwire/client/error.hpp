@@ -21,6 +21,9 @@ enum class client_errc {
     producer_fenced,            ///< another producer with the same transactional id took over
     invalid_config,             ///< a configuration property is unknown or has an invalid value
     closed,                     ///< the client was closed
+    no_committed_offset,        ///< auto.offset.reset=none and the group has no offset for a partition
+    partition_revoked,          ///< the partition was revoked (or lost) before the operation completed
+    poll_interval_exceeded,     ///< max.poll.interval.ms passed between polls: the group membership was given up
 };
 
 const std::error_category& client_category() noexcept;
