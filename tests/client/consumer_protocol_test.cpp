@@ -14,12 +14,24 @@ namespace kd = kwire::client::detail;
 using bytes = std::vector<std::uint8_t>;
 
 // Counts the bytes requested from the global allocator while `counting` is set, so a test can
-// show that a decoder rejected a huge count before reserving room for it.
+// show that a decoder rejected a huge count before reserving room for it. Sanitizer builds keep
+// their own allocator (replacing only some of its operators mismatches the rest); there, a
+// reservation of gigabytes would itself abort the test.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define KWIRE_TEST_ASAN 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__)
+#define KWIRE_TEST_ASAN 1
+#endif
+
 namespace {
 std::atomic<bool> counting{false};
 std::atomic<std::size_t> allocated{0};
 }  // namespace
 
+#ifndef KWIRE_TEST_ASAN
 void* operator new(std::size_t n) {
     if (counting) allocated += n;
     if (void* p = std::malloc(n ? n : 1)) return p;
@@ -34,6 +46,7 @@ void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 #endif
 
 namespace {
@@ -206,7 +219,20 @@ TEST(ConsumerProtocol, HugeCountsFailWithoutAllocating) {
     EXPECT_EQ(e1, kwire::make_error_code(kwire::errc::length_too_large));
     EXPECT_EQ(e2, kwire::make_error_code(kwire::errc::length_too_large));
     EXPECT_EQ(e3, kwire::make_error_code(kwire::errc::length_too_large));
+#ifndef KWIRE_TEST_ASAN
     EXPECT_LT(allocated.load(), 1024u);
+    // The counter does see what a decoder allocates: 4 KiB of user data.
+    kd::consumer_subscription big;
+    big.user_data = bytes(4096, 0x5a);
+    bytes encoded;
+    ASSERT_FALSE(kd::encode_subscription(encoded, big));
+    allocated = 0;
+    counting = true;
+    e1 = kd::decode_subscription(encoded, s);
+    counting = false;
+    EXPECT_FALSE(e1);
+    EXPECT_GE(allocated.load(), 4096u);
+#endif
 }
 
 TEST(ConsumerProtocol, FailedDecodesLeaveTheTargetAlone) {

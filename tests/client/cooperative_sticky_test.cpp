@@ -68,9 +68,10 @@ void check_round(const std::vector<member>& members, const topic_sizes& sizes, c
 /// Every partition of a subscribed topic is assigned.
 bool complete(const std::vector<member>& members, const topic_sizes& sizes, const assignment& a) {
     std::size_t expected = 0, got = 0;
-    for (const auto& [topic, n] : sizes)
-        if (std::any_of(members.begin(), members.end(), [&](const member& m) { return subscribes(m, topic); }))
-            expected += static_cast<std::size_t>(std::max(n, 0));
+    for (const auto& entry : sizes) {
+        const auto subscribed = [&](const member& m) { return subscribes(m, entry.first); };
+        if (std::any_of(members.begin(), members.end(), subscribed)) expected += static_cast<std::size_t>(std::max(entry.second, 0));
+    }
     for (const auto& [id, list] : a) got += list.size();
     return got == expected;
 }
