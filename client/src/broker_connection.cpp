@@ -230,7 +230,11 @@ void broker_connection::read_more() {
 void broker_connection::arm_timer() {
     const auto d = session_.next_deadline();
     if (!d) return;  // nothing in flight: a stale expiry finds nothing expired and re-arms nothing
-    if (*d == timer_armed_for_) return;
+    // A wait already pending for this deadline or an earlier one covers it: when it fires it
+    // checks for expiry and re-arms for the next deadline. Deadlines grow with every request
+    // (now + request.timeout.ms), so in steady state the timer is touched once per timeout
+    // period instead of twice per request (a cancelled wait, a new wait, timerfd updates).
+    if (timer_armed_for_ != clock::time_point{} && timer_armed_for_ <= *d) return;
     timer_armed_for_ = *d;
     const auto gen = generation_;
     auto self = shared_from_this();

@@ -88,6 +88,19 @@ std::error_code lz4_compress(bytes_view in, byte_vector& out, std::optional<int>
 std::error_code lz4_decompress(bytes_view in, byte_vector& out, std::size_t cap,
                                bool legacy_v0_framing = false);
 
+/// The lz4 frame written piece by piece, so a batch builder can compress each 64 KiB block as
+/// soon as its records are appended (while they are still in cache) instead of the whole batch at
+/// finish(). The bytes are those LZ4F writes for Kafka's preferences: version 1, independent
+/// 64 KiB blocks, no checksums, no content size; a block that does not shrink is stored raw.
+/// Only for the fast levels (< 3); LZ4-HC goes through lz4_compress.
+inline constexpr std::size_t lz4_block_size = 64 * 1024;
+inline constexpr std::size_t lz4_frame_header_size = 7;
+inline constexpr std::size_t lz4_end_mark_size = 4;
+void lz4_frame_header(byte_vector& out);
+/// Appends one block (in.size() <= lz4_block_size, not empty).
+std::error_code lz4_frame_block(bytes_view in, byte_vector& out, int level);
+void lz4_frame_end(byte_vector& out);
+
 std::error_code zstd_compress(bytes_view in, byte_vector& out, std::optional<int> level);
 std::error_code zstd_decompress(bytes_view in, byte_vector& out, std::size_t cap);
 

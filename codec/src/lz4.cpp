@@ -3,6 +3,7 @@
 // Kafka's Java reader only understands independent blocks, so we write those, with 64 KiB
 // blocks and no checksums, like the C client. Each thread keeps one compression and one
 // decompression context (they hold the 64 KiB block buffers).
+#include <lz4.h>
 #include <lz4frame.h>
 
 #include <algorithm>
@@ -48,7 +49,14 @@ struct decompression_context {
     }
 };
 
+/// The block compressor's state for lz4_frame_block (LZ4_compress_fast_extState resets it on
+/// every call, about 16 KiB of memset per 64 KiB block).
+struct block_state {
+    LZ4_stream_t state;
+};
+
 thread_local compression_context tl_cctx;
+thread_local block_state tl_block_state;
 thread_local decompression_context tl_dctx;
 
 constexpr std::uint32_t frame_magic = 0x184D2204u;
@@ -122,6 +130,39 @@ std::error_code lz4_compress(bytes_view in, byte_vector& out, std::optional<int>
     out.resize(start + pos);
     return {};
 }
+
+void lz4_frame_header(byte_vector& out) {
+    // FLG: version 01, block independence; BD: 64 KiB blocks; HC: second byte of XXH32(FLG BD).
+    const std::uint8_t flg = 0x60, bd = 0x40;
+    const std::uint8_t descriptor[2] = {flg, bd};
+    const auto hc = static_cast<std::uint8_t>(xxh32_short(descriptor, 2, 0) >> 8);
+    const std::uint8_t header[lz4_frame_header_size] = {0x04, 0x22, 0x4D, 0x18, flg, bd, hc};
+    out.insert(out.end(), header, header + lz4_frame_header_size);
+}
+
+std::error_code lz4_frame_block(bytes_view in, byte_vector& out, int level) {
+    if (in.empty() || in.size() > lz4_block_size || level >= 3) return error(errc::invalid_argument);
+    const int acceleration = level < 0 ? -level + 1 : 1;  // as LZ4F maps levels below 3
+    const std::size_t start = out.size();
+    out.resize(start + 4 + in.size());  // a block that does not shrink is stored as it is
+    std::uint8_t* const dst = out.data() + start;
+    const int n = LZ4_compress_fast_extState(&tl_block_state.state, reinterpret_cast<const char*>(in.data()),
+                                             reinterpret_cast<char*>(dst + 4), static_cast<int>(in.size()),
+                                             static_cast<int>(in.size() - 1), acceleration);
+    std::uint32_t header;
+    if (n > 0) {
+        header = static_cast<std::uint32_t>(n);
+    } else {
+        header = static_cast<std::uint32_t>(in.size()) | 0x80000000u;
+        std::memcpy(dst + 4, in.data(), in.size());
+    }
+    if constexpr (std::endian::native == std::endian::big) header = __builtin_bswap32(header);
+    std::memcpy(dst, &header, 4);
+    out.resize(start + 4 + (n > 0 ? static_cast<std::size_t>(n) : in.size()));
+    return {};
+}
+
+void lz4_frame_end(byte_vector& out) { out.insert(out.end(), lz4_end_mark_size, std::uint8_t{0}); }
 
 std::error_code lz4_decompress(bytes_view in, byte_vector& out, std::size_t cap, bool legacy_v0_framing) {
     if (in.empty()) return error(errc::decompression_failed);

@@ -2,6 +2,7 @@
 #include <cstring>
 #include <limits>
 
+#include "codecs.hpp"
 #include "kwire/codec/batch_builder.hpp"
 #include "kwire/codec/crc.hpp"
 #include "kwire/protocol/wire.hpp"
@@ -48,13 +49,34 @@ void batch_builder::begin(std::vector<std::uint8_t>& out, const batch_options& o
     store_be<std::int64_t>(h + batch_v2::base_offset_at, 0);  // producers always send 0
     store_be<std::int32_t>(h + batch_v2::partition_leader_epoch_at, -1);
     h[batch_v2::magic_at] = static_cast<std::uint8_t>(magic_v2);
+    flushed_ = 0;
+    failed_ = {};
+    lz4_blocks_ = options.codec == compression::lz4 && options.compression_level.value_or(0) < 3;
     if (options.codec == compression::none) {
         records_ = out_;
     } else {
         scratch_.clear();
         records_ = &scratch_;
+        if (lz4_blocks_) detail::lz4_frame_header(out);
     }
     records_start_ = records_->size();
+}
+
+std::error_code batch_builder::flush_lz4_blocks() {
+    std::size_t at = records_start_;
+    const std::size_t end = scratch_.size();
+    while (end - at >= detail::lz4_block_size) {
+        if (auto ec = detail::lz4_frame_block(bytes_view{scratch_.data() + at, detail::lz4_block_size}, *out_,
+                                              options_.compression_level.value_or(0)))
+            return ec;
+        at += detail::lz4_block_size;
+    }
+    flushed_ += at - records_start_;
+    // What is left is less than a block: move it to the front (a memmove of under 64 KiB, in
+    // cache; shrinking never reallocates).
+    std::memmove(scratch_.data() + records_start_, scratch_.data() + at, end - at);
+    scratch_.resize(records_start_ + (end - at));
+    return {};
 }
 
 std::size_t batch_builder::max_record_size(const std::optional<bytes_view>& key, const std::optional<bytes_view>& value,
@@ -113,6 +135,7 @@ std::error_code batch_builder::append(std::int64_t timestamp, const std::optiona
     if (count_ == 0) base_timestamp_ = max_timestamp_ = timestamp;
     else if (timestamp > max_timestamp_) max_timestamp_ = timestamp;
     ++count_;
+    if (lz4_blocks_ && !failed_ && buf.size() - records_start_ >= detail::lz4_block_size) failed_ = flush_lz4_blocks();
     return {};
 }
 
@@ -126,7 +149,7 @@ void batch_builder::set_producer_state(std::int64_t producer_id, std::int16_t pr
 
 std::size_t batch_builder::size_bytes() const noexcept {
     if (!active()) return 0;
-    return batch_v2::header_size + (records_->size() - records_start_);
+    return batch_v2::header_size + flushed_ + (records_->size() - records_start_);
 }
 
 void batch_builder::abort() noexcept {
@@ -142,7 +165,18 @@ std::error_code batch_builder::finish() {
         return make_error_code(errc::invalid_argument);
     }
     auto& out = *out_;
-    if (options_.codec != compression::none) {
+    if (lz4_blocks_) {
+        std::error_code ec = failed_;
+        if (!ec) ec = flush_lz4_blocks();
+        if (!ec && scratch_.size() > records_start_)
+            ec = detail::lz4_frame_block(bytes_view{scratch_.data() + records_start_, scratch_.size() - records_start_},
+                                         out, options_.compression_level.value_or(0));
+        if (ec) {
+            abort();
+            return ec;
+        }
+        detail::lz4_frame_end(out);
+    } else if (options_.codec != compression::none) {
         if (auto ec = compress(options_.codec, bytes_view{scratch_.data() + records_start_, scratch_.size() - records_start_},
                                out, options_.compression_level)) {
             abort();

@@ -2,7 +2,10 @@
 // handling of a RECORDS blob (several batches, a partial tail, skipping).
 #include <gtest/gtest.h>
 
+#include <lz4frame.h>
+
 #include <array>
+#include <random>
 
 #include "alloc_counter.hpp"
 #include "kwire/codec/batch_builder.hpp"
@@ -372,6 +375,59 @@ TEST(RecordBatch, VerifyCrcCanBeTurnedOff) {
     const auto r = test::read_all(out, {.verify_crc = false});
     EXPECT_FALSE(r.error);
     EXPECT_EQ(r.records.size(), 3u);
+}
+
+// lz4 is compressed block by block as records are appended: the frame must be exactly what
+// LZ4F writes for Kafka's preferences (independent 64 KiB blocks, no checksums) over the same
+// records, across several blocks, with an incompressible block stored raw, and with records that
+// straddle block boundaries or are larger than a block.
+TEST(RecordBatch, Lz4BlockByBlockFrameIsWhatLz4fWrites) {
+    std::mt19937 rng(5);
+    std::vector<std::string> values;
+    for (int i = 0; i < 3000; ++i) {
+        std::string v = "{\"id\":" + std::to_string(rng() % 100000) + ",\"type\":\"order\",\"amount\":" +
+                        std::to_string(rng() % 1000) + "}";
+        if (i >= 1000 && i < 1700) {  // a stretch of random bytes: at least one raw block
+            v.resize(100);
+            for (auto& c : v) c = static_cast<char>(rng());
+        }
+        if (i == 2500) v.assign(150'000, 'x');  // one record over two blocks
+        values.push_back(std::move(v));
+    }
+    bytes plain, packed;
+    std::vector<std::size_t> plain_sizes;
+    batch_builder b;
+    for (auto [codec, out] : {std::pair{compression::none, &plain}, std::pair{compression::lz4, &packed}}) {
+        b.begin(*out, {.codec = codec});
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            ASSERT_FALSE(b.append(1000 + static_cast<std::int64_t>(i), std::nullopt, bv(values[i])));
+            if (codec == compression::none) {
+                plain_sizes.push_back(b.size_bytes());
+            } else {
+                ASSERT_EQ(b.size_bytes(), plain_sizes[i]) << "size_bytes counts the uncompressed records, at " << i;
+            }
+        }
+        if (codec == compression::lz4) {
+            EXPECT_LT(packed.size(), plain.size() / 2) << "compressed as it went";
+        }
+        ASSERT_FALSE(b.finish());
+    }
+    const bytes_view records{plain.data() + batch_v2::header_size, plain.size() - batch_v2::header_size};
+    ASSERT_GT(records.size(), 4 * 65536u);
+    LZ4F_preferences_t prefs{};
+    prefs.frameInfo.blockSizeID = LZ4F_max64KB;
+    prefs.frameInfo.blockMode = LZ4F_blockIndependent;
+    bytes expected(LZ4F_compressFrameBound(records.size(), &prefs));
+    const std::size_t n = LZ4F_compressFrame(expected.data(), expected.size(), records.data(), records.size(), &prefs);
+    ASSERT_FALSE(LZ4F_isError(n));
+    expected.resize(n);
+    EXPECT_EQ(bytes(packed.begin() + batch_v2::header_size, packed.end()), expected);
+
+    const auto r = test::read_all(packed);
+    ASSERT_FALSE(r.error) << r.error.message();
+    ASSERT_EQ(r.records.size(), values.size());
+    EXPECT_EQ(r.records[2500].value, std::optional<std::string>(values[2500]));
+    EXPECT_EQ(r.records[1200].value, std::optional<std::string>(values[1200]));
 }
 
 TEST(RecordBatch, AppendAndDecodeAllocateNothingPerRecord) {

@@ -9,7 +9,11 @@
 // Appending a record allocates nothing besides the buffer's own amortized growth: its size is
 // computed first, then its fields are written in place. With compression, records go to a
 // scratch buffer the builder owns and reuses across batches, and finish() compresses that into
-// the output. One builder builds one batch at a time and can be reused for the next.
+// the output. lz4 at its fast levels is the exception: its frame is made of independent 64 KiB
+// blocks, so each block is compressed into the output as soon as its records are in the scratch
+// buffer (while they are still in cache), the scratch buffer never holds more than one block
+// plus a record, and finish() only compresses the last partial block.
+// One builder builds one batch at a time and can be reused for the next.
 #pragma once
 
 #include <cstddef>
@@ -78,9 +82,16 @@ public:
 private:
     std::vector<std::uint8_t>* out_ = nullptr;
     std::vector<std::uint8_t>* records_ = nullptr;  // out_, or &scratch_ when compressing
+    /// lz4 (fast levels): compresses every complete 64 KiB block of the scratch buffer into the
+    /// output and keeps the rest at its front.
+    std::error_code flush_lz4_blocks();
+
     std::vector<std::uint8_t> scratch_;
     std::size_t batch_start_ = 0;    // where the batch header starts in *out_
     std::size_t records_start_ = 0;  // where the records start in *records_
+    std::size_t flushed_ = 0;        // record bytes already compressed out of the scratch buffer
+    bool lz4_blocks_ = false;        // lz4 written block by block (see the top of this file)
+    std::error_code failed_;         // a block that could not be compressed: finish() reports it
     batch_options options_;
     std::int32_t count_ = 0;
     std::int64_t base_timestamp_ = 0;
