@@ -10,7 +10,9 @@
 //                                    commit-interval0, commit-interval100, commit-manual1000
 //   --consumer                       all six consumer scenarios (not in the default set)
 //   --consumer-partitions P (32)     partitions of the consumer scenarios' topics
-//   --commit-messages N (200000)     records per commit-* run
+//   --commit-messages N              records per commit-* run; default: --messages, but 50000 for
+//                                    commit-interval0 (librdkafka's per-message async commits
+//                                    ran > 5 min CPU-bound at 200000)
 //   --messages N   (1000000)         records per throughput run
 //   --latency-messages N (20000)     sends per latency run
 //   --size B (100) --rounds R (9) --partitions P (16) --brokers N (3, mock only)
@@ -62,7 +64,7 @@ struct options {
     int partitions = 16;
     int brokers = 3;
     int consumer_partitions = 32;
-    std::size_t commit_messages = 200000;
+    std::size_t commit_messages = 0;  // 0: the defaults above
     bool run_client[2] = {true, true};  // kwire, librdkafka
 };
 
@@ -174,7 +176,7 @@ std::vector<scenario> scenarios_for(const options& o) {
         s.name = "commit-" + policy;
         s.kind = scenario_kind::commit;
         s.commit = std::move(policy);
-        s.messages = o.commit_messages;
+        s.messages = o.commit_messages ? o.commit_messages : s.commit == "interval0" ? 50000 : o.messages;
         all.push_back(s);
     };
     consume("consume", "none");
@@ -481,7 +483,8 @@ int main(int argc, char** argv) {
         cluster_env env(opt);
         say(std::string("kwire-bench: ") +
             (env.is_mock() ? "librdkafka mock cluster (in-process), " : "cluster " + env.bootstrap() + ", ") +
-            std::to_string(env.brokers()) + " brokers, " + std::to_string(opt.partitions) + " partitions, " +
+            std::to_string(env.brokers()) + " brokers, " + std::to_string(opt.partitions) + " partitions (consumer scenarios: " +
+            std::to_string(opt.consumer_partitions) + "), " +
             std::to_string(opt.size) + " B values, " + std::to_string(opt.rounds) + " rounds, librdkafka " +
             rd_kafka_version_str());
         for (auto& s : scenarios) {
