@@ -13,7 +13,10 @@ namespace kwire::bench {
 
 using bench_clock = std::chrono::steady_clock;
 
-enum class scenario_kind { throughput, latency };
+/// throughput/latency: the producers. consume: consumers without a group (assign from the
+/// beginning), timed from the first poll to the last record. commit: consumers in a group
+/// (subscribe), each record acknowledged, committed per `commit`; timed from the first record.
+enum class scenario_kind { throughput, latency, consume, commit };
 
 /// Throughput runs time every record's delivery only for one record in this many: a clock read
 /// costs ~60 ns on the test machine, and two per record would weigh on both clients' sending
@@ -32,6 +35,36 @@ struct scenario {
     std::size_t size = 100;            ///< value bytes per record (no key, no headers)
     std::string topic;
     int partitions = 0;                ///< the topic's partition count (known before the run)
+    std::string commit;                ///< commit scenarios: interval0 | interval100 | manual1000
+    std::string group;                 ///< commit scenarios: the group id (fresh per run)
+};
+
+/// Consumer scenarios only.
+inline bool is_consumer(const scenario& s) {
+    return s.kind == scenario_kind::consume || s.kind == scenario_kind::commit;
+}
+
+/// Per-partition order check for consumers: every partition's records must come in offset order
+/// without gaps or repeats, starting at the first offset seen (the log start).
+struct offset_checker {
+    std::vector<std::int64_t> next;  ///< per partition; -1: nothing seen yet
+    std::size_t problems = 0;
+    std::string first_problem;
+    explicit offset_checker(int partitions) : next(static_cast<std::size_t>(partitions), -1) {}
+    void see(std::int32_t partition, std::int64_t offset) {
+        if (partition < 0 || static_cast<std::size_t>(partition) >= next.size()) {
+            note("record from unexpected partition " + std::to_string(partition));
+            return;
+        }
+        auto& n = next[static_cast<std::size_t>(partition)];
+        if (n >= 0 && offset != n)
+            note("partition " + std::to_string(partition) + ": offset " + std::to_string(offset) + " after " +
+                 std::to_string(n - 1));
+        n = offset + 1;
+    }
+    void note(std::string what) {
+        if (problems++ == 0) first_problem = std::move(what);
+    }
 };
 
 /// What one run of one client measured.
@@ -42,6 +75,9 @@ struct run_result {
     std::string first_error;           ///< the first error's text, if any
     std::size_t warmup_delivered = 0;  ///< warm-up records acknowledged (one per partition, untimed)
     std::vector<std::uint64_t> latency_ns;  ///< send -> delivery callback (throughput: sampled records)
+    std::uint64_t value_bytes = 0;     ///< consumers: value bytes of the records counted
+    std::uint64_t commits = 0;         ///< commit scenarios: OffsetCommit requests sent (see RESULTS.md)
+    std::uint64_t commit_callbacks = 0;  ///< librdkafka: offset_commit_cb calls (completed commits)
 };
 
 /// `count` distinct JSON-like values of `size` bytes: compressible like real events, but not one
@@ -85,6 +121,10 @@ inline std::uint64_t elapsed_ns(bench_clock::time_point from, bench_clock::time_
 
 /// kwire's run of a scenario against `bootstrap` ("host:port,host:port").
 run_result run_kwire(const scenario& s, const std::string& bootstrap, const std::vector<std::string>& payloads);
+/// kwire's consumer run of a consume/commit scenario (the data is in the topic already).
+run_result run_kwire_consumer(const scenario& s, const std::string& bootstrap);
+/// librdkafka's consumer run of the same scenario.
+run_result run_rdkafka_consumer(const scenario& s, const std::string& bootstrap);
 /// librdkafka's run of the same scenario.
 run_result run_rdkafka(const scenario& s, const std::string& bootstrap, const std::vector<std::string>& payloads);
 

@@ -7,5 +7,7 @@ endif()
 add_executable(kwire-bench
   ${CMAKE_CURRENT_LIST_DIR}/kwire_bench.cpp
   ${CMAKE_CURRENT_LIST_DIR}/bench_kwire.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/bench_kwire_consumer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/bench_rdkafka_consumer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/bench_rdkafka.cpp)
 target_link_libraries(kwire-bench PRIVATE kwire::client PkgConfig::RDKAFKA kwire::options)

@@ -5,7 +5,14 @@
 //   kwire-bench -b host:9092,...     uses a real cluster (topics kwire-bench-* are created)
 //   --json                           only the JSON lines on stdout
 //   --scenario NAME (repeatable)     throughput, throughput-lz4, throughput-zstd,
-//                                    latency-acks1, latency-acksall
+//                                    latency-acks1, latency-acksall (the default set), and the
+//                                    consumer scenarios consume, consume-lz4, consume-zstd,
+//                                    commit-interval0, commit-interval100, commit-manual1000
+//   --consumer                       all six consumer scenarios (not in the default set)
+//   --consumer-partitions P (32)     partitions of the consumer scenarios' topics
+//   --commit-messages N              records per commit-* run; default: --messages, but 50000 for
+//                                    commit-interval0 (librdkafka's per-message async commits
+//                                    ran > 5 min CPU-bound at 200000)
 //   --messages N   (1000000)         records per throughput run
 //   --latency-messages N (20000)     sends per latency run
 //   --size B (100) --rounds R (9) --partitions P (16) --brokers N (3, mock only)
@@ -16,6 +23,12 @@
 // producer; the median over rounds is reported per client. Around every run the topic's high
 // watermarks are summed (ListOffsets, outside the timed part) so that what the log grew by is
 // checked against what the client acknowledged: lost or duplicated records show up, never hide.
+//
+// Consumer scenarios: the topic (one per scenario, kwire-bench-<scenario>) is filled once,
+// untimed, by a librdkafka producer with the scenario's compression (records spread evenly over
+// the partitions; only what is missing is produced), then both clients read the same records
+// from the log start in every round. Each run counts exactly --messages (or --commit-messages)
+// records and checks per partition that offsets come in order without gaps or repeats.
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
@@ -31,6 +44,8 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+
+#include <unistd.h>
 #include <vector>
 
 #include "bench_common.hpp"
@@ -48,6 +63,8 @@ struct options {
     int rounds = 9;
     int partitions = 16;
     int brokers = 3;
+    int consumer_partitions = 32;
+    std::size_t commit_messages = 0;  // 0: the defaults above
     bool run_client[2] = {true, true};  // kwire, librdkafka
 };
 
@@ -56,7 +73,10 @@ struct options {
                  "usage: kwire-bench [-b BOOTSTRAP] [--json] [--scenario NAME]... [--messages N]\n"
                  "                   [--latency-messages N] [--size B] [--rounds R] [--partitions P] [--brokers N]\n"
                  "                   [--client kwire|librdkafka]   (one client only, e.g. to profile it)\n"
-                 "scenarios: throughput throughput-lz4 throughput-zstd latency-acks1 latency-acksall\n"
+                 "                   [--consumer] [--consumer-partitions P] [--commit-messages N]\n"
+                 "scenarios: throughput throughput-lz4 throughput-zstd latency-acks1 latency-acksall (default set)\n"
+                 "           consume consume-lz4 consume-zstd commit-interval0 commit-interval100\n"
+                 "           commit-manual1000 (--consumer: all six)\n"
                  "Without -b, librdkafka's mock cluster is started in-process.\n");
     std::exit(code);
 }
@@ -92,6 +112,12 @@ options parse(int argc, char** argv) {
         else if (a == "--rounds") o.rounds = static_cast<int>(number(i));
         else if (a == "--partitions") o.partitions = static_cast<int>(number(i));
         else if (a == "--brokers") o.brokers = static_cast<int>(number(i));
+        else if (a == "--consumer")
+            for (const char* n : {"consume", "consume-lz4", "consume-zstd", "commit-interval0", "commit-interval100",
+                                  "commit-manual1000"})
+                o.only.emplace_back(n);
+        else if (a == "--consumer-partitions") o.consumer_partitions = static_cast<int>(number(i));
+        else if (a == "--commit-messages") o.commit_messages = number(i);
         else if (a == "--client") {
             // Runs one client only (for profiling); no ratios then.
             const auto c = value(i);
@@ -136,12 +162,38 @@ std::vector<scenario> scenarios_for(const options& o) {
     throughput("throughput-zstd", "zstd");
     latency("latency-acks1", 1);
     latency("latency-acksall", -1);
+    const auto producers = all.size();
+    auto consume = [&](std::string name, std::string codec) {
+        scenario s;
+        s.name = std::move(name);
+        s.kind = scenario_kind::consume;
+        s.compression = std::move(codec);
+        s.messages = o.messages;
+        all.push_back(s);
+    };
+    auto commit = [&](std::string policy) {
+        scenario s;
+        s.name = "commit-" + policy;
+        s.kind = scenario_kind::commit;
+        s.commit = std::move(policy);
+        s.messages = o.commit_messages ? o.commit_messages : s.commit == "interval0" ? 50000 : o.messages;
+        all.push_back(s);
+    };
+    consume("consume", "none");
+    consume("consume-lz4", "lz4");
+    consume("consume-zstd", "zstd");
+    commit("interval0");
+    commit("interval100");
+    commit("manual1000");
     for (auto& s : all) {
         s.size = o.size;
         s.topic = "kwire-bench-" + s.name;
-        s.partitions = o.partitions;
+        s.partitions = is_consumer(s) ? o.consumer_partitions : o.partitions;
     }
-    if (o.only.empty()) return all;
+    if (o.only.empty()) {
+        all.resize(producers);  // the consumer scenarios run when named (or with --consumer)
+        return all;
+    }
     std::vector<scenario> chosen;
     for (const auto& name : o.only) {
         auto it = std::find_if(all.begin(), all.end(), [&](const scenario& s) { return s.name == name; });
@@ -228,6 +280,64 @@ public:
         return partition_count(name);
     }
 
+    /// Records the topic's log holds now (high minus low watermark, summed over partitions).
+    std::int64_t log_size(const std::string& topic, int partitions) {
+        std::int64_t sum = 0;
+        for (int p = 0; p < partitions; ++p) {
+            std::int64_t lo = 0, hi = 0;
+            const auto err = rd_kafka_query_watermark_offsets(checker_, topic.c_str(), p, &lo, &hi, 10000);
+            if (err) throw std::runtime_error("watermarks of " + topic + ": " + rd_kafka_err2str(err));
+            sum += hi - lo;
+        }
+        return sum;
+    }
+
+    /// Consumer scenarios: makes the topic hold at least `count` records (untimed), produced by
+    /// librdkafka with the scenario's compression, spread evenly over the partitions.
+    void fill(const scenario& s, std::size_t count, const std::vector<std::string>& payloads) {
+        const auto have = log_size(s.topic, s.partitions);
+        if (have >= static_cast<std::int64_t>(count)) return;
+        const auto missing = count - static_cast<std::size_t>(have);
+        rd_kafka_conf_t* conf = rd_kafka_conf_new();
+        conf_set(conf, "bootstrap.servers", bootstrap_);
+        conf_set(conf, "client.id", "kwire-bench-fill");
+        conf_set(conf, "log_level", "3");
+        conf_set(conf, "acks", "all");
+        conf_set(conf, "linger.ms", "5");
+        conf_set(conf, "batch.size", "1000000");
+        conf_set(conf, "batch.num.messages", "1000000");
+        conf_set(conf, "compression.codec", s.compression);
+        conf_set(conf, "queue.buffering.max.messages", std::to_string(std::max<std::size_t>(missing + 1000, 100000)));
+        conf_set(conf, "queue.buffering.max.kbytes", "1048576");
+        char errstr[512];
+        rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
+        if (!rk) {
+            rd_kafka_conf_destroy(conf);
+            throw std::runtime_error(std::string("rd_kafka_new: ") + errstr);
+        }
+        rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, s.topic.c_str(), nullptr);
+        for (std::size_t i = 0; i < missing; ++i) {
+            const auto& v = payloads[i % payloads.size()];
+            while (rd_kafka_produce(rkt, static_cast<std::int32_t>(i % static_cast<std::size_t>(s.partitions)),
+                                    RD_KAFKA_MSG_F_COPY, const_cast<char*>(v.data()), v.size(), nullptr, 0,
+                                    nullptr) == -1) {
+                if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+                    throw std::runtime_error(std::string("fill ") + s.topic + ": " + rd_kafka_err2str(rd_kafka_last_error()));
+                rd_kafka_poll(rk, 10);
+            }
+            if (i % 10000 == 0) rd_kafka_poll(rk, 0);
+        }
+        const auto left = rd_kafka_flush(rk, 120000);
+        rd_kafka_topic_destroy(rkt);
+        rd_kafka_destroy(rk);
+        if (left) throw std::runtime_error("fill " + s.topic + ": flush: " + rd_kafka_err2str(left));
+        const auto now = log_size(s.topic, s.partitions);
+        if (now < static_cast<std::int64_t>(count))
+            throw std::runtime_error("fill " + s.topic + ": the log holds " + std::to_string(now) + " records, not " +
+                                     std::to_string(count) +
+                                     " (the mock keeps a few MB per partition: use more --consumer-partitions)");
+    }
+
     /// Sum of the topic's high watermarks: how many records its log has taken, ever.
     std::int64_t log_end(const std::string& topic, int partitions) {
         std::int64_t sum = 0;
@@ -299,6 +409,9 @@ private:
 struct round_stats {
     double msgs_per_s = 0;
     double p50 = 0, p99 = 0, p999 = 0;
+    double mb_per_s = 0;        // consumers: value bytes / s
+    double commits = 0;         // commit scenarios: commit requests sent
+    double commit_callbacks = 0;  // librdkafka: offset_commit_cb calls
 };
 
 struct client_summary {
@@ -336,6 +449,17 @@ std::string json_line(const scenario& s, const char* client, const client_summar
     return buf;
 }
 
+std::string consumer_json_line(const scenario& s, const char* client, const client_summary& c) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  "{\"scenario\":\"%s\",\"client\":\"%s\",\"msgs_per_s\":%.0f,\"mb_per_s\":%.2f,\"commits\":%.0f,"
+                  "\"commit_callbacks\":%.0f,\"rounds\":%zu,\"messages\":%zu,\"consumed\":%zu,\"errors\":%zu}",
+                  s.name.c_str(), client, c.med(&round_stats::msgs_per_s), c.med(&round_stats::mb_per_s),
+                  c.med(&round_stats::commits), c.med(&round_stats::commit_callbacks), c.rounds.size(), s.messages,
+                  c.delivered, c.errors);
+    return buf;
+}
+
 std::string ratio_verdict(double ratio, double target, bool higher_is_better) {
     char buf[64];
     const bool met = higher_is_better ? ratio >= target : ratio <= target;
@@ -359,14 +483,23 @@ int main(int argc, char** argv) {
         cluster_env env(opt);
         say(std::string("kwire-bench: ") +
             (env.is_mock() ? "librdkafka mock cluster (in-process), " : "cluster " + env.bootstrap() + ", ") +
-            std::to_string(env.brokers()) + " brokers, " + std::to_string(opt.partitions) + " partitions, " +
+            std::to_string(env.brokers()) + " brokers, " + std::to_string(opt.partitions) + " partitions (consumer scenarios: " +
+            std::to_string(opt.consumer_partitions) + "), " +
             std::to_string(opt.size) + " B values, " + std::to_string(opt.rounds) + " rounds, librdkafka " +
             rd_kafka_version_str());
         for (auto& s : scenarios) {
-            s.partitions = env.ensure_topic(s.topic, opt.partitions);
-            if (s.partitions != opt.partitions)
+            const int want = s.partitions;
+            s.partitions = env.ensure_topic(s.topic, want);
+            if (s.partitions != want)
                 std::cerr << "kwire-bench: note: topic " << s.topic << " has " << s.partitions << " partitions, not "
-                          << opt.partitions << std::endl;
+                          << want << std::endl;
+            if (is_consumer(s)) {
+                const auto t0 = bench_clock::now();
+                env.fill(s, s.messages, payloads);
+                say("kwire-bench: " + s.topic + " holds " + std::to_string(env.log_size(s.topic, s.partitions)) +
+                    " records (filled in " +
+                    std::to_string(std::chrono::duration<double>(bench_clock::now() - t0).count()) + " s, untimed)");
+            }
         }
 
         std::map<std::string, std::array<client_summary, 2>> summary;
@@ -376,6 +509,39 @@ int main(int argc, char** argv) {
             for (int round = 0; round < opt.rounds; ++round) {
                 for (int c = 0; c < 2; ++c) {
                     if (!opt.run_client[c]) continue;
+                    if (is_consumer(s)) {
+                        // Same data for both clients: read from the log start; commit runs join a
+                        // fresh group (so they start at auto.offset.reset=earliest).
+                        scenario run = s;
+                        run.group = "kwire-bench-" + s.name + "-" + client_names[c] + "-" + std::to_string(::getpid()) +
+                                    "-" + std::to_string(round + 1);
+                        auto r = c == 0 ? run_kwire_consumer(run, env.bootstrap()) : run_rdkafka_consumer(run, env.bootstrap());
+                        round_stats rs;
+                        rs.msgs_per_s = r.seconds > 0 ? static_cast<double>(r.delivered) / r.seconds : 0;
+                        rs.mb_per_s = r.seconds > 0 ? static_cast<double>(r.value_bytes) / r.seconds / 1e6 : 0;
+                        rs.commits = static_cast<double>(r.commits);
+                        rs.commit_callbacks = static_cast<double>(r.commit_callbacks);
+                        auto& cs = sums[static_cast<std::size_t>(c)];
+                        cs.rounds.push_back(rs);
+                        cs.delivered += r.delivered;
+                        cs.errors += r.errors;
+                        char line[512];
+                        std::snprintf(line, sizeof line,
+                                      "  %-18s round %d %-10s %10.0f msgs/s %8.2f MB/s  %6.3f s  consumed %zu/%zu  "
+                                      "commits %llu  errors %zu",
+                                      s.name.c_str(), round + 1, client_names[c], rs.msgs_per_s, rs.mb_per_s, r.seconds,
+                                      r.delivered, s.messages, static_cast<unsigned long long>(r.commits), r.errors);
+                        say(line);
+                        if (r.errors || r.delivered != s.messages) {
+                            trouble = true;
+                            std::snprintf(line, sizeof line, "round %d: %zu of %zu consumed, %zu errors (first: %s)",
+                                          round + 1, r.delivered, s.messages, r.errors,
+                                          r.first_error.empty() ? "-" : r.first_error.c_str());
+                            cs.notes.push_back(line);
+                            std::cerr << "kwire-bench: " << s.name << " " << client_names[c] << " " << line << std::endl;
+                        }
+                        continue;
+                    }
                     const auto before = env.log_end(s.topic, s.partitions);
                     auto r = c == 0 ? run_kwire(s, env.bootstrap(), payloads) : run_rdkafka(s, env.bootstrap(), payloads);
                     const auto after = env.log_end(s.topic, s.partitions);
@@ -424,13 +590,22 @@ int main(int argc, char** argv) {
                 }
             }
             for (int c = 0; c < 2; ++c)
-                if (opt.run_client[c]) std::cout << json_line(s, client_names[c], sums[static_cast<std::size_t>(c)]) << std::endl;
+                if (opt.run_client[c])
+                    std::cout << (is_consumer(s) ? consumer_json_line(s, client_names[c], sums[static_cast<std::size_t>(c)])
+                                                 : json_line(s, client_names[c], sums[static_cast<std::size_t>(c)]))
+                              << std::endl;
         }
 
         if (!opt.json) {
-            std::printf("\n%-16s %-12s %12s %9s %10s %10s %10s %8s\n", "scenario", "client", "msgs/s", "MB/s", "p50 us",
-                        "p99 us", "p99.9 us", "errors");
+            bool header = false;
             for (const auto& s : scenarios) {
+                if (is_consumer(s) || header) continue;
+                header = true;
+                std::printf("\n%-16s %-12s %12s %9s %10s %10s %10s %8s\n", "scenario", "client", "msgs/s", "MB/s",
+                            "p50 us", "p99 us", "p99.9 us", "errors");
+            }
+            for (const auto& s : scenarios) {
+                if (is_consumer(s)) continue;
                 const auto& sums = summary[s.name];
                 for (int c = 0; c < 2; ++c) {
                     if (!opt.run_client[c]) continue;
@@ -456,11 +631,38 @@ int main(int argc, char** argv) {
                     std::printf("target p50 %s, p99 %s\n", ratio_verdict(r50, 0.7, false).c_str(),
                                 ratio_verdict(r99, 0.6, false).c_str());
             }
+            header = false;
+            for (const auto& s : scenarios) {
+                if (!is_consumer(s)) continue;
+                if (!header) {
+                    header = true;
+                    std::printf("\n%-18s %-12s %12s %9s %10s %10s %8s\n", "scenario", "client", "msgs/s", "MB/s",
+                                "commits", "commit cbs", "errors");
+                }
+                const auto& sums = summary[s.name];
+                for (int c = 0; c < 2; ++c) {
+                    if (!opt.run_client[c]) continue;
+                    const auto& cs = sums[static_cast<std::size_t>(c)];
+                    std::printf("%-18s %-12s %12.0f %9.2f %10.0f %10.0f %8zu\n",
+                                c == 0 || !opt.run_client[0] ? s.name.c_str() : "", client_names[c],
+                                cs.med(&round_stats::msgs_per_s), cs.med(&round_stats::mb_per_s),
+                                cs.med(&round_stats::commits), cs.med(&round_stats::commit_callbacks), cs.errors);
+                }
+                if (!opt.run_client[0] || !opt.run_client[1]) continue;
+                const auto& k = sums[0];
+                const auto& r = sums[1];
+                const double d = r.med(&round_stats::msgs_per_s);
+                const double rt = d > 0 ? k.med(&round_stats::msgs_per_s) / d : 0;
+                std::printf("%-18s %-12s %11.2fx %8.2fx   ", "", "kwire/rdk", rt, rt);
+                if (s.kind == scenario_kind::consume) std::printf("target msgs/s %s\n", ratio_verdict(rt, 2.0, true).c_str());
+                else std::printf("(no target: commit cost)\n");
+            }
             for (const auto& s : scenarios)
                 for (int c = 0; c < 2; ++c)
                     for (const auto& n : summary[s.name][static_cast<std::size_t>(c)].notes)
                         std::printf("NOTE %s %s: %s\n", s.name.c_str(), client_names[c], n.c_str());
-            std::printf("(medians over %d rounds; MB/s counts value bytes, 10^6 B; latency is send -> delivery callback)\n",
+            std::printf("(medians over %d rounds; MB/s counts value bytes, 10^6 B; latency is send -> delivery callback;\n"
+                        " consumers: commits = commit requests sent, see bench/RESULTS.md)\n",
                         opt.rounds);
         }
         return trouble ? 2 : 0;
