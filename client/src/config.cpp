@@ -212,6 +212,21 @@ std::error_code fail(std::string* what, std::string_view name, std::string_view 
     return make_error_code(client_errc::invalid_config);
 }
 
+/// Applies `props` onto a client's config: its own properties first, then the connection's;
+/// anything else is unknown.
+template <class Config>
+std::error_code apply_layered(Config& cfg, const std::map<std::string, setter<Config>, std::less<>>& own,
+                              const properties& props, std::string* what) {
+    for (const auto& [name, value] : props) {
+        std::string err;
+        if (const auto it = own.find(name); it != own.end()) err = it->second(cfg, value);
+        else if (const auto ct = connection_setters().find(name); ct != connection_setters().end()) err = ct->second(cfg, value);
+        else err = "unknown property";
+        if (!err.empty()) return fail(what, name, value, err);
+    }
+    return {};
+}
+
 }  // namespace
 
 std::optional<codec::compression> parse_compression(std::string_view name) noexcept {
@@ -233,15 +248,7 @@ std::error_code apply_properties(connection_config& cfg, const properties& props
 }
 
 std::error_code apply_properties(producer_config& cfg, const properties& props, std::string* what) {
-    for (const auto& [name, value] : props) {
-        if (const auto it = producer_setters().find(name); it != producer_setters().end()) {
-            if (auto err = it->second(cfg, value); !err.empty()) return fail(what, name, value, err);
-        } else if (const auto ct = connection_setters().find(name); ct != connection_setters().end()) {
-            if (auto err = ct->second(cfg, value); !err.empty()) return fail(what, name, value, err);
-        } else {
-            return fail(what, name, value, "unknown property");
-        }
-    }
+    if (auto ec = apply_layered(cfg, producer_setters(), props, what)) return ec;
     // As in the Java client: idempotence is on by default, quietly off when acks is weakened
     // and idempotence was not asked for, and an error when both were asked for.
     if (cfg.enable_idempotence && cfg.required_acks != acks::all) {
@@ -270,15 +277,7 @@ std::optional<commit_policy> parse_commit_policy(std::string_view s) noexcept {
 }
 
 std::error_code apply_properties(consumer_config& cfg, const properties& props, std::string* what) {
-    for (const auto& [name, value] : props) {
-        if (const auto it = consumer_setters().find(name); it != consumer_setters().end()) {
-            if (auto err = it->second(cfg, value); !err.empty()) return fail(what, name, value, err);
-        } else if (const auto ct = connection_setters().find(name); ct != connection_setters().end()) {
-            if (auto err = ct->second(cfg, value); !err.empty()) return fail(what, name, value, err);
-        } else {
-            return fail(what, name, value, "unknown property");
-        }
-    }
+    if (auto ec = apply_layered(cfg, consumer_setters(), props, what)) return ec;
     // enable.auto.commit=true: the previous poll's records count as processed at the next poll,
     // committed at most every auto.commit.interval.ms (default 5000) -- the Java client's
     // auto-commit, as the on_poll policy. false: manual. kwire.commit, if given, wins.

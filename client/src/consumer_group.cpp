@@ -452,6 +452,13 @@ void consumer_impl::resolve_offsets() {
     if (!reset.empty()) list_offsets(std::move(reset));
 }
 
+void consumer_impl::resolve_offsets_later() {
+    auto timer = std::make_shared<net::steady_timer>(ex_, cfg_.retry_backoff);
+    timer->async_wait([self = shared_from_this(), timer](std::error_code e) {
+        if (!e && !self->closed_) self->resolve_offsets();
+    });
+}
+
 void consumer_impl::fetch_committed_offsets(std::vector<std::uint32_t> slots) {
     std::vector<std::pair<std::uint32_t, std::uint32_t>> asked;
     for (const auto i : slots) {
@@ -520,10 +527,7 @@ void consumer_impl::fetch_committed_offsets(std::vector<std::uint32_t> slots) {
                 }
                 if (!reset.empty()) self->list_offsets(std::move(reset));
                 if (!retry.empty()) {
-                    auto timer = std::make_shared<net::steady_timer>(self->ex_, self->cfg_.retry_backoff);
-                    timer->async_wait([self, timer](std::error_code e) {
-                        if (!e) self->resolve_offsets();
-                    });
+                    self->resolve_offsets_later();
                 }
                 self->schedule_fetch();
                 self->try_complete_poll();
@@ -551,10 +555,7 @@ void consumer_impl::list_offsets(std::vector<std::uint32_t> slots) {
     auto self = shared_from_this();
     if (!unknown.empty())
         cluster_->refresh(unknown, [self](std::error_code) {
-            auto timer = std::make_shared<net::steady_timer>(self->ex_, self->cfg_.retry_backoff);
-            timer->async_wait([self, timer](std::error_code e) {
-                if (!e) self->resolve_offsets();
-            });
+            self->resolve_offsets_later();
         });
     for (auto& [leader, asked] : by_leader) {
         auto conn = cluster_->broker(leader);
@@ -608,10 +609,7 @@ void consumer_impl::list_offsets(std::vector<std::uint32_t> slots) {
             }
             if (retry)
                 self->cluster_->refresh(refresh, [self](std::error_code) {
-                    auto timer = std::make_shared<net::steady_timer>(self->ex_, self->cfg_.retry_backoff);
-                    timer->async_wait([self, timer](std::error_code e) {
-                        if (!e) self->resolve_offsets();
-                    });
+                    self->resolve_offsets_later();
                 });
             self->schedule_fetch();
             self->try_complete_poll();

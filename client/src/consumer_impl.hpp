@@ -111,6 +111,7 @@ public:
 
     // --- consumer_group.cpp: offsets ---
     void resolve_offsets();
+    void resolve_offsets_later();  // after retry.backoff.ms
     void fetch_committed_offsets(std::vector<std::uint32_t> slots);
     void list_offsets(std::vector<std::uint32_t> slots);
     void on_acked(partition_slot& s);
