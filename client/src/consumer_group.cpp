@@ -108,8 +108,6 @@ void consumer_impl::set_fatal(std::error_code ec) {
 
 // --- membership ------------------------------------------------------------------------------
 
-std::vector<std::uint8_t> consumer_impl::subscription_metadata() const { return {}; }
-
 void consumer_impl::request_rejoin() {
     rejoin_needed_ = true;
     if (joining_ || closed_ || closing_) return;

@@ -155,14 +155,12 @@ void consumer_impl::poll(std::optional<std::chrono::milliseconds> timeout, poll_
     // The previous poll's records: under on_poll they count as acknowledged now; their memory
     // may go now (the application's views end here).
     if (cfg_.commit.k == commit_policy::kind::on_poll)
-        for (std::size_t i = 0; i < handed_out_.size(); ++i)
-            ack(handed_slots_[i].first, handed_slots_[i].second, handed_out_[i].offset);
+        for (const auto& r : handed_out_) r.ack();
     if (cfg_.commit.k == commit_policy::kind::on_poll && clock::now() - last_poll_commit_ >= cfg_.commit.every) {
         last_poll_commit_ = clock::now();
         commit_marked();
     }
     handed_out_.clear();
-    handed_slots_.clear();
     for (auto& c : retired_)
         for (auto& b : c.inflated) spare_buffers_.push_back(std::move(b));
     retired_.clear();
@@ -208,7 +206,6 @@ void consumer_impl::try_complete_poll() {
                 r.incarnation_ = s.incarnation;
                 s.tracker.fetched(r.offset);
                 handed_out_.push_back(r);
-                handed_slots_.emplace_back(index, s.incarnation);
                 any = true;
             }
             if (c.next < c.records.size()) break;
@@ -235,11 +232,6 @@ void consumer_impl::finish_poll(std::error_code ec) {
     const record_batch batch(ec ? std::span<const consumer_record>{} : std::span<const consumer_record>(handed_out_));
     auto assoc = net::get_associated_executor(h);
     net::dispatch(assoc, [h = std::move(h), ec, batch]() mutable { std::move(h)(ec, batch); });
-}
-
-void consumer_impl::fail_poll(std::error_code ec) {
-    deferred_error_ = ec;
-    try_complete_poll();
 }
 
 void consumer_impl::ack(std::uint32_t slot, std::uint32_t incarnation, std::int64_t offset) noexcept {

@@ -98,7 +98,6 @@ public:
     void on_fetch_response(std::int32_t leader, const std::vector<std::pair<std::uint32_t, std::uint32_t>>& sent,
                            std::error_code ec, protocol::bytes_view frame, std::int16_t version);
     void try_complete_poll();
-    void fail_poll(std::error_code ec);
     void finish_poll(std::error_code ec);
 
     // --- slots ---
@@ -135,7 +134,6 @@ public:
     void heartbeat();
     void leave_group(std::function<void()> then);
     void set_fatal(std::error_code ec);
-    std::vector<std::uint8_t> subscription_metadata() const;
     std::vector<topic_partition> owned() const;
     void arm_poll_interval_timer();
 
@@ -154,7 +152,6 @@ public:
     std::optional<poll_handler> pending_poll_;
     net::steady_timer poll_timer_;
     std::vector<consumer_record> handed_out_;              // the last poll's records
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> handed_slots_;  // (slot, incarnation) per record
     std::vector<fetched_chunk> retired_;                   // fully handed out, freed at the next poll
     std::uint32_t poll_cursor_ = 0;                        // round robin over slots
     std::error_code deferred_error_;                       // reported by the next poll
