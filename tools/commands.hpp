@@ -17,5 +17,9 @@ struct command_context {
 int run_produce(const command_context& ctx);
 int run_metadata(const command_context& ctx);
 int run_consume(const command_context& ctx);
+int run_topics(const command_context& ctx);
+int run_groups(const command_context& ctx);
+int run_offsets(const command_context& ctx);
+int run_cluster(const command_context& ctx);
 
 }  // namespace kwire::tools

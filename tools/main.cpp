@@ -24,6 +24,10 @@ constexpr command commands[] = {
     {"produce", "produce records read from stdin, one per line", run_produce},
     {"consume", "print a topic's records, alone or in a consumer group", run_consume},
     {"metadata", "show brokers, controller, topics, partitions, leaders, replicas and ISR", run_metadata},
+    {"topics", "list, describe, create and delete topics; add partitions; alter configs", run_topics},
+    {"groups", "list, describe and delete consumer groups; show lag; reset offsets", run_groups},
+    {"offsets", "show each partition's earliest and latest offsets", run_offsets},
+    {"cluster", "show the cluster id, controller, brokers and their API versions", run_cluster},
 };
 
 const command* find_command(std::string_view name) {
@@ -54,7 +58,10 @@ std::string usage() {
         "  -V, --version  show the version\n"
         "\n"
         "Every command that talks to a cluster takes -b HOST:PORT[,...], -X NAME=VALUE (any client\n"
-        "property, librdkafka/Java names) and --config FILE (NAME=VALUE lines, # comments).\n"
+        "property, librdkafka/Java names) and --config FILE (NAME=VALUE lines, # comments; in\n"
+        "'topics create', where --config sets a topic config, --command-config FILE). Commands that\n"
+        "read take --json for one JSON document instead of tables. 'kwire topics --help' and\n"
+        "'kwire groups --help' list their subcommands.\n"
         "\n"
         "Exit status: 0 on success, 1 when the operation failed (the reason is printed on stderr),\n"
         "2 for a usage or configuration error, 130 when interrupted.\n";

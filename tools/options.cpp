@@ -199,12 +199,12 @@ void client_options::require_bootstrap() const {
         throw usage_error("missing -b HOST:PORT (or bootstrap.servers with -X or in a --config file)");
 }
 
-void client_options::add_common(option_parser& parser) {
+void client_options::add_common(option_parser& parser, std::string_view config_option) {
     parser.add({'X', "property", "NAME=VALUE",
                 "set a client property (repeatable), with librdkafka/Java names,\n"
                 "e.g. -X request.timeout.ms=5000",
                 [this](std::string_view v) { properties.set_assignment(v, "-X"); }});
-    parser.add({0, "config", "FILE",
+    parser.add({0, config_option, "FILE",
                 "read properties from FILE: NAME=VALUE lines, # comments;\n"
                 "command-line options override them",
                 [this](std::string_view v) { file_properties.load_file(std::string(v)); }});
@@ -222,7 +222,8 @@ namespace {
 template <class Config>
 void apply_or_throw(Config& cfg, const property_set& props) {
     std::string what;
-    if (!client::apply_properties(cfg, props.values(), &what)) return;
+    using client::apply_properties;  // and, by argument-dependent lookup, admin::apply_properties
+    if (!apply_properties(cfg, props.values(), &what)) return;
     // `what` starts with "name=value: ...": say where that property came from.
     const auto name = what.substr(0, what.find('='));
     std::string origin = props.origin(name);
@@ -244,6 +245,22 @@ void client_options::apply(client::connection_config& cfg) const {
 
 void client_options::apply(client::producer_config& cfg) const { apply_or_throw(cfg, merged()); }
 void client_options::apply(client::consumer_config& cfg) const { apply_or_throw(cfg, merged()); }
+
+void client_options::apply(admin::admin_config& cfg) const {
+    // The admin client's own properties first (from anywhere), then the rest as for any client.
+    client_options rest;
+    property_set own;
+    const auto split = [&](const property_set& from, property_set& others) {
+        for (const auto& [name, value] : from.values()) {
+            if (admin::is_admin_property(name)) own.set(name, value, from.origin(name));
+            else others.set(name, value, from.origin(name));
+        }
+    };
+    split(file_properties, rest.file_properties);
+    split(properties, rest.properties);
+    rest.apply(static_cast<client::connection_config&>(cfg));
+    apply_or_throw(cfg, own);
+}
 
 // --- helpers ---------------------------------------------------------------------------------
 
@@ -268,9 +285,28 @@ std::string join(const std::vector<std::string>& items, std::string_view sep) {
     return out;
 }
 
+int run_subcommand(std::string_view command, std::span<const std::string_view> args,
+                   std::span<const subcommand> subcommands, std::string_view intro) {
+    std::string help = std::string(intro) + "\nSubcommands:\n";
+    for (const auto& s : subcommands) {
+        help += "  " + std::string(s.name);
+        help.append(s.name.size() < 14 ? 14 - s.name.size() : 1, ' ');
+        help += std::string(s.summary) + "\n";
+    }
+    help += "\nkwire " + std::string(command) + " SUBCOMMAND --help shows a subcommand's options.\n";
+    if (args.empty()) throw usage_error("missing subcommand (" + std::string(command) + " --help lists them)");
+    if (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+        std::fputs(help.c_str(), stdout);
+        return exit_ok;
+    }
+    for (const auto& s : subcommands)
+        if (s.name == args[0]) return s.run(args.subspan(1));
+    throw usage_error("unknown subcommand '" + std::string(args[0]) + "' of " + std::string(command));
+}
+
 bool client_options::parse_command_line(option_parser& parser, std::span<const std::string_view> args,
-                                        std::string_view help_text) {
-    add_common(parser);
+                                        std::string_view help_text, std::string_view config_option) {
+    add_common(parser, config_option);
     const auto positional = parser.parse(args, &help);
     if (help) {
         std::fputs((std::string(help_text) + parser.describe()).c_str(), stdout);

@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "kwire/admin/admin.hpp"
 #include "kwire/client/config.hpp"
 #include "kwire/client/consumer.hpp"
 
@@ -100,15 +101,17 @@ struct client_options {
 
     /// Registers -b on `parser` (first in --help, before the command's own options).
     void add_bootstrap(option_parser& parser);
-    /// Registers -X, --config and -h (last in --help).
-    void add_common(option_parser& parser);
+    /// Registers -X, --config (or `config_option`, where --config means something else) and -h
+    /// (last in --help).
+    void add_common(option_parser& parser, std::string_view config_option = "config");
     /// Throws usage_error unless bootstrap.servers is set (by -b, -X or a --config file).
     void require_bootstrap() const;
 
     /// The part every cluster command shares: registers -X/--config/-h, parses `args`, prints
     /// `help_text` and the options on -h (returning true: the command is done), rejects
     /// positional arguments and requires a bootstrap address.
-    bool parse_command_line(option_parser& parser, std::span<const std::string_view> args, std::string_view help_text);
+    bool parse_command_line(option_parser& parser, std::span<const std::string_view> args, std::string_view help_text,
+                            std::string_view config_option = "config");
 
     /// Every property: files first, then the command line on top.
     property_set merged() const;
@@ -122,7 +125,21 @@ struct client_options {
     void apply(client::producer_config& cfg) const;
     /// The same for a consumer: every property must be a consumer or connection property.
     void apply(client::consumer_config& cfg) const;
+    /// The same for the admin client: connection properties plus default.api.timeout.ms,
+    /// retry.backoff.ms and retry.backoff.max.ms.
+    void apply(admin::admin_config& cfg) const;
 };
+
+/// A command with subcommands (`kwire topics create ...`): one row per subcommand.
+struct subcommand {
+    std::string_view name;
+    std::string_view summary;
+    int (*run)(std::span<const std::string_view> args);
+};
+/// Runs the subcommand named by the first argument; prints `intro` and the subcommand list for
+/// --help (or no argument: a usage error). Throws usage_error for an unknown subcommand.
+int run_subcommand(std::string_view command, std::span<const std::string_view> args,
+                   std::span<const subcommand> subcommands, std::string_view intro);
 
 /// An error as kwire reports it: Kafka errors by their name (UNKNOWN_TOPIC_OR_PARTITION),
 /// anything else by its message.

@@ -19,6 +19,7 @@
 #include <random>
 #include <string>
 #include <system_error>
+#include <type_traits>
 #include <vector>
 
 #include "kwire/client/config.hpp"
@@ -56,14 +57,24 @@ public:
     void request(Req req, Done done, std::int16_t min_version = Req::min_version,
                  std::int16_t max_version = Req::max_version, bool expects_response = true,
                  std::chrono::milliseconds extra_time = {}) {
+        request_built([req = std::move(req)](std::int16_t) mutable { return std::move(req); }, std::move(done),
+                      min_version, max_version, expects_response, extra_time);
+    }
+
+    /// The same, with the request built by `build(version)` once the version is chosen: for
+    /// requests whose content depends on it (Metadata without an auto-create flag before v4).
+    template <class Build, class Done>
+    void request_built(Build build, Done done, std::int16_t min_version, std::int16_t max_version,
+                       bool expects_response = true, std::chrono::milliseconds extra_time = {}) {
+        using Req = std::invoke_result_t<Build&, std::int16_t>;
         using Resp = typename Req::response_type;
-        submit([req = std::move(req), done = std::move(done), min_version, max_version, expects_response,
+        submit([build = std::move(build), done = std::move(done), min_version, max_version, expects_response,
                 extra_time](broker_session* s, std::error_code ec, clock::time_point deadline) mutable {
             if (ec) return done(ec, Resp{}, std::int16_t{-1});
             const auto v = s->versions().pick(Req::api_key, min_version, max_version);
             if (v < 0) return done(make_error_code(client_errc::unsupported_version), Resp{}, v);
             s->enqueue(
-                req, v, deadline + extra_time,
+                build(v), v, deadline + extra_time,
                 [done = std::move(done), v](std::error_code ec2, protocol::bytes_view frame) mutable {
                     Resp resp;
                     if (!ec2 && !frame.empty()) ec2 = protocol::decode_response(frame, v, resp);

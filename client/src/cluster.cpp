@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kwire/client/error.hpp"
+#include "kwire/protocol/messages/create_topics.hpp"
 
 namespace kwire::client::detail {
 
@@ -58,9 +59,14 @@ std::shared_ptr<broker_connection> cluster::any_broker() {
     return candidates[next_broker_++ % candidates.size()];
 }
 
-protocol::MetadataRequest metadata_request(const std::vector<std::string>& topics, bool allow_auto_create) {
+bool metadata_asks_for_all(const std::vector<std::string>& topics, bool allow_auto_create, std::int16_t version) noexcept {
+    return !topics.empty() && !allow_auto_create && version < 4;
+}
+
+protocol::MetadataRequest metadata_request(const std::vector<std::string>& topics, bool allow_auto_create,
+                                           std::int16_t version) {
     protocol::MetadataRequest req;
-    if (topics.empty()) {
+    if (topics.empty() || metadata_asks_for_all(topics, allow_auto_create, version)) {
         req.topics.reset();  // null: all topics (v1+); v0 sends an empty array, which means the same
     } else {
         req.topics.emplace();
@@ -72,6 +78,65 @@ protocol::MetadataRequest metadata_request(const std::vector<std::string>& topic
     }
     req.allow_auto_topic_creation = allow_auto_create;
     return req;
+}
+
+void restrict_metadata(protocol::MetadataResponse& resp, const std::vector<std::string>& topics, bool asked_for_all) {
+    if (topics.empty() || !asked_for_all) return;
+    std::vector<protocol::MetadataResponse::MetadataResponseTopic> kept;
+    for (const auto& name : topics) {
+        const auto it = std::find_if(resp.topics.begin(), resp.topics.end(),
+                                     [&](const auto& t) { return t.name && *t.name == name; });
+        if (it != resp.topics.end()) {
+            kept.push_back(std::move(*it));
+        } else {
+            kept.emplace_back();
+            kept.back().name = name;
+            kept.back().error_code = 3;  // UNKNOWN_TOPIC_OR_PARTITION
+        }
+    }
+    resp.topics = std::move(kept);
+}
+
+cluster_metadata to_cluster_metadata(const protocol::MetadataResponse& resp) {
+    cluster_metadata md;
+    md.cluster_id = resp.cluster_id;
+    md.controller_id = resp.controller_id;
+    for (const auto& b : resp.brokers) md.brokers.push_back({b.node_id, b.host, b.port, b.rack});
+    for (const auto& t : resp.topics) {
+        cluster_metadata::topic topic;
+        topic.name = t.name.value_or("");
+        topic.error = t.error_code;
+        topic.internal = t.is_internal;
+        for (const auto& p : t.partitions)
+            topic.partitions.push_back(
+                {p.partition_index, p.leader_id, p.leader_epoch, p.error_code, p.replica_nodes, p.isr_nodes});
+        md.topics.push_back(std::move(topic));
+    }
+    return md;
+}
+
+void cluster::create_topic(std::string name, std::int32_t partitions, std::int16_t replication_factor,
+                           refresh_done done) {
+    auto conn = controller_id_ >= 0 ? broker(controller_id_) : nullptr;
+    if (!conn) conn = any_broker();
+    if (!conn) {
+        net::post(ex_, [done = std::move(done)] { done(make_error_code(client_errc::no_brokers)); });
+        return;
+    }
+    protocol::CreateTopicsRequest req;
+    req.topics.emplace_back();
+    req.topics.back().name = std::move(name);
+    req.topics.back().num_partitions = partitions;
+    req.topics.back().replication_factor = replication_factor;
+    req.timeout_ms = static_cast<std::int32_t>(cfg_.request_timeout.count());
+    const std::int16_t min_version = partitions < 0 || replication_factor < 0 ? 4 : 0;
+    conn->request(std::move(req),
+                  [done = std::move(done)](std::error_code ec, protocol::CreateTopicsResponse resp, std::int16_t) {
+                      if (!ec && !resp.topics.empty()) ec = kafka_error(resp.topics.front().error_code);
+                      if (ec == kafka_errc::topic_already_exists) ec = {};
+                      done(ec);
+                  },
+                  min_version);
 }
 
 void cluster::add_broker(const broker_info& b) {
@@ -114,21 +179,33 @@ void cluster::start_refresh() {
     refreshing_ = true;
     current_waiters_ = std::move(next_waiters_);
     next_waiters_.clear();
-    const auto req = metadata_request(next_all_ ? std::vector<std::string>{}
-                                                : std::vector<std::string>(next_topics_.begin(), next_topics_.end()),
-                                      cfg_.allow_auto_create_topics);
+    auto topics = next_all_ ? std::vector<std::string>{}
+                            : std::vector<std::string>(next_topics_.begin(), next_topics_.end());
     next_topics_.clear();
     next_all_ = false;
+    fetch(std::move(topics), [self = shared_from_this()](std::error_code ec, const protocol::MetadataResponse&,
+                                                         std::int16_t) { self->finish_refresh(ec); });
+}
 
+void cluster::fetch(std::vector<std::string> topics, fetch_done done) {
     auto conn = any_broker();
-    if (!conn) return finish_refresh(make_error_code(client_errc::no_brokers));
-    auto self = shared_from_this();
-    conn->request(req,
-                  [self](std::error_code ec, protocol::MetadataResponse resp, std::int16_t version) {
-                      if (!ec) self->apply(resp, version);
-                      self->finish_refresh(ec);
-                  },
-                  0, 12);
+    if (!conn) {
+        net::post(ex_, [done = std::move(done)] {
+            done(make_error_code(client_errc::no_brokers), protocol::MetadataResponse{}, -1);
+        });
+        return;
+    }
+    const bool allow = cfg_.allow_auto_create_topics;
+    conn->request_built([topics, allow](std::int16_t v) { return metadata_request(topics, allow, v); },
+                        [self = shared_from_this(), topics, allow, done = std::move(done)](
+                            std::error_code ec, protocol::MetadataResponse resp, std::int16_t version) {
+                            if (!ec) {
+                                restrict_metadata(resp, topics, metadata_asks_for_all(topics, allow, version));
+                                self->apply(resp, version);
+                            }
+                            done(ec, resp, version);
+                        },
+                        0, 12);
 }
 
 void cluster::apply(const protocol::MetadataResponse& resp, std::int16_t version) {

@@ -19,6 +19,7 @@
 
 #include "broker_connection.hpp"
 #include "kwire/client/config.hpp"
+#include "kwire/client/metadata.hpp"
 #include "kwire/protocol/messages/metadata.hpp"
 
 namespace kwire::client::detail {
@@ -43,12 +44,25 @@ struct broker_info {
     std::optional<std::string> rack;
 };
 
-/// A Metadata request for `topics`, or for every topic when the list is empty.
-protocol::MetadataRequest metadata_request(const std::vector<std::string>& topics, bool allow_auto_create);
+/// Whether a Metadata request for `topics` at `version` must ask for every topic instead: with
+/// auto-creation not allowed, on versions without the flag (v0-3), where naming a topic that does
+/// not exist may create it.
+bool metadata_asks_for_all(const std::vector<std::string>& topics, bool allow_auto_create, std::int16_t version) noexcept;
+/// A Metadata request for `topics` at `version`, or for every topic when the list is empty (or
+/// when metadata_asks_for_all says so).
+protocol::MetadataRequest metadata_request(const std::vector<std::string>& topics, bool allow_auto_create,
+                                           std::int16_t version);
+/// The answer to that request as if `topics` had been named: only those topics, in that order,
+/// and UNKNOWN_TOPIC_OR_PARTITION for the ones the cluster does not have. (For an empty list,
+/// or an answer to a request that named them, nothing changes.)
+void restrict_metadata(protocol::MetadataResponse& resp, const std::vector<std::string>& topics, bool asked_for_all);
+/// The public view of a Metadata answer.
+cluster_metadata to_cluster_metadata(const protocol::MetadataResponse& resp);
 
 class cluster : public std::enable_shared_from_this<cluster> {
 public:
     using refresh_done = std::function<void(std::error_code)>;
+    using fetch_done = std::function<void(std::error_code, const protocol::MetadataResponse&, std::int16_t version)>;
 
     cluster(net::any_io_executor ex, connection_config cfg);
     ~cluster();
@@ -58,11 +72,20 @@ public:
 
     /// Fetches metadata for `topics` (an empty list: every topic) into the cache.
     void refresh(std::vector<std::string> topics, refresh_done done);
+    /// One Metadata request for `topics` (empty: every topic) to any broker, not coalesced: the
+    /// cache is updated and `done` gets the answer (restricted to `topics`, see restrict_metadata).
+    void fetch(std::vector<std::string> topics, fetch_done done);
 
     const topic_info* topic(std::string_view name) const;
     const std::map<std::int32_t, broker_info>& brokers() const noexcept { return broker_info_; }
     std::optional<std::string> cluster_id() const { return cluster_id_; }
     std::int32_t controller_id() const noexcept { return controller_id_; }
+
+    /// CreateTopics for one topic, to the controller (any broker if none is known yet): for the
+    /// producer's creation of a missing topic with allow.auto.create.topics=true when the broker
+    /// does not create it. -1 partitions / replication factor: the broker's defaults (needs
+    /// CreateTopics v4+). `done` gets success (also when the topic exists already) or the error.
+    void create_topic(std::string name, std::int32_t partitions, std::int16_t replication_factor, refresh_done done);
 
     /// The connection to a broker known from metadata (created on first use), or nullptr.
     std::shared_ptr<broker_connection> broker(std::int32_t node_id);

@@ -125,6 +125,17 @@ const std::map<std::string, setter<producer_config>, std::less<>>& producer_sett
         {"delivery.timeout.ms", [](producer_config& c, std::string_view v) { return parse_ms(v, c.delivery_timeout, 1); }},
         {"retry.backoff.ms", [](producer_config& c, std::string_view v) { return parse_ms(v, c.retry_backoff); }},
         {"retry.backoff.max.ms", [](producer_config& c, std::string_view v) { return parse_ms(v, c.retry_backoff_max); }},
+        {"topic.creation.default.partitions",
+         [](producer_config& c, std::string_view v) {
+             auto err = parse_int<std::int32_t>(v, c.topic_creation_partitions, -1, 1000000);
+             return err.empty() && c.topic_creation_partitions == 0 ? std::string("expected -1 or at least 1") : err;
+         }},
+        {"topic.creation.default.replication.factor",
+         [](producer_config& c, std::string_view v) {
+             auto err = parse_int<std::int16_t>(v, c.topic_creation_replication_factor, -1, 32767);
+             return err.empty() && c.topic_creation_replication_factor == 0 ? std::string("expected -1 or at least 1")
+                                                                            : err;
+         }},
     };
     return table;
 }

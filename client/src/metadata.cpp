@@ -28,31 +28,20 @@ struct metadata_op : std::enable_shared_from_this<metadata_op> {
         if (next >= cfg.bootstrap_servers.size()) return finish(last_error, {});
         auto [host, port] = split_broker_address(cfg.bootstrap_servers[next++]);
         conn = std::make_shared<broker_connection>(ex, cfg, -1, host, port);
-        auto req = metadata_request(topics, cfg.allow_auto_create_topics);
-        conn->request(std::move(req),
-                      [self = shared_from_this()](std::error_code ec, protocol::MetadataResponse resp, std::int16_t) {
-                          self->conn->close();
-                          if (ec) {
-                              self->last_error = ec;
-                              return self->try_next();
-                          }
-                          cluster_metadata md;
-                          md.cluster_id = resp.cluster_id;
-                          md.controller_id = resp.controller_id;
-                          for (const auto& b : resp.brokers) md.brokers.push_back({b.node_id, b.host, b.port, b.rack});
-                          for (const auto& t : resp.topics) {
-                              cluster_metadata::topic topic;
-                              topic.name = t.name.value_or("");
-                              topic.error = t.error_code;
-                              topic.internal = t.is_internal;
-                              for (const auto& p : t.partitions)
-                                  topic.partitions.push_back({p.partition_index, p.leader_id, p.leader_epoch,
-                                                              p.error_code, p.replica_nodes, p.isr_nodes});
-                              md.topics.push_back(std::move(topic));
-                          }
-                          self->finish({}, std::move(md));
-                      },
-                      0, 12);
+        const bool allow = cfg.allow_auto_create_topics;
+        conn->request_built([t = topics, allow](std::int16_t v) { return metadata_request(t, allow, v); },
+                            [self = shared_from_this(), allow](std::error_code ec, protocol::MetadataResponse resp,
+                                                               std::int16_t version) {
+                                self->conn->close();
+                                if (ec) {
+                                    self->last_error = ec;
+                                    return self->try_next();
+                                }
+                                restrict_metadata(resp, self->topics,
+                                                  metadata_asks_for_all(self->topics, allow, version));
+                                self->finish({}, to_cluster_metadata(resp));
+                            },
+                            0, 12);
     }
 
     void finish(std::error_code ec, cluster_metadata md) {

@@ -58,6 +58,13 @@ void invoke(net::any_io_executor ex, flush_handler h, std::error_code ec) {
     });
 }
 
+bool is_retriable_creation_error(std::error_code ec) noexcept {
+    if (ec.category() == kafka_category()) return is_retriable(static_cast<std::int16_t>(ec.value())) ||
+                                                  ec == kafka_errc::not_controller;
+    return ec == client_errc::connection_closed || ec == client_errc::request_timed_out ||
+           ec == client_errc::no_brokers;
+}
+
 }  // namespace
 
 producer_impl::producer_impl(net::any_io_executor ex, producer_config cfg)
@@ -244,8 +251,23 @@ void producer_impl::on_metadata(topic_state& t, std::error_code ec) {
         return;
     }
     t.last_error = ec ? ec : kafka_error(info ? info->error : std::int16_t{3});
+    if (t.last_error == kafka_errc::unknown_topic_or_partition && cfg_.allow_auto_create_topics) create_topic(t);
     t.next_metadata = clock::now() + cfg_.retry_backoff;
     arm_expiry_timer();  // its tick asks again after the backoff while records wait
+}
+
+void producer_impl::create_topic(topic_state& t) {
+    if (t.creating || t.creation_failed || shut_down_) return;
+    t.creating = true;
+    cluster_->create_topic(t.name, cfg_.topic_creation_partitions, cfg_.topic_creation_replication_factor,
+                           [self = shared_from_this(), tp = &t](std::error_code ec) {
+                               tp->creating = false;
+                               if (!ec) return self->request_metadata(*tp);
+                               // NOT_CONTROLLER, a lost connection: the next metadata round tries
+                               // again. Anything else (no CreateTopics, a policy, no permission):
+                               // the records fail as for any missing topic, at their timeout.
+                               if (!is_retriable_creation_error(ec)) tp->creation_failed = true;
+                           });
 }
 
 void producer_impl::release_waiting(topic_state& t) {

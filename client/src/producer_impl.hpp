@@ -90,6 +90,8 @@ struct topic_state {
     std::deque<owned_record> waiting;      // sends before metadata arrived
     sticky_partition sticky;
     bool metadata_requested = false;
+    bool creating = false;                 // CreateTopics in flight (allow.auto.create.topics)
+    bool creation_failed = false;          // CreateTopics failed for good: do not ask again
     clock::time_point next_metadata{};     // backoff for an unknown topic
     std::error_code last_error;            // why metadata is not there yet
 };
@@ -120,6 +122,8 @@ private:
     void seal(topic_state& t, partition_state& p);
     void request_metadata(topic_state& t);
     void on_metadata(topic_state& t, std::error_code ec);
+    /// allow.auto.create.topics=true and the broker did not create the topic: CreateTopics.
+    void create_topic(topic_state& t);
     void release_waiting(topic_state& t);
     /// Appends a record that waited (for metadata or buffer.memory), or parks it again.
     void append_parked(topic_state& t, owned_record o);

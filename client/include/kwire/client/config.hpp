@@ -35,7 +35,12 @@ struct connection_config {
     milliseconds reconnect_backoff_max{1000};     ///< with +-20% jitter
     milliseconds socket_connection_setup_timeout{10000};
     std::uint32_t max_response_bytes = 100 * 1024 * 1024;  ///< largest frame accepted from a broker
-    bool allow_auto_create_topics = true;         ///< allow.auto.create.topics (see docs)
+    /// allow.auto.create.topics: whether kwire may create a topic it is asked to use. true (as the
+    /// Java and C producers): Metadata asks the broker to auto-create, and the producer creates a
+    /// topic the broker did not with CreateTopics (topic.creation.default.*). false: nothing
+    /// creates a topic; sends to a missing one fail with UNKNOWN_TOPIC_OR_PARTITION. Production
+    /// deployments should set false. See README, "Automatic topic creation".
+    bool allow_auto_create_topics = true;
 };
 
 struct producer_config : connection_config {
@@ -52,6 +57,10 @@ struct producer_config : connection_config {
     milliseconds delivery_timeout{120000};        ///< delivery.timeout.ms: send to ack or error
     milliseconds retry_backoff{100};              ///< retry.backoff.ms
     milliseconds retry_backoff_max{1000};         ///< retry.backoff.max.ms
+    /// topic.creation.default.partitions / .replication.factor: for a topic the producer creates
+    /// (allow.auto.create.topics=true, the broker does not auto-create); -1: the broker's defaults.
+    std::int32_t topic_creation_partitions = -1;
+    std::int16_t topic_creation_replication_factor = -1;
     partitioner_fn partitioner;                   ///< empty: murmur2 for keys, uniform sticky for null keys
 };
 

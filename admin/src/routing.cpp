@@ -1,0 +1,119 @@
+#include "routing.hpp"
+
+#include <algorithm>
+
+#include "kwire/client/error.hpp"
+#include "kwire/protocol/error.hpp"
+
+namespace kwire::admin::detail {
+
+next_step classify(std::int16_t error, bool unknown_topic_retriable) noexcept {
+    switch (static_cast<kafka_errc>(error)) {
+        case kafka_errc::none: return next_step::done;
+        case kafka_errc::not_controller: return next_step::find_controller;
+        case kafka_errc::not_coordinator:
+        case kafka_errc::coordinator_not_available: return next_step::find_coordinator;
+        case kafka_errc::coordinator_load_in_progress: return next_step::retry;
+        case kafka_errc::unknown_topic_or_partition:
+            return unknown_topic_retriable ? next_step::refresh_metadata : next_step::done;
+        case kafka_errc::not_leader_or_follower:
+        case kafka_errc::leader_not_available:
+        case kafka_errc::fenced_leader_epoch:
+        case kafka_errc::unknown_leader_epoch: return next_step::refresh_metadata;
+        default: return is_retriable(error) ? next_step::retry : next_step::done;
+    }
+}
+
+next_step classify(std::error_code ec) noexcept {
+    if (!ec) return next_step::done;
+    if (ec.category() == kafka_category()) return classify(static_cast<std::int16_t>(ec.value()));
+    if (ec.category() == client::client_category()) {
+        switch (static_cast<client::client_errc>(ec.value())) {
+            case client::client_errc::no_brokers:
+            case client::client_errc::connection_closed:
+            case client::client_errc::request_timed_out: return next_step::refresh_metadata;
+            default: return next_step::done;
+        }
+    }
+    // Socket errors (refused, reset, unreachable) are worth another broker or another try.
+    return ec.category() == std::system_category() || ec.category() == std::generic_category() ||
+                   ec.category().name() == std::string_view("asio.misc") ||
+                   ec.category().name() == std::string_view("asio.netdb")
+               ? next_step::refresh_metadata
+               : next_step::done;
+}
+
+std::chrono::milliseconds backoff(int attempt, std::chrono::milliseconds base, std::chrono::milliseconds max,
+                                  double jitter) noexcept {
+    auto d = base;
+    for (int i = 1; i < attempt && d < max; ++i) d *= 2;
+    d = std::min(d, max);
+    return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(d.count()) * jitter));
+}
+
+leader_routes route_by_leader(const std::vector<topic_partition>& partitions,
+                              const std::function<std::pair<std::int32_t, std::int16_t>(const topic_partition&)>& leader_of) {
+    leader_routes out;
+    for (const auto& tp : partitions) {
+        const auto [leader, error] = leader_of(tp);
+        if (error != 0 || leader < 0)
+            out.unroutable.emplace_back(tp, error != 0 ? error : static_cast<std::int16_t>(kafka_errc::leader_not_available));
+        else
+            out.by_leader[leader].push_back(tp);
+    }
+    return out;
+}
+
+std::error_code decode_consumer_assignment(std::span<const std::uint8_t> bytes, std::vector<topic_partition>& out) {
+    out.clear();
+    if (bytes.empty()) return {};
+    std::size_t pos = 0;
+    const auto need = [&](std::size_t n) { return bytes.size() - pos >= n; };
+    const auto be16 = [&] {
+        const auto v = static_cast<std::int16_t>((bytes[pos] << 8) | bytes[pos + 1]);
+        pos += 2;
+        return v;
+    };
+    const auto be32 = [&] {
+        const auto v = static_cast<std::int32_t>((std::uint32_t{bytes[pos]} << 24) | (std::uint32_t{bytes[pos + 1]} << 16) |
+                                                 (std::uint32_t{bytes[pos + 2]} << 8) | std::uint32_t{bytes[pos + 3]});
+        pos += 4;
+        return v;
+    };
+    const auto bad = [&](errc e) {
+        out.clear();
+        return make_error_code(e);
+    };
+    if (!need(2)) return bad(errc::truncated);
+    if (be16() < 0) return bad(errc::unsupported_version);
+    if (!need(4)) return bad(errc::truncated);
+    const auto topics = be32();
+    if (topics < 0) return bad(errc::negative_length);
+    // Each topic takes at least 6 bytes (name length and partition count).
+    if (static_cast<std::size_t>(topics) > (bytes.size() - pos) / 6) return bad(errc::length_too_large);
+    for (std::int32_t t = 0; t < topics; ++t) {
+        if (!need(2)) return bad(errc::truncated);
+        const auto len = be16();
+        if (len < 0) return bad(errc::negative_length);
+        if (!need(static_cast<std::size_t>(len))) return bad(errc::length_too_large);
+        std::string topic(reinterpret_cast<const char*>(bytes.data() + pos), static_cast<std::size_t>(len));
+        pos += static_cast<std::size_t>(len);
+        if (!need(4)) return bad(errc::truncated);
+        const auto n = be32();
+        if (n < 0) return bad(errc::negative_length);
+        if (static_cast<std::size_t>(n) > (bytes.size() - pos) / 4) return bad(errc::length_too_large);
+        for (std::int32_t i = 0; i < n; ++i) out.push_back({topic, be32()});
+    }
+    // User data: nullable bytes. Absent entirely in some old encoders; if present, it must fit.
+    if (need(4)) {
+        const auto len = be32();
+        if (len < -1) return bad(errc::negative_length);
+        if (len > 0 && !need(static_cast<std::size_t>(len))) return bad(errc::length_too_large);
+    } else if (pos != bytes.size()) {
+        return bad(errc::truncated);
+    }
+    std::sort(out.begin(), out.end());
+    return {};
+}
+
+}  // namespace kwire::admin::detail
