@@ -59,7 +59,7 @@ std::error_code apply_properties(admin_config& cfg, const client::properties& pr
 bool is_admin_property(std::string_view name) noexcept;
 
 struct topic_partition {
-    std::string topic;
+    std::string topic{};
     std::int32_t partition = 0;
     friend auto operator<=>(const topic_partition&, const topic_partition&) = default;
 };
@@ -67,13 +67,13 @@ struct topic_partition {
 // --- topics ----------------------------------------------------------------------------------
 
 struct new_topic {
-    std::string name;
+    std::string name{};
     std::int32_t partitions = -1;          ///< -1: the broker's num.partitions (needs CreateTopics v4+)
     std::int16_t replication_factor = -1;  ///< -1: the broker's default.replication.factor (v4+)
     /// Explicit replica assignment: partition -> broker ids (then partitions and replication
     /// factor must stay -1).
-    std::map<std::int32_t, std::vector<std::int32_t>> assignments;
-    std::map<std::string, std::string> configs;  ///< e.g. cleanup.policy=compact
+    std::map<std::int32_t, std::vector<std::int32_t>> assignments{};
+    std::map<std::string, std::string> configs{};  ///< e.g. cleanup.policy=compact
 };
 
 struct create_topics_options {
@@ -82,13 +82,13 @@ struct create_topics_options {
 
 /// One topic's (or one partition's, or one group's) outcome.
 struct topic_result {
-    std::string name;
-    std::error_code error;
-    std::string message;  ///< the broker's error message, if it sent one
+    std::string name{};
+    std::error_code error{};
+    std::string message{};  ///< the broker's error message, if it sent one
 };
 
 struct topic_listing {
-    std::string name;
+    std::string name{};
     bool internal = false;
     std::int32_t partitions = 0;
 };
@@ -97,24 +97,24 @@ struct partition_description {
     std::int32_t id = 0;
     std::int32_t leader = -1;
     std::int32_t leader_epoch = -1;
-    std::vector<std::int32_t> replicas;
-    std::vector<std::int32_t> isr;
-    std::vector<std::int32_t> offline;
-    std::error_code error;
+    std::vector<std::int32_t> replicas{};
+    std::vector<std::int32_t> isr{};
+    std::vector<std::int32_t> offline{};
+    std::error_code error{};
 };
 
 struct topic_description {
-    std::string name;
-    std::error_code error;  ///< e.g. UNKNOWN_TOPIC_OR_PARTITION
+    std::string name{};
+    std::error_code error{};  ///< e.g. UNKNOWN_TOPIC_OR_PARTITION
     bool internal = false;
-    std::vector<partition_description> partitions;  ///< sorted by id
+    std::vector<partition_description> partitions{};  ///< sorted by id
 };
 
 struct new_partitions {
-    std::string topic;
+    std::string topic{};
     std::int32_t total_count = 0;  ///< the new number of partitions (only ever grows)
     /// Replicas of each new partition, in order; empty: the controller decides.
-    std::vector<std::vector<std::int32_t>> assignments;
+    std::vector<std::vector<std::int32_t>> assignments{};
 };
 
 // --- configs ---------------------------------------------------------------------------------
@@ -123,7 +123,7 @@ enum class resource_type : std::int8_t { topic = 2, broker = 4, broker_logger = 
 
 struct config_resource {
     resource_type type = resource_type::topic;
-    std::string name;  ///< the topic, or the broker id ("1"); "" for the cluster-wide broker default
+    std::string name{};  ///< the topic, or the broker id ("1"); "" for the cluster-wide broker default
     friend auto operator<=>(const config_resource&, const config_resource&) = default;
 };
 
@@ -140,8 +140,8 @@ enum class config_source : std::int8_t {
 std::string_view to_string(config_source s) noexcept;
 
 struct config_entry {
-    std::string name;
-    std::optional<std::string> value;  ///< nullopt for sensitive values
+    std::string name{};
+    std::optional<std::string> value{};  ///< nullopt for sensitive values
     bool read_only = false;
     bool sensitive = false;
     bool is_default = false;
@@ -149,30 +149,30 @@ struct config_entry {
 };
 
 struct config_description {
-    config_resource resource;
-    std::error_code error;
-    std::string message;
-    std::vector<config_entry> entries;
+    config_resource resource{};
+    std::error_code error{};
+    std::string message{};
+    std::vector<config_entry> entries{};
 };
 
 /// IncrementalAlterConfigs operations.
 enum class alter_op : std::int8_t { set = 0, remove = 1, append = 2, subtract = 3 };
 
 struct config_alteration {
-    std::string name;
+    std::string name{};
     alter_op op = alter_op::set;
-    std::optional<std::string> value;  ///< ignored by remove
+    std::optional<std::string> value{};  ///< ignored by remove
 };
 
 struct resource_alterations {
-    config_resource resource;
-    std::vector<config_alteration> alterations;
+    config_resource resource{};
+    std::vector<config_alteration> alterations{};
 };
 
 struct resource_result {
-    config_resource resource;
-    std::error_code error;
-    std::string message;
+    config_resource resource{};
+    std::error_code error{};
+    std::string message{};
 };
 
 // --- offsets ---------------------------------------------------------------------------------
@@ -185,79 +185,79 @@ struct offset_spec {
 };
 
 struct offset_query {
-    topic_partition tp;
+    topic_partition tp{};
     std::int64_t spec = offset_spec::latest;  ///< offset_spec::* or a timestamp (ms)
 };
 
 struct listed_offset {
-    topic_partition tp;
-    std::error_code error;
+    topic_partition tp{};
+    std::error_code error{};
     std::int64_t offset = -1;  ///< -1: no record at or after the timestamp
     std::int64_t timestamp = -1;
     std::int32_t leader_epoch = -1;
 };
 
 struct delete_records_request {
-    topic_partition tp;
+    topic_partition tp{};
     std::int64_t before_offset = -1;  ///< delete every record below it; -1: up to the high watermark
 };
 
 struct deleted_records {
-    topic_partition tp;
-    std::error_code error;
+    topic_partition tp{};
+    std::error_code error{};
     std::int64_t low_watermark = -1;
 };
 
 struct partition_result {
-    topic_partition tp;
-    std::error_code error;
+    topic_partition tp{};
+    std::error_code error{};
 };
 
 // --- groups ----------------------------------------------------------------------------------
 
 struct group_listing {
-    std::string group_id;
-    std::string protocol_type;  ///< "consumer" for consumer groups
-    std::string state;          ///< ListGroups v4+; "" otherwise
+    std::string group_id{};
+    std::string protocol_type{};  ///< "consumer" for consumer groups
+    std::string state{};          ///< ListGroups v4+; "" otherwise
     std::int32_t coordinator = -1;
 };
 
 struct member_description {
-    std::string member_id;
-    std::optional<std::string> group_instance_id;
-    std::string client_id;
-    std::string client_host;
+    std::string member_id{};
+    std::optional<std::string> group_instance_id{};
+    std::string client_id{};
+    std::string client_host{};
     /// Decoded from the ConsumerProtocol assignment (protocol type "consumer"), sorted.
-    std::vector<topic_partition> assignment;
-    std::error_code assignment_error;  ///< set when the assignment bytes could not be decoded
+    std::vector<topic_partition> assignment{};
+    std::error_code assignment_error{};  ///< set when the assignment bytes could not be decoded
 };
 
 struct group_description {
-    std::string group_id;
-    std::error_code error;
-    std::string state;          ///< Empty, Stable, PreparingRebalance, CompletingRebalance, Dead
-    std::string protocol_type;  ///< "consumer"
-    std::string protocol;       ///< the assignor, e.g. "range"
+    std::string group_id{};
+    std::error_code error{};
+    std::string state{};          ///< Empty, Stable, PreparingRebalance, CompletingRebalance, Dead
+    std::string protocol_type{};  ///< "consumer"
+    std::string protocol{};       ///< the assignor, e.g. "range"
     std::int32_t coordinator = -1;
-    std::vector<member_description> members;
+    std::vector<member_description> members{};
 };
 
 struct group_result {
-    std::string group_id;
-    std::error_code error;
+    std::string group_id{};
+    std::error_code error{};
 };
 
 struct committed_offset {
-    topic_partition tp;
-    std::error_code error;
+    topic_partition tp{};
+    std::error_code error{};
     std::int64_t offset = -1;  ///< -1: nothing committed
     std::int32_t leader_epoch = -1;
-    std::optional<std::string> metadata;
+    std::optional<std::string> metadata{};
 };
 
 struct partition_lag {
-    topic_partition tp;
-    std::error_code error;
+    topic_partition tp{};
+    std::error_code error{};
     std::int64_t committed = -1;   ///< -1: nothing committed
     std::int64_t end_offset = -1;  ///< the high watermark
     std::int64_t lag = -1;         ///< end_offset - committed, or -1 when either is unknown
@@ -267,15 +267,15 @@ struct partition_lag {
 
 struct broker_description {
     std::int32_t node_id = -1;
-    std::string host;
+    std::string host{};
     std::int32_t port = 0;
-    std::optional<std::string> rack;
+    std::optional<std::string> rack{};
 };
 
 struct cluster_description {
-    std::optional<std::string> cluster_id;
+    std::optional<std::string> cluster_id{};
     std::int32_t controller_id = -1;
-    std::vector<broker_description> brokers;  ///< sorted by id
+    std::vector<broker_description> brokers{};  ///< sorted by id
     bool from_describe_cluster = false;       ///< false: the brokers lack DescribeCluster; from Metadata
 };
 
@@ -287,9 +287,9 @@ struct api_version_range {
 
 struct broker_api_versions {
     std::int32_t node_id = -1;
-    std::string address;
-    std::error_code error;
-    std::vector<api_version_range> apis;  ///< sorted by key
+    std::string address{};
+    std::error_code error{};
+    std::vector<api_version_range> apis{};  ///< sorted by key
 };
 
 /// The name of a Kafka API key ("Metadata"), or "" if kwire does not know it.
@@ -445,7 +445,7 @@ public:
     }
 
 private:
-    std::shared_ptr<detail::admin_impl> impl_;
+    std::shared_ptr<detail::admin_impl> impl_{};
 };
 
 }  // namespace kwire::admin
