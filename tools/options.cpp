@@ -290,7 +290,7 @@ int run_subcommand(std::string_view command, std::span<const std::string_view> a
     std::string help = std::string(intro) + "\nSubcommands:\n";
     for (const auto& s : subcommands) {
         help += "  " + std::string(s.name);
-        help.append(s.name.size() < 14 ? 14 - s.name.size() : 1, ' ');
+        help.append(s.name.size() < 16 ? 16 - s.name.size() : 1, ' ');
         help += std::string(s.summary) + "\n";
     }
     help += "\nkwire " + std::string(command) + " SUBCOMMAND --help shows a subcommand's options.\n";
