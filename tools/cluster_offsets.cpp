@@ -137,10 +137,7 @@ int run_cluster(const command_context& ctx) {
         for (std::size_t i = 0; i < cluster.brokers.size(); ++i) {
             const auto& b = cluster.brokers[i];
             if (i) out += ',';
-            out += "{\"id\":" + std::to_string(b.node_id) + ",\"host\":";
-            json_string(out, b.host);
-            out += ",\"port\":" + std::to_string(b.port) + ",\"rack\":";
-            json_optional_string(out, b.rack);
+            json_broker_fields(out, b);
             if (versions) {
                 for (const auto& v : apis.second) {
                     if (v.node_id != b.node_id) continue;
@@ -161,14 +158,7 @@ int run_cluster(const command_context& ctx) {
         }
         out += "]}\n";
     } else {
-        out = "Cluster id: " + cluster.cluster_id.value_or("(none)") + ", controller: " +
-              (cluster.controller_id >= 0 ? "broker " + std::to_string(cluster.controller_id) : std::string("none")) + "\n";
-        out += plural(cluster.brokers.size(), "broker") + ":\n";
-        std::vector<std::vector<std::string>> rows{{"ID", "ADDRESS", "RACK"}};
-        for (const auto& b : cluster.brokers)
-            rows.push_back({std::to_string(b.node_id) + (b.node_id == cluster.controller_id ? " (controller)" : ""),
-                            b.host + ":" + std::to_string(b.port), b.rack.value_or("-")});
-        out += table(rows, "  ");
+        out = cluster_text(cluster.cluster_id, cluster.controller_id, cluster.brokers);
         for (const auto& v : apis.second) {
             out += "Broker " + std::to_string(v.node_id) + " (" + v.address + ") API versions";
             if (v.error) {

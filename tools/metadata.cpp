@@ -32,15 +32,7 @@ constexpr std::string_view help_text =
     "Options:\n";
 
 std::string render_table(const cluster_metadata& md) {
-    std::string out = "Cluster id: " + md.cluster_id.value_or("(none)") + ", controller: " +
-                      (md.controller_id >= 0 ? "broker " + std::to_string(md.controller_id) : std::string("none")) +
-                      "\n";
-    out += plural(md.brokers.size(), "broker") + ":\n";
-    std::vector<std::vector<std::string>> rows{{"ID", "ADDRESS", "RACK"}};
-    for (const auto& b : md.brokers)
-        rows.push_back({std::to_string(b.node_id) + (b.node_id == md.controller_id ? " (controller)" : ""),
-                        b.host + ":" + std::to_string(b.port), b.rack.value_or("-")});
-    out += table(rows, "  ");
+    std::string out = cluster_text(md.cluster_id, md.controller_id, md.brokers);
     out += plural(md.topics.size(), "topic") + ":\n";
     for (const auto& t : md.topics) {
         out += "  topic '" + t.name + "'" + (t.internal ? " (internal)" : "");
@@ -50,12 +42,7 @@ std::string render_table(const cluster_metadata& md) {
         } else {
             out += ": " + plural(t.partitions.size(), "partition") + "\n";
         }
-        rows = {{"PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "ERROR"}};
-        for (const auto& p : t.partitions)
-            rows.push_back({std::to_string(p.id), p.leader >= 0 ? std::to_string(p.leader) : "none",
-                            p.leader_epoch >= 0 ? std::to_string(p.leader_epoch) : "-", id_list(p.replicas),
-                            id_list(p.isr), name_of_error(p.error)});
-        out += table(rows, "    ");
+        out += partition_table(t.partitions, "    ");
     }
     return out;
 }
@@ -65,12 +52,8 @@ std::string render_json(const cluster_metadata& md) {
     json_optional_string(out, md.cluster_id);
     out += ",\"controller_id\":" + std::to_string(md.controller_id) + ",\"brokers\":[";
     for (std::size_t i = 0; i < md.brokers.size(); ++i) {
-        const auto& b = md.brokers[i];
         if (i) out += ',';
-        out += "{\"id\":" + std::to_string(b.node_id) + ",\"host\":";
-        json_string(out, b.host);
-        out += ",\"port\":" + std::to_string(b.port) + ",\"rack\":";
-        json_optional_string(out, b.rack);
+        json_broker_fields(out, md.brokers[i]);
         out += '}';
     }
     out += "],\"topics\":[";
@@ -83,16 +66,8 @@ std::string render_json(const cluster_metadata& md) {
         json_error(out, t.error);
         out += ",\"partitions\":[";
         for (std::size_t j = 0; j < t.partitions.size(); ++j) {
-            const auto& p = t.partitions[j];
             if (j) out += ',';
-            out += "{\"partition\":" + std::to_string(p.id) + ",\"leader\":" + std::to_string(p.leader) +
-                   ",\"leader_epoch\":" + std::to_string(p.leader_epoch) + ",\"replicas\":";
-            json_ids(out, p.replicas);
-            out += ",\"isr\":";
-            json_ids(out, p.isr);
-            out += ',';
-            json_error(out, p.error);
-            out += '}';
+            json_partition(out, t.partitions[j]);
         }
         out += "]}";
     }

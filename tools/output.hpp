@@ -34,6 +34,68 @@ void json_error(std::string& out, std::int16_t code);
 /// their message.
 void json_error(std::string& out, const std::error_code& ec);
 
+/// "-" for no error, else its name.
+inline std::string error_cell(std::int16_t code) { return name_of_error(code); }
+
+// Brokers and partitions, as `kwire metadata`, `kwire cluster` and `kwire topics describe` show
+// them (from the metadata query or the admin client: the same fields by the same names).
+
+/// {"id":..,"host":..,"port":..,"rack":.. -- without the closing brace, for more fields.
+template <class Broker> void json_broker_fields(std::string& out, const Broker& b) {
+    out += "{\"id\":" + std::to_string(b.node_id) + ",\"host\":";
+    json_string(out, b.host);
+    out += ",\"port\":" + std::to_string(b.port) + ",\"rack\":";
+    json_optional_string(out, b.rack);
+}
+
+/// "Cluster id: ..., controller: ..." and the broker table.
+template <class Brokers>
+std::string cluster_text(const std::optional<std::string>& cluster_id, std::int32_t controller, const Brokers& brokers) {
+    std::string out = "Cluster id: " + cluster_id.value_or("(none)") + ", controller: " +
+                      (controller >= 0 ? "broker " + std::to_string(controller) : std::string("none")) + "\n";
+    out += plural(brokers.size(), "broker") + ":\n";
+    std::vector<std::vector<std::string>> rows{{"ID", "ADDRESS", "RACK"}};
+    for (const auto& b : brokers)
+        rows.push_back({std::to_string(b.node_id) + (b.node_id == controller ? " (controller)" : ""),
+                        b.host + ":" + std::to_string(b.port), b.rack.value_or("-")});
+    return out + table(rows, "  ");
+}
+
+template <class Partition> constexpr bool has_offline = requires(const Partition& p) { p.offline; };
+
+/// One partition as a JSON object.
+template <class Partition> void json_partition(std::string& out, const Partition& p) {
+    out += "{\"partition\":" + std::to_string(p.id) + ",\"leader\":" + std::to_string(p.leader) +
+           ",\"leader_epoch\":" + std::to_string(p.leader_epoch) + ",\"replicas\":";
+    json_ids(out, p.replicas);
+    out += ",\"isr\":";
+    json_ids(out, p.isr);
+    if constexpr (has_offline<Partition>) {
+        out += ",\"offline\":";
+        json_ids(out, p.offline);
+    }
+    out += ',';
+    json_error(out, p.error);
+    out += '}';
+}
+
+/// A table of partitions: leader, epoch, replicas, ISR (offline replicas where known), error.
+template <class Partitions> std::string partition_table(const Partitions& partitions, std::string_view indent) {
+    using partition = typename Partitions::value_type;
+    std::vector<std::vector<std::string>> rows{{"PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR"}};
+    if constexpr (has_offline<partition>) rows[0].push_back("OFFLINE");
+    rows[0].push_back("ERROR");
+    for (const auto& p : partitions) {
+        std::vector<std::string> row{std::to_string(p.id), p.leader >= 0 ? std::to_string(p.leader) : "none",
+                                     p.leader_epoch >= 0 ? std::to_string(p.leader_epoch) : "-", id_list(p.replicas),
+                                     id_list(p.isr)};
+        if constexpr (has_offline<partition>) row.push_back(id_list(p.offline));
+        row.push_back(error_cell(p.error));
+        rows.push_back(std::move(row));
+    }
+    return table(rows, indent);
+}
+
 /// Writes `text` to stdout; false (after saying so on stderr) if that failed.
 bool write_stdout(const std::string& text);
 

@@ -131,18 +131,8 @@ int topics_describe(std::span<const std::string_view> args) {
             json_error(out, t.error);
             out += ",\"partitions\":[";
             for (std::size_t j = 0; j < t.partitions.size(); ++j) {
-                const auto& p = t.partitions[j];
                 if (j) out += ',';
-                out += "{\"partition\":" + std::to_string(p.id) + ",\"leader\":" + std::to_string(p.leader) +
-                       ",\"leader_epoch\":" + std::to_string(p.leader_epoch) + ",\"replicas\":";
-                json_ids(out, p.replicas);
-                out += ",\"isr\":";
-                json_ids(out, p.isr);
-                out += ",\"offline\":";
-                json_ids(out, p.offline);
-                out += ',';
-                json_error(out, p.error);
-                out += '}';
+                json_partition(out, t.partitions[j]);
             }
             out += "],\"configs\":";
             if (cfg && !cfg->error) {
@@ -171,12 +161,7 @@ int topics_describe(std::span<const std::string_view> args) {
         const auto rf = t.partitions.empty() ? std::size_t{0} : t.partitions.front().replicas.size();
         out += "Topic '" + t.name + "'" + (t.internal ? " (internal)" : "") + ": " +
                plural(t.partitions.size(), "partition") + ", replication factor " + std::to_string(rf) + "\n";
-        std::vector<std::vector<std::string>> rows{{"PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "OFFLINE", "ERROR"}};
-        for (const auto& p : t.partitions)
-            rows.push_back({std::to_string(p.id), p.leader >= 0 ? std::to_string(p.leader) : "none",
-                            p.leader_epoch >= 0 ? std::to_string(p.leader_epoch) : "-", id_list(p.replicas),
-                            id_list(p.isr), id_list(p.offline), error_cell(p.error)});
-        out += table(rows, "  ");
+        out += partition_table(t.partitions, "  ");
         if (cfg_error) {
             out += "  Configs: not available (" + describe_error(cfg_error) + ")\n";
         } else if (cfg) {

@@ -130,7 +130,7 @@ public:
         finish_items();
     }
 
-protected:
+public:
     static Result result(const Key& k, std::error_code ec, std::string message = {}) {
         Result r{};
         set_key(r, k);
@@ -138,6 +138,8 @@ protected:
         if constexpr (requires { r.message; }) r.message = std::move(message);
         return r;
     }
+
+protected:
     /// A broker's answer for `k`; `code` is its Kafka error code.
     void answer(const Key& k, Result r, std::int16_t code, bool unknown_topic_retriable = false) {
         answered_ = true;
@@ -178,6 +180,13 @@ protected:
     std::error_code last_error_;
 };
 
+/// The key of each item, in order.
+template <class T, class Key> auto keys_of(const std::vector<T>& items, Key key) {
+    std::vector<std::decay_t<std::invoke_result_t<Key, const T&>>> out;
+    for (const auto& i : items) out.push_back(key(i));
+    return out;
+}
+
 std::vector<std::string> topics_of(const std::vector<topic_partition>& tps) {
     std::set<std::string> names;
     for (const auto& tp : tps) names.insert(tp.topic);
@@ -198,48 +207,62 @@ std::pair<std::int32_t, std::int16_t> leader_in(const kp::MetadataResponse& md, 
 
 // --- topics: create, delete, create partitions (the controller) ------------------------------
 
-class create_topics_call : public items_call<create_topics_call, topics_signature, std::string, topic_result> {
+/// A call over topics, sent to the controller in one request; Derived::send(conn) sends it and
+/// answers each topic with answer_topic().
+template <class Derived>
+class controller_call : public items_call<Derived, topics_signature, std::string, topic_result> {
 public:
-    create_topics_call(impl_ptr i, handler<topics_signature> h, std::vector<new_topic> topics, create_topics_options o)
-        : items_call(std::move(i), std::move(h), names(topics)), options_(o) {
-        for (auto& t : topics) topics_.emplace(t.name, std::move(t));
-    }
-    static std::vector<std::string> names(const std::vector<new_topic>& topics) {
-        std::vector<std::string> out;
-        for (const auto& t : topics) out.push_back(t.name);
-        return out;
-    }
+    using items_call<Derived, topics_signature, std::string, topic_result>::items_call;
     void run() {
-        impl->controller(pending_list(), [s = shared_from_this()](std::error_code ec, conn_ptr conn) {
+        this->impl->controller(this->pending_list(), [s = this->shared_from_this()](std::error_code ec, conn_ptr conn) {
             if (s->finished()) return;
             if (ec) return s->fail_all(ec), s->next();
-            kp::CreateTopicsRequest req;
-            bool needs_defaults = false;
-            for (const auto& name : s->items_.pending()) {
-                const auto& t = s->topics_.at(name);
-                auto& ct = req.topics.emplace_back();
-                ct.name = t.name;
-                ct.num_partitions = t.assignments.empty() ? t.partitions : -1;
-                ct.replication_factor = t.assignments.empty() ? t.replication_factor : std::int16_t{-1};
-                if (t.assignments.empty() && (t.partitions < 0 || t.replication_factor < 0)) needs_defaults = true;
-                for (const auto& [p, brokers] : t.assignments) ct.assignments.push_back({p, brokers, {}});
-                for (const auto& [k, v] : t.configs) ct.configs.push_back({k, v, {}});
-            }
-            req.timeout_ms = static_cast<std::int32_t>(s->impl->cfg.request_timeout.count());
-            req.validate_only = s->options_.validate_only;
-            // -1 for the broker's defaults needs v4 (KIP-464); validate_only needs v1.
-            const std::int16_t min_version = needs_defaults ? 4 : s->options_.validate_only ? 1 : 0;
-            conn->request(std::move(req),
-                          [s](std::error_code ec2, kp::CreateTopicsResponse resp, std::int16_t) {
-                              if (s->finished()) return;
-                              if (ec2) return s->fail_all(ec2), s->next();
-                              for (const auto& t : resp.topics)
-                                  s->answer(t.name, result(t.name, kafka_error(t.error_code), t.error_message.value_or("")),
-                                            t.error_code);
-                              s->next();
-                          },
-                          min_version);
+            s->send(std::move(conn));
         });
+    }
+    /// The response handler of Derived's request: `each(resp, answer)` calls
+    /// answer(name, error_code, message) per topic.
+    template <class Resp, class Each> auto on_response(Each each) {
+        return [s = this->shared_from_this(), each](std::error_code ec, Resp resp, std::int16_t) {
+            if (s->finished()) return;
+            if (ec) return s->fail_all(ec), s->next();
+            each(resp, [&](const std::string& name, std::int16_t code, const std::optional<std::string>& message) {
+                s->answer(name, Derived::result(name, kafka_error(code), message.value_or("")), code);
+            });
+            s->next();
+        };
+    }
+    std::int32_t timeout_ms() const { return static_cast<std::int32_t>(this->impl->cfg.request_timeout.count()); }
+};
+
+class create_topics_call : public controller_call<create_topics_call> {
+public:
+    create_topics_call(impl_ptr i, handler<topics_signature> h, std::vector<new_topic> topics, create_topics_options o)
+        : controller_call(std::move(i), std::move(h), keys_of(topics, [](const new_topic& t) { return t.name; })),
+          options_(o) {
+        for (auto& t : topics) topics_.emplace(t.name, std::move(t));
+    }
+    void send(conn_ptr conn) {
+        kp::CreateTopicsRequest req;
+        bool needs_defaults = false;
+        for (const auto& name : items_.pending()) {
+            const auto& t = topics_.at(name);
+            auto& ct = req.topics.emplace_back();
+            ct.name = t.name;
+            ct.num_partitions = t.assignments.empty() ? t.partitions : -1;
+            ct.replication_factor = t.assignments.empty() ? t.replication_factor : std::int16_t{-1};
+            if (t.assignments.empty() && (t.partitions < 0 || t.replication_factor < 0)) needs_defaults = true;
+            for (const auto& [p, brokers] : t.assignments) ct.assignments.push_back({p, brokers, {}});
+            for (const auto& [k, v] : t.configs) ct.configs.push_back({k, v, {}});
+        }
+        req.timeout_ms = timeout_ms();
+        req.validate_only = options_.validate_only;
+        // -1 for the broker's defaults needs v4 (KIP-464); validate_only needs v1.
+        const std::int16_t min_version = needs_defaults ? 4 : options_.validate_only ? 1 : 0;
+        conn->request(std::move(req), on_response<kp::CreateTopicsResponse>([](const auto& resp, auto answer) {
+                          for (const auto& t : resp.topics) answer(t.name, t.error_code, t.error_message);
+                      }),
+                      min_version);
     }
 
 private:
@@ -247,70 +270,48 @@ private:
     std::map<std::string, new_topic> topics_;
 };
 
-class delete_topics_call : public items_call<delete_topics_call, topics_signature, std::string, topic_result> {
+class delete_topics_call : public controller_call<delete_topics_call> {
 public:
-    using items_call::items_call;
-    void run() {
-        impl->controller(pending_list(), [s = shared_from_this()](std::error_code ec, conn_ptr conn) {
-            if (s->finished()) return;
-            if (ec) return s->fail_all(ec), s->next();
-            kp::DeleteTopicsRequest req;  // names in both layouts: the version picks one
-            for (const auto& name : s->items_.pending()) {
-                req.topic_names.push_back(name);
-                req.topics.emplace_back().name = name;
-            }
-            req.timeout_ms = static_cast<std::int32_t>(s->impl->cfg.request_timeout.count());
-            conn->request(std::move(req), [s](std::error_code ec2, kp::DeleteTopicsResponse resp, std::int16_t) {
-                if (s->finished()) return;
-                if (ec2) return s->fail_all(ec2), s->next();
-                for (const auto& t : resp.responses) {
-                    const auto name = t.name.value_or("");
-                    s->answer(name, result(name, kafka_error(t.error_code), t.error_message.value_or("")), t.error_code);
-                }
-                s->next();
-            });
-        });
+    using controller_call::controller_call;
+    void send(conn_ptr conn) {
+        kp::DeleteTopicsRequest req;  // names in both layouts: the version picks one
+        for (const auto& name : items_.pending()) {
+            req.topic_names.push_back(name);
+            req.topics.emplace_back().name = name;
+        }
+        req.timeout_ms = timeout_ms();
+        conn->request(std::move(req), on_response<kp::DeleteTopicsResponse>([](const auto& resp, auto answer) {
+                          for (const auto& t : resp.responses) answer(t.name.value_or(""), t.error_code, t.error_message);
+                      }));
     }
 };
 
-class create_partitions_call : public items_call<create_partitions_call, topics_signature, std::string, topic_result> {
+class create_partitions_call : public controller_call<create_partitions_call> {
 public:
     create_partitions_call(impl_ptr i, handler<topics_signature> h, std::vector<new_partitions> topics, bool validate_only)
-        : items_call(std::move(i), std::move(h), names(topics)), validate_only_(validate_only) {
+        : controller_call(std::move(i), std::move(h), keys_of(topics, [](const new_partitions& t) { return t.topic; })),
+          validate_only_(validate_only) {
         for (auto& t : topics) topics_.emplace(t.topic, std::move(t));
     }
-    static std::vector<std::string> names(const std::vector<new_partitions>& topics) {
-        std::vector<std::string> out;
-        for (const auto& t : topics) out.push_back(t.topic);
-        return out;
-    }
-    void run() {
-        impl->controller(pending_list(), [s = shared_from_this()](std::error_code ec, conn_ptr conn) {
-            if (s->finished()) return;
-            if (ec) return s->fail_all(ec), s->next();
-            kp::CreatePartitionsRequest req;
-            for (const auto& name : s->items_.pending()) {
-                const auto& t = s->topics_.at(name);
-                auto& ct = req.topics.emplace_back();
-                ct.name = t.topic;
-                ct.count = t.total_count;
-                if (t.assignments.empty()) {
-                    ct.assignments.reset();
-                } else {
-                    ct.assignments.emplace();
-                    for (const auto& a : t.assignments) ct.assignments->push_back({a, {}});
-                }
+    void send(conn_ptr conn) {
+        kp::CreatePartitionsRequest req;
+        for (const auto& name : items_.pending()) {
+            const auto& t = topics_.at(name);
+            auto& ct = req.topics.emplace_back();
+            ct.name = t.topic;
+            ct.count = t.total_count;
+            if (t.assignments.empty()) {
+                ct.assignments.reset();
+            } else {
+                ct.assignments.emplace();
+                for (const auto& a : t.assignments) ct.assignments->push_back({a, {}});
             }
-            req.timeout_ms = static_cast<std::int32_t>(s->impl->cfg.request_timeout.count());
-            req.validate_only = s->validate_only_;
-            conn->request(std::move(req), [s](std::error_code ec2, kp::CreatePartitionsResponse resp, std::int16_t) {
-                if (s->finished()) return;
-                if (ec2) return s->fail_all(ec2), s->next();
-                for (const auto& t : resp.results)
-                    s->answer(t.name, result(t.name, kafka_error(t.error_code), t.error_message.value_or("")), t.error_code);
-                s->next();
-            });
-        });
+        }
+        req.timeout_ms = timeout_ms();
+        req.validate_only = validate_only_;
+        conn->request(std::move(req), on_response<kp::CreatePartitionsResponse>([](const auto& resp, auto answer) {
+                          for (const auto& t : resp.results) answer(t.name, t.error_code, t.error_message);
+                      }));
     }
 
 private:
@@ -486,13 +487,8 @@ class alter_configs_call : public config_call<alter_configs_call, alter_configs_
 public:
     alter_configs_call(impl_ptr i, handler<alter_configs_signature> h, std::vector<resource_alterations> changes,
                        bool validate_only)
-        : config_call(std::move(i), std::move(h), resources(changes)), validate_only_(validate_only) {
+        : config_call(std::move(i), std::move(h), keys_of(changes, [](const resource_alterations& c) { return c.resource; })), validate_only_(validate_only) {
         for (auto& c : changes) changes_.emplace(c.resource, std::move(c.alterations));
-    }
-    static std::vector<config_resource> resources(const std::vector<resource_alterations>& changes) {
-        std::vector<config_resource> out;
-        for (const auto& c : changes) out.push_back(c.resource);
-        return out;
     }
     void send(const config_resource& r, conn_ptr conn) {
         kp::IncrementalAlterConfigsRequest req;
@@ -573,13 +569,8 @@ void by_topic(TopicList& topics, const std::vector<topic_partition>& tps, Fill f
 class list_offsets_call : public leader_call<list_offsets_call, list_offsets_signature, listed_offset> {
 public:
     list_offsets_call(impl_ptr i, handler<list_offsets_signature> h, std::vector<offset_query> queries)
-        : leader_call(std::move(i), std::move(h), keys(queries)) {
+        : leader_call(std::move(i), std::move(h), keys_of(queries, [](const offset_query& q) { return q.tp; })) {
         for (const auto& q : queries) specs_[q.tp] = q.spec;
-    }
-    static std::vector<topic_partition> keys(const std::vector<offset_query>& qs) {
-        std::vector<topic_partition> out;
-        for (const auto& q : qs) out.push_back(q.tp);
-        return out;
     }
     void send(std::vector<topic_partition> tps, conn_ptr conn) {
         kp::ListOffsetsRequest req;
@@ -616,13 +607,8 @@ private:
 class delete_records_call : public leader_call<delete_records_call, delete_records_signature, deleted_records> {
 public:
     delete_records_call(impl_ptr i, handler<delete_records_signature> h, std::vector<delete_records_request> reqs)
-        : leader_call(std::move(i), std::move(h), keys(reqs)) {
+        : leader_call(std::move(i), std::move(h), keys_of(reqs, [](const delete_records_request& r) { return r.tp; })) {
         for (const auto& r : reqs) before_[r.tp] = r.before_offset;
-    }
-    static std::vector<topic_partition> keys(const std::vector<delete_records_request>& rs) {
-        std::vector<topic_partition> out;
-        for (const auto& r : rs) out.push_back(r.tp);
-        return out;
     }
     void send(std::vector<topic_partition> tps, conn_ptr conn) {
         kp::DeleteRecordsRequest req;
@@ -834,13 +820,9 @@ class alter_group_offsets_call
 public:
     alter_group_offsets_call(impl_ptr i, handler<alter_offsets_signature> h, std::string group,
                              std::vector<std::pair<topic_partition, std::int64_t>> offsets)
-        : items_call(std::move(i), std::move(h), keys(offsets)), group_(std::move(group)) {
+        : items_call(std::move(i), std::move(h), keys_of(offsets, [](const auto& o) { return o.first; })),
+          group_(std::move(group)) {
         for (const auto& [tp, o] : offsets) offsets_[tp] = o;
-    }
-    static std::vector<topic_partition> keys(const std::vector<std::pair<topic_partition, std::int64_t>>& os) {
-        std::vector<topic_partition> out;
-        for (const auto& o : os) out.push_back(o.first);
-        return out;
     }
     void run() {
         impl->coordinator(group_, [s = shared_from_this()](std::error_code ec, conn_ptr conn) {

@@ -67,25 +67,11 @@ public:
 
     /// Records an answer for `k`. Returns the step the error asks for (done when it is final).
     next_step answer(const Key& k, Result r, std::int16_t error, bool deadline_passed, bool unknown_topic_retriable = false) {
-        auto step = classify(error, unknown_topic_retriable);
-        if (step == next_step::done || deadline_passed) {
-            pending_.erase(k);
-            results_.insert_or_assign(k, std::move(r));
-            return next_step::done;
-        }
-        last_.insert_or_assign(k, std::move(r));
-        return step;
+        return record(k, std::move(r), classify(error, unknown_topic_retriable), deadline_passed);
     }
     /// A failure of the request carrying `k` (or no route for it).
     next_step fail(const Key& k, Result r, std::error_code ec, bool deadline_passed) {
-        const auto step = classify(ec);
-        if (step == next_step::done || deadline_passed) {
-            pending_.erase(k);
-            results_.insert_or_assign(k, std::move(r));
-            return next_step::done;
-        }
-        last_.insert_or_assign(k, std::move(r));
-        return step;
+        return record(k, std::move(r), classify(ec), deadline_passed);
     }
     /// The deadline passed: every pending item gets its last answer, or `fallback(k)`.
     template <class Fallback> void give_up(Fallback fallback) {
@@ -98,6 +84,16 @@ public:
     std::map<Key, Result>& results() noexcept { return results_; }
 
 private:
+    next_step record(const Key& k, Result r, next_step step, bool deadline_passed) {
+        if (step == next_step::done || deadline_passed) {
+            pending_.erase(k);
+            results_.insert_or_assign(k, std::move(r));
+            return next_step::done;
+        }
+        last_.insert_or_assign(k, std::move(r));
+        return step;
+    }
+
     std::set<Key> pending_;
     std::map<Key, Result> last_;
     std::map<Key, Result> results_;

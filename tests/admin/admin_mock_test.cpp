@@ -14,6 +14,7 @@
 #include <chrono>
 #include <thread>
 
+#include "admin_test_support.hpp"
 #include "kwire/admin/admin.hpp"
 #include "kwire/client/error.hpp"
 #include "kwire/client/producer.hpp"
@@ -35,19 +36,7 @@ admin_config config_for(const mock_cluster& mc) {
 }
 
 /// Runs one admin call (callback token) to completion.
-template <class Result, class Start> std::pair<std::error_code, Result> run(net::io_context& io, Start start) {
-    std::pair<std::error_code, Result> out;
-    bool done = false;
-    start([&](std::error_code ec, Result r) {
-        out = {ec, std::move(r)};
-        done = true;
-        io.stop();
-    });
-    io.restart();
-    io.run_for(30s);
-    EXPECT_TRUE(done) << "the call never completed";
-    return out;
-}
+using kwire::test::run;
 
 bool has_topic(net::io_context& io, admin_client& admin, const std::string& name) {
     auto [ec, topics] = run<std::vector<topic_listing>>(io, [&](auto h) { admin.list_topics(true, h); });

@@ -6,8 +6,10 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "admin_test_support.hpp"
 #include "kwire/admin/admin.hpp"
 #include "kwire/client/error.hpp"
+#include "kwire/client/producer.hpp"
 #include "kwire/protocol/error.hpp"
 #include "kwire/protocol/messages.hpp"
 #include "scripted_broker.hpp"
@@ -21,30 +23,13 @@ using namespace std::chrono_literals;
 namespace net = boost::asio;
 namespace kp = kwire::protocol;
 
-template <class Result, class Start> std::pair<std::error_code, Result> run(net::io_context& io, Start start) {
-    std::pair<std::error_code, Result> out;
-    bool done = false;
-    start([&](std::error_code ec, Result r) {
-        out = {ec, std::move(r)};
-        done = true;
-        io.stop();
-    });
-    io.restart();
-    io.run_for(30s);
-    EXPECT_TRUE(done) << "the call never completed";
-    return out;
-}
+using kwire::test::run;
 
 class AdminScripted : public ::testing::Test {
 protected:
     admin_config config() {
         admin_config cfg;
-        for (std::size_t at = 0; at != std::string::npos;) {  // "a,b,c": one entry each
-            const auto b = peers.bootstrap();
-            const auto next = b.find(',', at);
-            cfg.bootstrap_servers.push_back(b.substr(at, next == std::string::npos ? next : next - at));
-            at = next == std::string::npos ? next : next + 1;
-        }
+        cfg.bootstrap_servers = peers.addresses();
         cfg.api_timeout = 10s;
         cfg.retry_backoff = 10ms;
         return cfg;
@@ -234,42 +219,13 @@ TEST_F(AdminScripted, IncrementalAlterConfigsSendsEachOperation) {
     }
 }
 
-/// A FindCoordinator answer naming `node` (of peers) as every group's coordinator.
-scripted_cluster::script coordinator_is(const scripted_cluster& peers, int node, std::vector<std::int16_t> errors = {}) {
-    auto remaining = std::make_shared<std::vector<std::int16_t>>(std::move(errors));
-    return [&peers, node, remaining](const scripted_request& r) {
-        const auto req = r.decode<kp::FindCoordinatorRequest>();
-        const auto address = peers.bootstrap();
-        std::vector<std::string> parts;
-        for (std::size_t at = 0; at != std::string::npos;) {
-            const auto next = address.find(',', at);
-            parts.push_back(address.substr(at, next == std::string::npos ? next : next - at));
-            at = next == std::string::npos ? next : next + 1;
-        }
-        const auto& mine = parts.at(static_cast<std::size_t>(node - 1));
-        const auto port = std::stoi(mine.substr(mine.rfind(':') + 1));
-        std::int16_t error = 0;
-        if (!remaining->empty()) {
-            error = remaining->front();
-            remaining->erase(remaining->begin());
-        }
-        kp::FindCoordinatorResponse resp;
-        resp.error_code = error;
-        resp.node_id = node;
-        resp.host = "127.0.0.1";
-        resp.port = port;
-        for (const auto& k : req.coordinator_keys) resp.coordinators.push_back({k, node, "127.0.0.1", port, error, {}, {}});
-        return scripted_cluster::respond(r, resp);
-    };
-}
-
 std::vector<std::uint8_t> assignment_bytes() {
     // ConsumerProtocol v0: [("orders", [1, 0])], no user data.
     return {0, 0, 0, 0, 0, 1, 0, 6, 'o', 'r', 'd', 'e', 'r', 's', 0, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff};
 }
 
 TEST_F(AdminScripted, DescribeGroupsAsksTheCoordinatorAndDecodesAssignments) {
-    peers.on(kp::FindCoordinatorRequest::api_key, coordinator_is(peers, 3, {15}));  // COORDINATOR_NOT_AVAILABLE first
+    peers.on(kp::FindCoordinatorRequest::api_key, peers.coordinator_is(3, {15}));  // COORDINATOR_NOT_AVAILABLE first
     peers.on(kp::DescribeGroupsRequest::api_key, [&](const scripted_request& r) {
         kp::DescribeGroupsResponse resp;
         for (const auto& g : r.decode<kp::DescribeGroupsRequest>().groups) {
@@ -311,7 +267,7 @@ TEST_F(AdminScripted, DescribeGroupsAsksTheCoordinatorAndDecodesAssignments) {
 }
 
 TEST_F(AdminScripted, DeleteGroupsRetriesNotCoordinatorAndLoadingAndReportsEachGroup) {
-    peers.on(kp::FindCoordinatorRequest::api_key, coordinator_is(peers, 2));
+    peers.on(kp::FindCoordinatorRequest::api_key, peers.coordinator_is(2));
     auto attempts = std::make_shared<int>(0);
     peers.on(kp::DeleteGroupsRequest::api_key, [&, attempts](const scripted_request& r) {
         kp::DeleteGroupsResponse resp;
@@ -416,6 +372,83 @@ TEST_F(AdminScripted, TheDeadlineBoundsACallWhoseControllerNeverAnswers) {
     ASSERT_EQ(results.size(), 1u);
     EXPECT_EQ(results[0].error, kwire::kafka_errc::not_controller) << "the last answer, once time is up";
     EXPECT_GE(peers.requests(kp::CreateTopicsRequest::api_key).size(), 2u);
+}
+
+// --- allow.auto.create.topics: the producer against a broker that does not auto-create -------
+
+/// Produce answers: every partition acknowledged at offset 0.
+std::optional<std::vector<std::uint8_t>> acknowledge(const scripted_request& r) {
+    kp::ProduceResponse resp;
+    for (const auto& t : r.decode<kp::ProduceRequest>().topic_data) {
+        auto& out = resp.responses.emplace_back();
+        out.name = t.name;
+        out.topic_id = t.topic_id;
+        for (const auto& p : t.partition_data) out.partition_responses.emplace_back().index = p.index;
+    }
+    return scripted_cluster::respond(r, resp);
+}
+
+std::pair<std::error_code, kwire::delivery> send_one(scripted_cluster& peers, bool allow, std::int32_t partitions = -1) {
+    net::io_context io;
+    kwire::producer_config cfg;
+    cfg.bootstrap_servers = peers.addresses();
+    cfg.allow_auto_create_topics = allow;
+    cfg.enable_idempotence = false;
+    cfg.delivery_timeout = 1500ms;
+    cfg.topic_creation_partitions = partitions;
+    kwire::producer p(io.get_executor(), cfg);
+    std::pair<std::error_code, kwire::delivery> out{kwire::client::client_errc::closed, {}};
+    p.send({.topic = "fresh", .value = std::nullopt}, [&](std::error_code ec, kwire::delivery d) { out = {ec, d}; });
+    p.close([&](std::error_code) { io.stop(); });
+    io.run_for(20s);
+    return out;
+}
+
+TEST(ScriptedAutoCreate, TrueCreatesTheTopicWithCreateTopicsWhenTheBrokerDoesNotAndDelivers) {
+    scripted_cluster peers(3);
+    peers.controller = 3;
+    peers.on(kp::ProduceRequest::api_key, acknowledge);
+    peers.on(kp::CreateTopicsRequest::api_key, [&](const scripted_request& r) {
+        kp::CreateTopicsResponse resp;
+        for (const auto& t : r.decode<kp::CreateTopicsRequest>().topics) {
+            peers.add_topic(t.name, 2);
+            resp.topics.emplace_back().name = t.name;
+        }
+        return scripted_cluster::respond(r, resp);
+    });
+    const auto [ec, d] = send_one(peers, true, 4);
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_EQ(d.offset, 0);
+    const auto created = peers.requests(kp::CreateTopicsRequest::api_key);
+    ASSERT_EQ(created.size(), 1u);
+    EXPECT_EQ(created[0].node, 3) << "CreateTopics goes to the controller";
+    const auto req = created[0].decode<kp::CreateTopicsRequest>();
+    ASSERT_EQ(req.topics.size(), 1u);
+    EXPECT_EQ(req.topics[0].name, "fresh");
+    EXPECT_EQ(req.topics[0].num_partitions, 4) << "topic.creation.default.partitions";
+    EXPECT_EQ(req.topics[0].replication_factor, -1) << "the broker's default";
+    // Metadata asked the broker to auto-create first.
+    bool asked = false;
+    for (const auto& m : peers.requests(kp::MetadataRequest::api_key))
+        asked = asked || m.decode<kp::MetadataRequest>().allow_auto_topic_creation;
+    EXPECT_TRUE(asked);
+}
+
+TEST(ScriptedAutoCreate, FalseNeverCreatesAndFailsNamingTheErrorWithinTheDeliveryTimeout) {
+    scripted_cluster peers(3);
+    peers.on(kp::ProduceRequest::api_key, acknowledge);
+    const auto start = std::chrono::steady_clock::now();
+    const auto [ec, d] = send_one(peers, false);
+    EXPECT_EQ(ec, kwire::kafka_errc::unknown_topic_or_partition) << ec.message();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+    EXPECT_TRUE(peers.requests(kp::CreateTopicsRequest::api_key).empty());
+    const auto metadata = peers.requests(kp::MetadataRequest::api_key);
+    EXPECT_GE(metadata.size(), 2u) << "metadata is retried while the record waits";
+    for (const auto& m : metadata) {
+        const auto req = m.decode<kp::MetadataRequest>();
+        EXPECT_FALSE(req.allow_auto_topic_creation);
+        EXPECT_TRUE(req.topics.has_value()) << "on v4+ the topic is named, with the flag off";
+    }
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 #include <stdexcept>
 
 #include "kwire/protocol/messages.hpp"
@@ -86,6 +87,32 @@ std::string scripted_cluster::bootstrap() const {
     std::string out;
     for (const auto port : ports_) out += (out.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(port);
     return out;
+}
+
+std::vector<std::string> scripted_cluster::addresses() const {
+    std::vector<std::string> out;
+    for (const auto port : ports_) out.push_back("127.0.0.1:" + std::to_string(port));
+    return out;
+}
+
+scripted_cluster::script scripted_cluster::coordinator_is(int node, std::vector<std::int16_t> errors) const {
+    auto remaining = std::make_shared<std::vector<std::int16_t>>(std::move(errors));
+    const std::int32_t port = ports_.at(static_cast<std::size_t>(node - 1));
+    return [node, port, remaining](const scripted_request& r) {
+        std::int16_t error = 0;
+        if (!remaining->empty()) {
+            error = remaining->front();
+            remaining->erase(remaining->begin());
+        }
+        kp::FindCoordinatorResponse resp;
+        resp.error_code = error;
+        resp.node_id = node;
+        resp.host = "127.0.0.1";
+        resp.port = port;
+        for (const auto& k : r.decode<kp::FindCoordinatorRequest>().coordinator_keys)
+            resp.coordinators.push_back({k, node, "127.0.0.1", port, error, {}, {}});
+        return respond(r, resp);
+    };
 }
 
 void scripted_cluster::on(std::int16_t api_key, script s) {

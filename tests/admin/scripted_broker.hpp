@@ -53,10 +53,22 @@ public:
     /// Topics the built-in Metadata answer lists: name -> partitions (leader of p: p % n + 1).
     std::map<std::string, int> topics;
 
+    /// Adds a topic to the built-in Metadata answer (safe from a script).
+    void add_topic(const std::string& name, int partitions) {
+        std::lock_guard lock(mutex_);
+        topics[name] = partitions;
+    }
+
     /// Scripts an API (replaces the built-in answer for ApiVersions and Metadata).
     void on(std::int16_t api_key, script s);
     /// Leaves an API out of the ApiVersions answer (as an older broker would).
     void without_api(std::int16_t api_key);
+    /// A FindCoordinator answer naming broker `node` as every key's coordinator, after answering
+    /// with each of `errors` first (COORDINATOR_NOT_AVAILABLE, ...).
+    script coordinator_is(int node, std::vector<std::int16_t> errors = {}) const;
+    /// The brokers' "host:port" addresses, broker 1 first.
+    std::vector<std::string> addresses() const;
+
     /// Every request received so far, in order.
     std::vector<scripted_request> requests() const;
     std::vector<scripted_request> requests(std::int16_t api_key) const;

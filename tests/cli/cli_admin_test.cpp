@@ -302,17 +302,7 @@ TEST_F(CliAdminScripted, GroupsListDescribeDelete) {
         if (r.node == 1) resp.groups.push_back({"billing", "consumer", "Stable", "classic", {}});
         return scripted_cluster::respond(r, resp);
     });
-    peers.on(kp::FindCoordinatorRequest::api_key, [&](const scripted_request& r) {
-        const auto req = r.decode<kp::FindCoordinatorRequest>();
-        const auto b = peers.bootstrap();
-        const auto port = std::stoi(b.substr(b.find(':') + 1, b.find(',') - b.find(':') - 1));  // broker 1
-        kp::FindCoordinatorResponse resp;
-        resp.node_id = 1;
-        resp.host = "127.0.0.1";
-        resp.port = port;
-        for (const auto& k : req.coordinator_keys) resp.coordinators.push_back({k, 1, "127.0.0.1", port, 0, {}, {}});
-        return scripted_cluster::respond(r, resp);
-    });
+    peers.on(kp::FindCoordinatorRequest::api_key, peers.coordinator_is(1));
     peers.on(kp::DescribeGroupsRequest::api_key, [](const scripted_request& r) {
         kp::DescribeGroupsResponse resp;
         auto& g = resp.groups.emplace_back();

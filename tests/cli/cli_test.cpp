@@ -247,10 +247,9 @@ TEST(CliProduce, ConfigFileSuppliesThePropertiesAndTheCommandLineOverridesIt) {
 
 TEST(CliProduce, MissingTopicFailsWithinTheDeliveryTimeoutNamingTopicAndError) {
     mock_cluster mc(3);
-    // librdkafka 2.0.2's mock brokers speak Metadata v0-v2 only, where a request for an unknown
-    // topic always auto-creates it (AllowAutoTopicCreation is v4+): -X
-    // allow.auto.create.topics=false cannot reach them. So the missing topic is simulated with a
-    // topic whose Metadata reports UNKNOWN_TOPIC_OR_PARTITION (3).
+    // A topic whose Metadata reports UNKNOWN_TOPIC_OR_PARTITION (3) however it is asked. (A topic
+    // that is simply missing, and stays missing, is in cli_admin_test.cpp: on the mock's Metadata
+    // v0-v2, which has no auto-create flag, kwire asks for every topic instead of naming it.)
     mc.topic_set_error("nope", 3);
     const auto start = std::chrono::steady_clock::now();
     const auto r = run_kwire({"produce", "-b", mc.bootstrap(), "-t", "nope", "-X", "allow.auto.create.topics=false", "-X",
@@ -426,7 +425,7 @@ TEST_F(CliMetadata, JsonIsOneWellFormedDocumentWithBrokersAndLeaders) {
 }
 
 TEST_F(CliMetadata, AnUnknownTopicIsShownAndExits1NamingTheError) {
-    // As above: the mock auto-creates on its Metadata v0-v2, so the error is injected.
+    // An injected error; a plain missing topic is in cli_admin_test.cpp.
     mc_->topic_set_error("ghost", 3);
     const auto r = run_kwire({"metadata", "-b", mc_->bootstrap(), "-t", "ghost", "-t", "meta"});
     EXPECT_EQ(r.exit_code, 1) << r.describe();
