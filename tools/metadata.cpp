@@ -60,16 +60,8 @@ std::string render_json(const cluster_metadata& md) {
     for (std::size_t i = 0; i < md.topics.size(); ++i) {
         const auto& t = md.topics[i];
         if (i) out += ',';
-        out += "{\"name\":";
-        json_string(out, t.name);
-        out += std::string(",\"internal\":") + (t.internal ? "true" : "false") + ",";
-        json_error(out, t.error);
-        out += ",\"partitions\":[";
-        for (std::size_t j = 0; j < t.partitions.size(); ++j) {
-            if (j) out += ',';
-            json_partition(out, t.partitions[j]);
-        }
-        out += "]}";
+        json_topic_fields(out, t);
+        out += '}';
     }
     out += "]}\n";
     return out;

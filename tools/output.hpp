@@ -79,6 +79,21 @@ template <class Partition> void json_partition(std::string& out, const Partition
     out += '}';
 }
 
+/// {"name":..,"internal":..,"error_code":..,"error":..,"partitions":[...] -- without the closing
+/// brace, for more fields.
+template <class Topic> void json_topic_fields(std::string& out, const Topic& t) {
+    out += "{\"name\":";
+    json_string(out, t.name);
+    out += std::string(",\"internal\":") + (t.internal ? "true" : "false") + ",";
+    json_error(out, t.error);
+    out += ",\"partitions\":[";
+    for (std::size_t j = 0; j < t.partitions.size(); ++j) {
+        if (j) out += ',';
+        json_partition(out, t.partitions[j]);
+    }
+    out += ']';
+}
+
 /// A table of partitions: leader, epoch, replicas, ISR (offline replicas where known), error.
 template <class Partitions> std::string partition_table(const Partitions& partitions, std::string_view indent) {
     using partition = typename Partitions::value_type;

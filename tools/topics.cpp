@@ -125,16 +125,8 @@ int topics_describe(std::span<const std::string_view> args) {
         }
         if (json) {
             if (i) out += ',';
-            out += "{\"name\":";
-            json_string(out, t.name);
-            out += std::string(",\"internal\":") + (t.internal ? "true" : "false") + ",";
-            json_error(out, t.error);
-            out += ",\"partitions\":[";
-            for (std::size_t j = 0; j < t.partitions.size(); ++j) {
-                if (j) out += ',';
-                json_partition(out, t.partitions[j]);
-            }
-            out += "],\"configs\":";
+            json_topic_fields(out, t);
+            out += ",\"configs\":";
             if (cfg && !cfg->error) {
                 out += '[';
                 bool first = true;

@@ -858,52 +858,75 @@ private:
     std::map<topic_partition, std::int64_t> offsets_;
 };
 
-class list_groups_call : public admin_call<list_groups_call, list_groups_signature> {
+/// A call asked of every broker: fresh metadata, then Derived::ask(index, conn) per broker, each
+/// ending with broker_done(); Derived::done() when all have answered (or at the deadline).
+template <class Derived, class Sig>
+class per_broker_call : public admin_call<Derived, Sig> {
 public:
-    using admin_call::admin_call;
+    using admin_call<Derived, Sig>::admin_call;
     void run() {
-        impl->metadata({}, [s = shared_from_this()](std::error_code ec, const kp::MetadataResponse& md, std::int16_t) {
+        this->impl->metadata({}, [s = this->shared_from_this()](std::error_code ec, const kp::MetadataResponse& md,
+                                                                std::int16_t) {
             if (s->finished()) return;
             if (ec) {
                 s->last_error_ = ec;
                 return classify(ec) == next_step::done ? s->timed_out() : s->retry();
             }
-            s->outstanding_ = md.brokers.size();
+            s->brokers_.clear();
+            for (const auto& b : md.brokers) s->brokers_.push_back({b.node_id, b.host, b.port, b.rack});
+            s->outstanding_ = s->brokers_.size();
             if (s->outstanding_ == 0) return s->timed_out();
-            for (const auto& b : md.brokers) {
-                auto conn = s->impl->cluster->broker(b.node_id);
+            for (std::size_t i = 0; i < s->brokers_.size(); ++i) {
+                auto conn = s->impl->cluster->broker(s->brokers_[i].node_id);
                 if (!conn) {
-                    s->one_done(make_error_code(client_errc::no_brokers));
+                    s->broker_done(i, make_error_code(client_errc::no_brokers));
                     continue;
                 }
-                const auto node = b.node_id;
-                conn->request(kp::ListGroupsRequest{}, [s, node](std::error_code ec2, kp::ListGroupsResponse resp,
-                                                                 std::int16_t) {
-                    if (s->finished()) return;
-                    if (!ec2) ec2 = kafka_error(resp.error_code);
-                    for (const auto& g : resp.groups)
-                        s->groups_.push_back({g.group_id, g.protocol_type, g.group_state, node});
-                    s->one_done(ec2);
-                });
+                s->ask(i, std::move(conn));
             }
         });
     }
-    void one_done(std::error_code ec) {
-        if (ec && !first_error_) first_error_ = ec;
-        if (--outstanding_ == 0) timed_out();
+    void broker_done(std::size_t index, std::error_code ec) {
+        static_cast<Derived*>(this)->answered(index, ec);
+        if (--outstanding_ == 0) this->timed_out();
     }
+    /// The deadline passed, or every broker answered.
     void timed_out() {
+        std::error_code ec;
+        if (outstanding_ != 0 || brokers_.empty()) ec = last_error_ ? last_error_ : make_error_code(client_errc::request_timed_out);
+        static_cast<Derived*>(this)->done(ec);
+    }
+
+protected:
+    std::vector<broker_description> brokers_;
+    std::size_t outstanding_ = 1;
+    std::error_code last_error_;
+};
+
+class list_groups_call : public per_broker_call<list_groups_call, list_groups_signature> {
+public:
+    using per_broker_call::per_broker_call;
+    void ask(std::size_t index, conn_ptr conn) {
+        conn->request(kp::ListGroupsRequest{}, [s = shared_from_this(), index](std::error_code ec, kp::ListGroupsResponse resp,
+                                                                               std::int16_t) {
+            if (s->finished()) return;
+            if (!ec) ec = kafka_error(resp.error_code);
+            for (const auto& g : resp.groups)
+                s->groups_.push_back({g.group_id, g.protocol_type, g.group_state, s->brokers_[index].node_id});
+            s->broker_done(index, ec);
+        });
+    }
+    void answered(std::size_t, std::error_code ec) {
+        if (ec && !first_error_) first_error_ = ec;
+    }
+    void done(std::error_code ec) {
         std::sort(groups_.begin(), groups_.end(), [](const auto& a, const auto& b) { return a.group_id < b.group_id; });
-        std::error_code ec = first_error_;
-        if (outstanding_ != 0 && !ec) ec = last_error_ ? last_error_ : make_error_code(client_errc::request_timed_out);
-        finish(ec, std::move(groups_));
+        finish(first_error_ ? first_error_ : ec, std::move(groups_));
     }
 
 private:
-    std::size_t outstanding_ = 1;
     std::vector<group_listing> groups_;
     std::error_code first_error_;
-    std::error_code last_error_;
 };
 
 // --- cluster ---------------------------------------------------------------------------------
@@ -959,60 +982,45 @@ private:
     std::error_code last_error_;
 };
 
-class api_versions_call : public admin_call<api_versions_call, api_versions_signature> {
+class api_versions_call : public per_broker_call<api_versions_call, api_versions_signature> {
 public:
-    using admin_call::admin_call;
-    void run() {
-        impl->metadata({}, [s = shared_from_this()](std::error_code ec, const kp::MetadataResponse& md, std::int16_t) {
+    using per_broker_call::per_broker_call;
+    void ask(std::size_t index, conn_ptr conn) {
+        prepare();
+        kp::ApiVersionsRequest req;
+        req.client_software_name = "kwire";
+        req.client_software_version = "0.1.0";
+        conn->request(std::move(req), [s = shared_from_this(), index](std::error_code ec, kp::ApiVersionsResponse resp,
+                                                                      std::int16_t) {
             if (s->finished()) return;
-            if (ec) {
-                s->last_error_ = ec;
-                return classify(ec) == next_step::done ? s->timed_out() : s->retry();
-            }
-            s->outstanding_ = md.brokers.size();
-            for (const auto& b : md.brokers) {
-                auto& out = s->out_.emplace_back();
-                out.node_id = b.node_id;
-                out.address = b.host + ":" + std::to_string(b.port);
-                out.error = make_error_code(client_errc::request_timed_out);
-            }
-            if (s->outstanding_ == 0) return s->timed_out();
-            for (std::size_t i = 0; i < s->out_.size(); ++i) {
-                auto conn = s->impl->cluster->broker(s->out_[i].node_id);
-                if (!conn) {
-                    s->out_[i].error = make_error_code(client_errc::no_brokers);
-                    s->one_done();
-                    continue;
-                }
-                kp::ApiVersionsRequest req;
-                req.client_software_name = "kwire";
-                req.client_software_version = "0.1.0";
-                conn->request(std::move(req), [s, i](std::error_code ec2, kp::ApiVersionsResponse resp, std::int16_t) {
-                    if (s->finished()) return;
-                    if (!ec2) ec2 = kafka_error(resp.error_code);
-                    s->out_[i].error = ec2;
-                    for (const auto& k : resp.api_keys) s->out_[i].apis.push_back({k.api_key, k.min_version, k.max_version});
-                    std::sort(s->out_[i].apis.begin(), s->out_[i].apis.end(),
-                              [](const auto& a, const auto& b) { return a.api_key < b.api_key; });
-                    s->one_done();
-                });
-            }
+            if (!ec) ec = kafka_error(resp.error_code);
+            auto& apis = s->out_[index].apis;
+            for (const auto& k : resp.api_keys) apis.push_back({k.api_key, k.min_version, k.max_version});
+            std::sort(apis.begin(), apis.end(), [](const auto& a, const auto& b) { return a.api_key < b.api_key; });
+            s->broker_done(index, ec);
         });
     }
-    void one_done() {
-        if (--outstanding_ == 0) timed_out();
+    void answered(std::size_t index, std::error_code ec) {
+        prepare();
+        out_[index].error = ec;
     }
-    void timed_out() {
+    /// One entry per broker, "timed out" until it answers.
+    void prepare() {
+        if (!out_.empty()) return;
+        for (const auto& b : brokers_) {
+            auto& v = out_.emplace_back();
+            v.node_id = b.node_id;
+            v.address = b.host + ":" + std::to_string(b.port);
+            v.error = make_error_code(client_errc::request_timed_out);
+        }
+    }
+    void done(std::error_code ec) {
         std::sort(out_.begin(), out_.end(), [](const auto& a, const auto& b) { return a.node_id < b.node_id; });
-        std::error_code ec;
-        if (out_.empty()) ec = last_error_ ? last_error_ : make_error_code(client_errc::request_timed_out);
-        finish(ec, std::move(out_));
+        finish(out_.empty() ? ec : std::error_code{}, std::move(out_));
     }
 
 private:
-    std::size_t outstanding_ = 0;
     std::vector<broker_api_versions> out_;
-    std::error_code last_error_;
 };
 
 template <class Call, class... Args> void launch(impl_ptr impl, Args&&... args) {
