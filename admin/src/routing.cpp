@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kwire/client/detail/consumer_protocol.hpp"
 #include "kwire/client/error.hpp"
 #include "kwire/protocol/error.hpp"
 
@@ -66,53 +67,11 @@ leader_routes route_by_leader(const std::vector<topic_partition>& partitions,
 
 std::error_code decode_consumer_assignment(std::span<const std::uint8_t> bytes, std::vector<topic_partition>& out) {
     out.clear();
-    if (bytes.empty()) return {};
-    std::size_t pos = 0;
-    const auto need = [&](std::size_t n) { return bytes.size() - pos >= n; };
-    const auto be16 = [&] {
-        const auto v = static_cast<std::int16_t>((bytes[pos] << 8) | bytes[pos + 1]);
-        pos += 2;
-        return v;
-    };
-    const auto be32 = [&] {
-        const auto v = static_cast<std::int32_t>((std::uint32_t{bytes[pos]} << 24) | (std::uint32_t{bytes[pos + 1]} << 16) |
-                                                 (std::uint32_t{bytes[pos + 2]} << 8) | std::uint32_t{bytes[pos + 3]});
-        pos += 4;
-        return v;
-    };
-    const auto bad = [&](errc e) {
-        out.clear();
-        return make_error_code(e);
-    };
-    if (!need(2)) return bad(errc::truncated);
-    if (be16() < 0) return bad(errc::unsupported_version);
-    if (!need(4)) return bad(errc::truncated);
-    const auto topics = be32();
-    if (topics < 0) return bad(errc::negative_length);
-    // Each topic takes at least 6 bytes (name length and partition count).
-    if (static_cast<std::size_t>(topics) > (bytes.size() - pos) / 6) return bad(errc::length_too_large);
-    for (std::int32_t t = 0; t < topics; ++t) {
-        if (!need(2)) return bad(errc::truncated);
-        const auto len = be16();
-        if (len < 0) return bad(errc::negative_length);
-        if (!need(static_cast<std::size_t>(len))) return bad(errc::length_too_large);
-        std::string topic(reinterpret_cast<const char*>(bytes.data() + pos), static_cast<std::size_t>(len));
-        pos += static_cast<std::size_t>(len);
-        if (!need(4)) return bad(errc::truncated);
-        const auto n = be32();
-        if (n < 0) return bad(errc::negative_length);
-        if (static_cast<std::size_t>(n) > (bytes.size() - pos) / 4) return bad(errc::length_too_large);
-        for (std::int32_t i = 0; i < n; ++i) out.push_back({topic, be32()});
-    }
-    // User data: nullable bytes. Absent entirely in some old encoders; if present, it must fit.
-    if (need(4)) {
-        const auto len = be32();
-        if (len < -1) return bad(errc::negative_length);
-        if (len > 0 && !need(static_cast<std::size_t>(len))) return bad(errc::length_too_large);
-    } else if (pos != bytes.size()) {
-        return bad(errc::truncated);
-    }
-    std::sort(out.begin(), out.end());
+    if (bytes.empty()) return {};  // a member that has no assignment yet
+    // The consumer's own decoder (generated from protocol/schema, bounds-checked).
+    client::detail::consumer_assignment a;
+    if (auto ec = client::detail::decode_assignment(protocol::bytes_view(bytes.data(), bytes.size()), a)) return ec;
+    out = client::detail::assigned_partitions(a);
     return {};
 }
 

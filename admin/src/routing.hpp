@@ -49,10 +49,10 @@ struct leader_routes {
 leader_routes route_by_leader(const std::vector<topic_partition>& partitions,
                               const std::function<std::pair<std::int32_t, std::int16_t>(const topic_partition&)>& leader_of);
 
-/// Decodes a ConsumerProtocol assignment (the SyncGroup / DescribeGroups MemberAssignment bytes):
-/// INT16 version, then [STRING topic, [INT32 partition]], then nullable BYTES user data (any
-/// version: later versions only append fields). Every length is checked against what remains.
-/// An empty input is an empty assignment. Returns the partitions sorted, or an error.
+/// Decodes a ConsumerProtocol assignment (the SyncGroup / DescribeGroups MemberAssignment bytes:
+/// INT16 version, then [STRING topic, [INT32 partition]], then nullable BYTES user data) with the
+/// consumer's decoder, which checks every length against what remains. An empty input is an
+/// empty assignment. Returns the partitions sorted, or an error.
 std::error_code decode_consumer_assignment(std::span<const std::uint8_t> bytes, std::vector<topic_partition>& out);
 
 /// Follows each item of a call through its attempts: the items still to ask about, and the final

@@ -41,6 +41,7 @@
 #include <utility>
 #include <vector>
 
+#include "kwire/client/assignor.hpp"
 #include "kwire/client/config.hpp"
 
 namespace kwire::admin {
@@ -58,11 +59,8 @@ std::error_code apply_properties(admin_config& cfg, const client::properties& pr
 /// Whether `name` is one of the admin client's own properties (not a connection property).
 bool is_admin_property(std::string_view name) noexcept;
 
-struct topic_partition {
-    std::string topic{};
-    std::int32_t partition = 0;
-    friend auto operator<=>(const topic_partition&, const topic_partition&) = default;
-};
+/// A topic and partition: the client library's type (the consumer and the assignors use it too).
+using client::topic_partition;
 
 // --- topics ----------------------------------------------------------------------------------
 
