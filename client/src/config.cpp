@@ -213,6 +213,8 @@ const std::map<std::string, setter<consumer_config>, std::less<>>& consumer_sett
          }},
         {"check.crcs", [](consumer_config& c, std::string_view v) { return parse_bool(v, c.check_crcs); }},
         {"retry.backoff.ms", [](consumer_config& c, std::string_view v) { return parse_ms(v, c.retry_backoff); }},
+        {"default.api.timeout.ms",
+         [](consumer_config& c, std::string_view v) { return parse_ms(v, c.default_api_timeout, 1); }},
         {"client.rack", [](consumer_config& c, std::string_view v) { c.client_rack = v; return std::string(); }},
     };
     return table;

@@ -43,7 +43,8 @@ consumer_impl::consumer_impl(net::any_io_executor ex, consumer_config cfg)
       commit_timer_(ex),
       heartbeat_timer_(ex),
       rejoin_timer_(ex),
-      poll_interval_timer_(ex) {}
+      poll_interval_timer_(ex),
+      topic_check_timer_(ex) {}
 
 consumer_impl::~consumer_impl() = default;
 
@@ -134,6 +135,29 @@ void consumer_impl::assign(std::vector<partition_offset> partitions) {
     auto self = shared_from_this();
     cluster_->refresh(topics, [self](std::error_code) { self->resolve_offsets(); });
     arm_commit_timer();
+    if (!cfg_.allow_auto_create_topics) check_topics_exist(std::move(topics), clock::now() + cfg_.default_api_timeout);
+}
+
+void consumer_impl::check_topics_exist(std::vector<std::string> topics, clock::time_point deadline) {
+    // Nothing will create a missing topic: after default.api.timeout.ms of fresh metadata
+    // saying it does not exist, poll() reports it instead of waiting forever.
+    auto self = shared_from_this();
+    cluster_->refresh(topics, [self, topics, deadline](std::error_code) {
+        if (self->closed_) return;
+        const bool missing = std::any_of(topics.begin(), topics.end(), [&](const std::string& t) {
+            const auto* info = self->cluster_->topic(t);
+            return !info || info->error == 3 || info->partitions.empty();
+        });
+        if (!missing) return;
+        if (clock::now() >= deadline) {
+            self->deferred_error_ = kafka_error(3);  // UNKNOWN_TOPIC_OR_PARTITION
+            return self->try_complete_poll();
+        }
+        self->topic_check_timer_.expires_after(std::min<clock::duration>(std::chrono::milliseconds(500), deadline - clock::now()));
+        self->topic_check_timer_.async_wait([self, topics, deadline](std::error_code ec) {
+            if (!ec) self->check_topics_exist(topics, deadline);
+        });
+    });
 }
 
 void consumer_impl::subscribe(std::vector<std::string> topics, rebalance_listener listener) {
@@ -146,6 +170,7 @@ void consumer_impl::subscribe(std::vector<std::string> topics, rebalance_listene
     cluster_->refresh(topics_, [self](std::error_code) {});
     arm_commit_timer();
     request_rejoin();
+    if (!cfg_.allow_auto_create_topics) check_topics_exist(topics_, clock::now() + cfg_.default_api_timeout);
 }
 
 void consumer_impl::poll(std::optional<std::chrono::milliseconds> timeout, poll_handler h) {
@@ -308,6 +333,7 @@ void consumer_impl::shutdown() {
     heartbeat_timer_.cancel();
     rejoin_timer_.cancel();
     poll_interval_timer_.cancel();
+    topic_check_timer_.cancel();
     finish_poll(make_error_code(net::error::operation_aborted));
     complete_ack_waiters(make_error_code(net::error::operation_aborted));
     auto waiters = std::move(commit_waiters_);

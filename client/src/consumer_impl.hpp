@@ -136,6 +136,7 @@ public:
     void set_fatal(std::error_code ec);
     std::vector<topic_partition> owned() const;
     void arm_poll_interval_timer();
+    void check_topics_exist(std::vector<std::string> topics, clock::time_point deadline);
 
     net::any_io_executor ex_;
     consumer_config cfg_;
@@ -198,6 +199,7 @@ public:
     net::steady_timer heartbeat_timer_;
     net::steady_timer rejoin_timer_;
     net::steady_timer poll_interval_timer_;
+    net::steady_timer topic_check_timer_;
     clock::time_point last_heartbeat_ok_{};
     bool closing_ = false;
     bool closed_ = false;

@@ -15,6 +15,7 @@
 
 #include "kcat.hpp"
 #include "kwire/client/consumer.hpp"
+#include "kwire/client/metadata.hpp"
 #include "producer_fixture.hpp"
 
 namespace {
@@ -208,6 +209,40 @@ TEST_F(ConsumerTest, PausedPartitionsAreNotReturnedUntilResumed) {
     for (const auto& s : d.seen) EXPECT_EQ(std::get<1>(s), 0);
     c.resume({{"pause", 1}});
     ASSERT_TRUE(run_until(io, [&] { return d.count() >= 20; }, 20s));
+}
+
+TEST_F(ConsumerTest, AMissingTopicFailsThePollWhenNothingMayCreateIt) {
+    mc.create_topic("present", 1);
+    produce(mc, "present", 0, 5);
+    for (const bool group : {false, true}) {
+        SCOPED_TRACE(group ? "subscribe" : "assign");
+        boost::asio::io_context io;
+        auto cfg = consumer_config_for(mc, group ? "g-missing" : "");
+        cfg.allow_auto_create_topics = false;
+        cfg.default_api_timeout = 1500ms;
+        kwire::consumer c(io.get_executor(), cfg);
+        if (group) c.subscribe({"absent"});
+        else c.assign({{"absent", 0, kwire::offset::beginning}});
+        driver d(c);
+        const auto start = std::chrono::steady_clock::now();
+        d.start();
+        ASSERT_TRUE(run_until(io, [&] { return static_cast<bool>(d.error); }, 20s));
+        EXPECT_EQ(d.error, kwire::kafka_error(3)) << d.error.message();
+        EXPECT_GE(std::chrono::steady_clock::now() - start, 1400ms) << "only after default.api.timeout.ms";
+    }
+    // Nothing created it: the cluster still knows one topic only.
+    boost::asio::io_context io;
+    kwire::client::connection_config cc;
+    cc.bootstrap_servers = mc.broker_addresses();
+    cc.allow_auto_create_topics = false;
+    std::vector<std::string> names;
+    kwire::async_fetch_metadata(io.get_executor(), cc, {}, [&](std::error_code ec, kwire::cluster_metadata md) {
+        ASSERT_FALSE(ec);
+        for (const auto& t : md.topics) names.push_back(t.name);
+    });
+    io.run();
+    EXPECT_EQ(std::count(names.begin(), names.end(), "absent"), 0);
+    EXPECT_EQ(std::count(names.begin(), names.end(), "present"), 1);
 }
 
 // --- the commit rule and the policies --------------------------------------------------------
