@@ -21,6 +21,7 @@
 #include "kwire/client/consumer.hpp"
 #include "kwire/client/metadata.hpp"
 #include "options.hpp"
+#include "progress.hpp"
 
 namespace kwire::tools {
 
@@ -108,7 +109,11 @@ void render(std::string& out, std::string_view fmt, const consumer_record& r) {
 class record_printer {
 public:
     record_printer(boost::asio::io_context& io, consumer_config cfg, consume_settings s)
-        : io_(io), settings_(std::move(s)), signals_(io, SIGINT, SIGTERM), consumer_(io.get_executor(), std::move(cfg)) {}
+        : io_(io),
+          settings_(std::move(s)),
+          signals_(io, SIGINT, SIGTERM),
+          progress_(io, [this] { return "kwire: " + std::to_string(printed_) + " records consumed"; }),
+          consumer_(io.get_executor(), std::move(cfg)) {}
 
     int run(std::vector<std::int32_t> partitions) {
         signals_.async_wait([this](const boost::system::error_code& ec, int) {
@@ -129,6 +134,7 @@ public:
                 assign.push_back({settings_.topic, p, settings_.group.empty() || start >= 0 ? start : offset::committed});
             consumer_.assign(std::move(assign));
         }
+        progress_.start();
         poll();
         io_.run();
         std::fflush(stdout);
@@ -183,6 +189,7 @@ private:
     void finish() {
         if (finishing_) return;
         finishing_ = true;
+        progress_.stop();
         signals_.cancel();
         consumer_.close([this](std::error_code ec) {
             if (ec && error_.empty() && !interrupted_)
@@ -193,6 +200,7 @@ private:
     boost::asio::io_context& io_;
     consume_settings settings_;
     boost::asio::signal_set signals_;
+    progress_line progress_;
     kwire::consumer consumer_;
     std::string line_;
     std::vector<const consumer_record*> pending_;

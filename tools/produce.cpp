@@ -25,6 +25,7 @@
 #include "kwire/client/producer.hpp"
 #include "kwire/codec/batch_builder.hpp"
 #include "options.hpp"
+#include "progress.hpp"
 
 namespace kwire::tools {
 
@@ -85,6 +86,12 @@ public:
           max_line_(cfg.max_request_size),
           input_(io),
           signals_(io, SIGINT, SIGTERM),
+          progress_(io,
+                    [this] {
+                        return "kwire: " + std::to_string(acked_) + " records acknowledged, " +
+                               std::to_string(read_ - acked_ - failed_) + " in flight, " + std::to_string(failed_) +
+                               " failed";
+                    }),
           producer_(std::in_place, io.get_executor(), cfg) {}
 
     ~line_producer() {
@@ -93,6 +100,7 @@ public:
     }
 
     void start() {
+        progress_.start();
         signals_.async_wait([this](const boost::system::error_code& ec, int) { on_signal(ec); });
         // The async reads put the file description in non-blocking mode, which a terminal shares
         // with the shell: restore its flags when done.
@@ -251,6 +259,7 @@ private:
         // out of work. Once close() completed, every send has completed: stopping loses nothing.
         producer_->flush([this](std::error_code) {
             producer_->close([this](std::error_code) {
+                progress_.stop();
                 signals_.cancel();
                 io_.stop();
             });
@@ -295,6 +304,7 @@ private:
     bool aborted_ = false;
     std::string input_error_;
     std::map<std::string, std::uint64_t> errors_;  // "topic 'x' partition 1: ERROR" -> records
+    progress_line progress_;
 
     std::optional<kwire::producer> producer_;  // last: destroyed first (see the destructor)
 };
