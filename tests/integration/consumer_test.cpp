@@ -484,6 +484,66 @@ TEST_F(ConsumerTest, CooperativeStickyRevokesOnlyTheMovedPartitions) {
     group_split_and_takeover(mc, "g-coop", {kc::assignor_kind::cooperative_sticky});
 }
 
+TEST_F(ConsumerTest, AMemberThatStopsPollingLeavesAndTheOtherTakesOver) {
+    mc.create_topic("slow", 2);
+    produce(mc, "slow", 0, 10, "p0");
+    produce(mc, "slow", 1, 10, "p1");
+    boost::asio::io_context io;
+    auto cfg = consumer_config_for(mc, "g-slow");
+    cfg.assignors = {kc::assignor_kind::range};
+    auto slow_cfg = cfg;
+    slow_cfg.max_poll_interval = 1500ms;
+    kwire::consumer a(io.get_executor(), slow_cfg);
+    kwire::consumer b(io.get_executor(), cfg);
+    a.subscribe({"slow"});
+    driver da(a);
+    da.start();
+    ASSERT_TRUE(run_until(io, [&] { return partitions_of(a).size() == 2; }, 20s));
+    b.subscribe({"slow"});
+    driver db(b);
+    db.start();
+    ASSERT_TRUE(run_until(io, [&] { return partitions_of(a).size() == 1 && partitions_of(b).size() == 1; }, 30s));
+    // A stops polling (its application is stuck): after max.poll.interval.ms it leaves, and B
+    // gets both partitions.
+    da.stopped = true;
+    ASSERT_TRUE(run_until(io, [&] { return partitions_of(b).size() == 2; }, 30s));
+    EXPECT_TRUE(partitions_of(a).empty());
+    // A's next poll says why, and A joins again.
+    std::error_code seen;
+    a.poll(100ms, [&](std::error_code ec, kwire::record_batch) { seen = ec; });
+    ASSERT_TRUE(run_until(io, [&] { return static_cast<bool>(seen); }, 10s));
+    EXPECT_EQ(seen, kc::client_errc::poll_interval_exceeded) << seen.message();
+}
+
+TEST_F(ConsumerTest, FetchingSurvivesTheLeaderGoingDownAndMoving) {
+    mc.create_topic("down", 1);
+    for (int i = 0; i < 30; ++i) produce(mc, "down", 0, 10, "v", i * 10);  // 30 batches: 30 fetches
+    boost::asio::io_context io;
+    auto cfg = consumer_config_for(mc);
+    cfg.max_partition_fetch_bytes = 1;  // one batch per Fetch
+    cfg.request_timeout = 2000ms;
+    kwire::consumer c(io.get_executor(), cfg);
+    c.assign({{"down", 0, kwire::offset::beginning}});
+    driver d(c);
+    const int leader = 1;  // a known leader to take down
+    mc.partition_set_leader("down", 0, leader);
+    std::int64_t next = 0;
+    bool moved = false;
+    d.on = [&](const kwire::consumer_record& r) {
+        EXPECT_EQ(r.offset, next) << "in order, nothing skipped, nothing repeated";
+        next = r.offset + 1;
+        if (r.offset == 100 && !moved) {
+            moved = true;
+            mc.broker_set_down(leader);
+            mc.partition_set_leader("down", 0, 2);
+        }
+    };
+    d.start();
+    ASSERT_TRUE(run_until(io, [&] { return next >= 300 || d.error; }, 30s)) << next;
+    EXPECT_FALSE(d.error) << d.error.message();
+    mc.broker_set_up(leader);
+}
+
 // --- faults ----------------------------------------------------------------------------------
 
 /// Consumes `topic` (1 partition, `n` records) in `group`, acknowledging everything, while
