@@ -762,7 +762,7 @@ public:
             conn->request(std::move(req), [s](std::error_code ec2, kp::OffsetFetchResponse resp, std::int16_t v) {
                 if (s->finished()) return;
                 if (ec2 == errc::negative_length && !s->explicit_) {
-                    // librdkafka's mock answers a null topic list with a count of -1: ask again,
+                    // The C client's mock cluster answers a null topic list with a count of -1: ask again,
                     // naming every partition.
                     s->explicit_ = true;
                     return s->run();
