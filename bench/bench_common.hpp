@@ -106,6 +106,19 @@ inline std::vector<std::string> make_payloads(std::size_t size, std::size_t coun
     return out;
 }
 
+/// "host:port,host:port" -> its entries.
+inline std::vector<std::string> split_bootstrap(const std::string& bootstrap) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= bootstrap.size()) {
+        auto end = bootstrap.find(',', start);
+        if (end == std::string::npos) end = bootstrap.size();
+        if (end > start) out.push_back(bootstrap.substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
 /// Nearest-rank percentile (q in 0..1) of sorted values, in microseconds. 0 when empty.
 inline double percentile_us(const std::vector<std::uint64_t>& sorted, double q) {
     if (sorted.empty()) return 0;

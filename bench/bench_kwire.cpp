@@ -29,18 +29,6 @@ protocol::bytes_view bv(const std::string& s) {
     return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
-std::vector<std::string> split_bootstrap(const std::string& bootstrap) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start <= bootstrap.size()) {
-        auto end = bootstrap.find(',', start);
-        if (end == std::string::npos) end = bootstrap.size();
-        if (end > start) out.push_back(bootstrap.substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
-}
-
 producer_config make_config(const scenario& s, const std::string& bootstrap) {
     producer_config cfg;
     cfg.bootstrap_servers = split_bootstrap(bootstrap);

@@ -27,21 +27,9 @@ namespace net = boost::asio;
 constexpr auto run_limit = std::chrono::minutes(5);
 constexpr std::size_t max_poll_errors = 100;  // give up after this many failed polls
 
-std::vector<std::string> split_list(const std::string& list) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start <= list.size()) {
-        auto end = list.find(',', start);
-        if (end == std::string::npos) end = list.size();
-        if (end > start) out.push_back(list.substr(start, end - start));
-        start = end + 1;
-    }
-    return out;
-}
-
 consumer_config make_config(const scenario& s, const std::string& bootstrap) {
     consumer_config cfg;
-    cfg.bootstrap_servers = split_list(bootstrap);
+    cfg.bootstrap_servers = split_bootstrap(bootstrap);
     cfg.client_id = "kwire-bench";
     cfg.max_poll_records = 500;                 // librdkafka: batch of 500 (rd_kafka_consume_batch_queue)
     cfg.fetch_min_bytes = 1;                    // fetch.min.bytes

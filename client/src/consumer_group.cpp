@@ -30,18 +30,6 @@ const char* assignor_name(assignor_kind k) noexcept {
     return "range";
 }
 
-/// Calls a commit handler on its associated executor (posted: never inside the initiation).
-std::function<void(std::error_code)> wrap(net::any_io_executor ex, commit_handler handler) {
-    auto shared = std::make_shared<commit_handler>(std::move(handler));
-    return [ex, shared](std::error_code ec) {
-        net::post(ex, [shared, ec] {
-            commit_handler h(std::move(*shared));
-            auto assoc = net::get_associated_executor(h);
-            net::dispatch(assoc, [h = std::move(h), ec]() mutable { std::move(h)(ec); });
-        });
-    };
-}
-
 constexpr std::int16_t unknown_member_id = 25;
 
 }  // namespace
@@ -792,14 +780,14 @@ void consumer_impl::complete_ack_waiters(std::error_code ec) {
         if (outcome) {
             commit_handler h(std::move(it->handler));
             ack_waiters_.erase(it);
-            wrap(ex_, std::move(h))(*outcome);
+            completion(ex_, std::move(h))(*outcome);
         }
         it = next;
     }
 }
 
 void consumer_impl::commit(std::vector<partition_offset> offsets, bool all_marked, commit_handler h) {
-    auto done = wrap(ex_, std::move(h));
+    std::function<void(std::error_code)> done = completion(ex_, std::move(h));
     if (cfg_.group_id.empty()) return done(make_error_code(client_errc::invalid_config));
     if (closed_) return done(make_error_code(client_errc::closed));
     if (all_marked) {
@@ -817,19 +805,11 @@ void consumer_impl::commit(std::vector<partition_offset> offsets, bool all_marke
 }
 
 void consumer_impl::committed(std::vector<topic_partition> tps, committed_handler handler) {
-    auto shared = std::make_shared<committed_handler>(std::move(handler));
-    auto ex = ex_;
-    auto finish = [ex, shared](std::error_code ec, std::map<topic_partition, std::int64_t> out) {
-        net::post(ex, [shared, ec, out = std::move(out)]() mutable {
-            committed_handler h(std::move(*shared));
-            auto assoc = net::get_associated_executor(h);
-            net::dispatch(assoc, [h = std::move(h), ec, out = std::move(out)]() mutable { std::move(h)(ec, std::move(out)); });
-        });
-    };
-    if (cfg_.group_id.empty()) return finish(make_error_code(client_errc::invalid_config), {});
+    auto finish = completion(ex_, std::move(handler));
+    if (cfg_.group_id.empty()) return finish(make_error_code(client_errc::invalid_config), std::map<topic_partition, std::int64_t>{});
     auto self = shared_from_this();
     with_coordinator([self, tps, finish](std::error_code ec) {
-        if (ec) return finish(ec, {});
+        if (ec) return finish(ec, std::map<topic_partition, std::int64_t>{});
         protocol::OffsetFetchRequest req;
         req.group_id = self->cfg_.group_id;
         req.topics.emplace();
@@ -855,7 +835,7 @@ void consumer_impl::committed(std::vector<topic_partition> tps, committed_handle
 }
 
 void consumer_impl::close(commit_handler h) {
-    auto done = wrap(ex_, std::move(h));
+    std::function<void(std::error_code)> done = completion(ex_, std::move(h));
     if (closed_ || closing_) return done(make_error_code(client_errc::closed));
     closing_ = true;
     auto self = shared_from_this();

@@ -15,14 +15,6 @@ namespace kwire::client::detail {
 
 namespace {
 
-/// Completes a handler on its associated executor, never inside the initiating call.
-template <class Handler, class... Args> void complete_later(net::any_io_executor ex, Handler h, Args... args) {
-    net::post(ex, [h = std::move(h), args...]() mutable {
-        auto assoc = net::get_associated_executor(h);
-        net::dispatch(assoc, [h = std::move(h), args...]() mutable { std::move(h)(args...); });
-    });
-}
-
 constexpr std::int16_t offset_out_of_range = 1;
 
 bool leadership_may_have_moved(std::int16_t error) noexcept {
@@ -174,8 +166,8 @@ void consumer_impl::subscribe(std::vector<std::string> topics, rebalance_listene
 }
 
 void consumer_impl::poll(std::optional<std::chrono::milliseconds> timeout, poll_handler h) {
-    if (pending_poll_) return complete_later(ex_, std::move(h), make_error_code(std::errc::operation_in_progress), record_batch{});
-    if (closed_) return complete_later(ex_, std::move(h), make_error_code(client_errc::closed), record_batch{});
+    if (pending_poll_) return completion(ex_, std::move(h))(make_error_code(std::errc::operation_in_progress), record_batch{});
+    if (closed_) return completion(ex_, std::move(h))(make_error_code(client_errc::closed), record_batch{});
 
     // The previous poll's records: under on_poll they count as acknowledged now; their memory
     // may go now (the application's views end here).
@@ -269,12 +261,12 @@ void consumer_impl::ack(std::uint32_t slot, std::uint32_t incarnation, std::int6
 
 void consumer_impl::ack_and_wait(const consumer_record& r, commit_handler h) {
     if (r.owner_ != this || r.slot_ >= slots_.size())
-        return complete_later(ex_, std::move(h), make_error_code(std::errc::invalid_argument));
+        return completion(ex_, std::move(h))(make_error_code(std::errc::invalid_argument));
     ack(r.slot_, r.incarnation_, r.offset);
     auto& s = *slots_[r.slot_];
     if (s.incarnation != r.incarnation_ || !s.assigned)
-        return complete_later(ex_, std::move(h), make_error_code(std::errc::operation_canceled));
-    if (s.committed > r.offset) return complete_later(ex_, std::move(h), std::error_code{});
+        return completion(ex_, std::move(h))(make_error_code(std::errc::operation_canceled));
+    if (s.committed > r.offset) return completion(ex_, std::move(h))(std::error_code{});
     ack_waiters_.push_back(ack_waiter{r.slot_, r.incarnation_, r.offset, std::move(h)});
     if (cfg_.group_id.empty())
         return complete_ack_waiters(make_error_code(client_errc::invalid_config));  // nowhere to commit

@@ -15,6 +15,8 @@
 #pragma once
 
 #include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
@@ -66,6 +68,21 @@ struct partition_slot {
     bool fetching = false;
     clock::time_point not_before{};       // backoff after an error
 };
+
+/// A completion handler as a copyable callable: calling it completes the handler once, posted
+/// through `ex` (never inside the initiating call) and run on the handler's associated executor.
+/// (The handler is only ever move-constructed: Boost 1.81's any_completion_handler move
+/// assignment recurses.)
+template <class Handler> auto completion(net::any_io_executor ex, Handler handler) {
+    auto shared = std::make_shared<Handler>(std::move(handler));
+    return [ex, shared](auto... args) {
+        net::post(ex, [shared, args...]() mutable {
+            Handler h(std::move(*shared));
+            auto assoc = net::get_associated_executor(h);
+            net::dispatch(assoc, [h = std::move(h), args...]() mutable { std::move(h)(std::move(args)...); });
+        });
+    };
+}
 
 class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
 public:
