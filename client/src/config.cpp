@@ -50,6 +50,13 @@ std::vector<std::string> split_list(std::string_view s) {
     return out;
 }
 
+std::string set_sasl_mechanism(connection_config& c, std::string_view v) {
+    if (v != "PLAIN" && v != "SCRAM-SHA-256" && v != "SCRAM-SHA-512" && v != "OAUTHBEARER")
+        return "expected PLAIN, SCRAM-SHA-256, SCRAM-SHA-512 or OAUTHBEARER";
+    c.sasl.mechanism = v;
+    return {};
+}
+
 const std::map<std::string, setter<connection_config>, std::less<>>& connection_setters() {
     static const std::map<std::string, setter<connection_config>, std::less<>> table = {
         {"bootstrap.servers",
@@ -70,6 +77,40 @@ const std::map<std::string, setter<connection_config>, std::less<>>& connection_
          }},
         {"allow.auto.create.topics",
          [](connection_config& c, std::string_view v) { return parse_bool(v, c.allow_auto_create_topics); }},
+        {"security.protocol",
+         [](connection_config& c, std::string_view v) -> std::string {
+             std::string lower(v);
+             for (auto& ch : lower) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+             if (lower == "plaintext") c.security = security_protocol::plaintext;
+             else if (lower == "ssl") c.security = security_protocol::ssl;
+             else if (lower == "sasl_plaintext") c.security = security_protocol::sasl_plaintext;
+             else if (lower == "sasl_ssl") c.security = security_protocol::sasl_ssl;
+             else return "expected plaintext, ssl, sasl_plaintext or sasl_ssl";
+             return {};
+         }},
+        {"ssl.ca.location", [](connection_config& c, std::string_view v) { c.tls.ca_location = v; return std::string(); }},
+        {"ssl.ca.pem", [](connection_config& c, std::string_view v) { c.tls.ca_pem = v; return std::string(); }},
+        {"ssl.certificate.location",
+         [](connection_config& c, std::string_view v) { c.tls.certificate_location = v; return std::string(); }},
+        {"ssl.key.location", [](connection_config& c, std::string_view v) { c.tls.key_location = v; return std::string(); }},
+        {"ssl.key.password", [](connection_config& c, std::string_view v) { c.tls.key_password = v; return std::string(); }},
+        {"ssl.endpoint.identification.algorithm",
+         [](connection_config& c, std::string_view v) -> std::string {
+             if (v == "https") c.tls.verify_hostname = true;
+             else if (v == "none" || v.empty()) c.tls.verify_hostname = false;
+             else return "expected https or none";
+             return {};
+         }},
+        {"sasl.mechanism", set_sasl_mechanism},
+        {"sasl.mechanisms", set_sasl_mechanism},  // the C client's name
+        {"sasl.username", [](connection_config& c, std::string_view v) { c.sasl.username = v; return std::string(); }},
+        {"sasl.password", [](connection_config& c, std::string_view v) { c.sasl.password = v; return std::string(); }},
+        {"client.dns.lookup",
+         [](connection_config& c, std::string_view v) -> std::string {
+             if (v == "use_all_dns_ips" || v == "resolve_canonical_bootstrap_servers_only") c.use_all_dns_ips = true;
+             else return "expected use_all_dns_ips or resolve_canonical_bootstrap_servers_only";
+             return {};
+         }},
         // Accepted for compatibility: kwire always disables Nagle, and resolves names itself.
         {"socket.nagle.disable",
          [](connection_config&, std::string_view v) {

@@ -33,6 +33,21 @@ public:
             case client_errc::partition_revoked: return "the partition was revoked before the operation completed";
             case client_errc::poll_interval_exceeded:
                 return "max.poll.interval.ms passed between two polls: the consumer left its group";
+            case client_errc::plaintext_on_tls:
+                return "the broker did not answer the TLS handshake with TLS (is the port a plaintext listener? "
+                       "set security.protocol=plaintext or sasl_plaintext)";
+            case client_errc::tls_handshake_failed: return "TLS handshake failed";
+            case client_errc::sasl_mechanism_unsupported:
+                return "the broker does not enable the configured sasl.mechanism";
+            case client_errc::sasl_bad_server_message: return "SASL: malformed or unexpected server message";
+            case client_errc::sasl_nonce_mismatch: return "SCRAM: the server nonce does not start with the client nonce";
+            case client_errc::sasl_iterations_too_low: return "SCRAM: the server asked for fewer than 4096 iterations";
+            case client_errc::sasl_server_signature_mismatch:
+                return "SCRAM: the server signature is wrong (the server does not know the password)";
+            case client_errc::sasl_invalid_credentials:
+                return "SASL: the user name or password is empty or not valid under SASLprep";
+            case client_errc::oauth_token_unavailable: return "OAUTHBEARER: no token could be obtained";
+            case client_errc::name_resolution_failed: return "broker host name did not resolve";
         }
         return "unknown client error";
     }

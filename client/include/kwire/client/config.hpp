@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,6 +26,50 @@ enum class acks : std::int16_t { none = 0, leader = 1, all = -1 };
 /// What send() does when buffer.memory is exhausted.
 enum class buffer_full_policy { wait, fail };
 
+/// security.protocol: whether connections use TLS, and whether they authenticate with SASL.
+enum class security_protocol { plaintext, ssl, sasl_plaintext, sasl_ssl };
+
+/// TLS settings (ssl.*). TLS 1.2 is the minimum; the broker's certificate is always verified.
+struct tls_config {
+    std::string ca_location;           ///< ssl.ca.location: a PEM file or a directory; empty: the system store
+    std::string ca_pem;                ///< ssl.ca.pem: CA certificates as PEM text
+    std::string certificate_location;  ///< ssl.certificate.location: client certificate (mutual TLS)
+    std::string key_location;          ///< ssl.key.location: the client certificate's private key
+    std::string key_password;          ///< ssl.key.password
+    /// ssl.endpoint.identification.algorithm: "https" (default) checks that the certificate names
+    /// the broker's host; "none" turns only that check off, never the chain verification.
+    bool verify_hostname = true;
+};
+
+/// A token for SASL/OAUTHBEARER (RFC 7628), as a user callback supplies it.
+struct oauth_token {
+    std::string value;                                  ///< the bearer token (e.g. a JWT)
+    std::chrono::system_clock::time_point expiry{};     ///< when it stops being valid (for re-authentication)
+    std::map<std::string, std::string> extensions;      ///< SASL extensions (KIP-342), sent as key=value
+};
+
+/// Supplies an OAUTHBEARER token without blocking: call `done` once, on any thread, with a token or
+/// an error. kwire calls it before each (re-)authentication.
+using oauth_token_provider =
+    std::function<void(std::function<void(std::error_code, oauth_token)> done)>;
+
+/// SASL settings (sasl.*), used when security.protocol is sasl_plaintext or sasl_ssl.
+struct sasl_config {
+    std::string mechanism = "PLAIN";   ///< sasl.mechanism: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER
+    std::string username;              ///< sasl.username
+    std::string password;              ///< sasl.password
+    oauth_token_provider token_provider;  ///< OAUTHBEARER only
+};
+
+/// Where to dial a broker: the host and port a broker advertises (or a bootstrap entry) go in,
+/// the address to connect to comes out. For port-forwards and tunnels. TLS still verifies the
+/// certificate against the advertised host name.
+struct broker_address {
+    std::string host;
+    std::uint16_t port = 0;
+};
+using address_mapper = std::function<broker_address(const broker_address& advertised)>;
+
 /// Settings every client shares: where the cluster is and how to talk to it.
 struct connection_config {
     std::vector<std::string> bootstrap_servers;  ///< "host:port" entries
@@ -41,6 +86,14 @@ struct connection_config {
     /// creates a topic; sends to a missing one fail with UNKNOWN_TOPIC_OR_PARTITION. Production
     /// deployments should set false. See README, "Automatic topic creation".
     bool allow_auto_create_topics = true;
+
+    security_protocol security = security_protocol::plaintext;  ///< security.protocol
+    tls_config tls;
+    sasl_config sasl;
+    address_mapper map_address;  ///< empty: dial what the broker advertises
+    /// client.dns.lookup: use_all_dns_ips (default) tries every address a name resolves to, in
+    /// order; resolve_canonical_bootstrap_servers_only is accepted and behaves the same.
+    bool use_all_dns_ips = true;
 };
 
 struct producer_config : connection_config {
