@@ -7,3 +7,7 @@ pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
 
 pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)
+# TLS (security.protocol=ssl, sasl_ssl) and SCRAM's primitives.
+find_package(OpenSSL REQUIRED)
+# Broker names resolved without blocking and without glibc's NSS (static binaries, empty containers).
+pkg_check_modules(CARES REQUIRED IMPORTED_TARGET libcares)

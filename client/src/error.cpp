@@ -36,7 +36,9 @@ public:
             case client_errc::plaintext_on_tls:
                 return "the broker did not answer the TLS handshake with TLS (is the port a plaintext listener? "
                        "set security.protocol=plaintext or sasl_plaintext)";
-            case client_errc::tls_handshake_failed: return "TLS handshake failed";
+            case client_errc::tls_setup_failed:
+                return "TLS setup failed: ssl.ca.location, ssl.ca.pem, ssl.certificate.location or ssl.key.location "
+                       "could not be loaded (or the key does not match, or kwire was built without TLS)";
             case client_errc::sasl_mechanism_unsupported:
                 return "the broker does not enable the configured sasl.mechanism";
             case client_errc::sasl_bad_server_message: return "SASL: malformed or unexpected server message";

@@ -25,7 +25,7 @@ enum class client_errc {
     partition_revoked,          ///< the partition was revoked (or lost) before the operation completed
     poll_interval_exceeded,     ///< max.poll.interval.ms passed between polls: the group membership was given up
     plaintext_on_tls,           ///< a TLS connection met a peer that does not speak TLS
-    tls_handshake_failed,       ///< the TLS handshake failed (certificate, host name, protocol version)
+    tls_setup_failed,           ///< a CA, certificate or key (ssl.*) could not be loaded, or TLS is not built in
     sasl_mechanism_unsupported, ///< the broker does not enable the configured sasl.mechanism
     sasl_bad_server_message,    ///< a SASL server message is malformed or out of place
     sasl_nonce_mismatch,        ///< SCRAM: the server nonce does not extend the client's
