@@ -6,11 +6,12 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config python3
   libboost1.81-all-dev
-  libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev libssl-dev
+  libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev libssl-dev libc-ares-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   librdkafka-dev kcat
   tshark
+  openssl stunnel4
 )
 
 missing=()
