@@ -319,7 +319,10 @@ void broker_connection::start_sasl() {
         if (ec || gen != self->generation_ || self->state_ != state::authenticating || self->sasl_) return;
         self->fail(make_error_code(client_errc::oauth_token_unavailable), true);
     });
-    cfg_.sasl.token_provider([self, gen](std::error_code ec, oauth_token token) {
+    // The provider may keep `done` (or drop it) on any thread: it holds no strong reference.
+    cfg_.sasl.token_provider([weak = std::weak_ptr<broker_connection>(self), gen](std::error_code ec, oauth_token token) {
+        auto self = weak.lock();
+        if (!self) return;
         net::post(self->ex_, [self, gen, ec, token = std::move(token)] {
             if (gen != self->generation_ || self->state_ != state::authenticating) return;
             if (ec || token.value.empty()) return self->fail(make_error_code(client_errc::oauth_token_unavailable), true);
