@@ -7,3 +7,7 @@ pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
 
 pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)
+# SCRAM's hashes and PBKDF2, the SCRAM nonce's randomness, wiping secrets.
+find_package(OpenSSL REQUIRED)
+# SASLprep (RFC 4013) for SCRAM credentials that are not ASCII: libidn's stringprep profiles.
+pkg_check_modules(LIBIDN REQUIRED IMPORTED_TARGET libidn)
