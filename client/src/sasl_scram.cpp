@@ -163,7 +163,8 @@ private:
         auth_message.append(client_first_bare_).append(",").append(msg).append(",").append(final_without_proof);
 
         key proof;
-        if (!derive(*salt, static_cast<std::uint32_t>(*count), auth_message, proof)) return fail(client_errc::sasl_bad_server_message);
+        if (!derive(*salt, static_cast<std::uint32_t>(*count), auth_message, proof))
+            return fail(client_errc::sasl_bad_server_message);
         state_ = state::awaiting_server_final;
         return {{}, to_bytes(final_without_proof + ",p=" + base64_encode({proof.data(), digest_size()})), false};
     }

@@ -92,7 +92,8 @@ TEST(Scram, Rfc5802Sha1VectorByteForByte) {
     auto m = make_scram_for_test("SCRAM-SHA-1", "user", "pencil", "fyko+d2lbbFgONRv9qkxdawL");
     ASSERT_NE(m, nullptr);
     EXPECT_EQ(text(m->start().send), "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL");
-    const auto final = m->on_server_message(bytes("r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096"));
+    const auto final =
+        m->on_server_message(bytes("r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,s=QSXCR+Q6sek8bf92,i=4096"));
     EXPECT_FALSE(final.error);
     EXPECT_EQ(text(final.send), "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=");
     const auto end = m->on_server_message(bytes("v=rmF9pqV8S7suAoZWja4dJRkFsKQ="));
@@ -280,7 +281,8 @@ TEST(Scram, ServerFinalReplayedFromAnotherExchangeIsRefused) {
 
 TEST(Scram, MalformedServerFinalIsRefused) {
     const std::string_view cases[] = {
-        "", "v=", "v", "x=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=", "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4",
+        "", "v=", "v", "x=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=",
+        "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4",
         "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=,", "m=x,v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="};
     for (const auto c : cases) EXPECT_EQ(server_final_error(c), client_errc::sasl_bad_server_message) << c;
 }

@@ -45,7 +45,8 @@ public:
     virtual ~sasl_mechanism() = default;
     /// "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512" or "OAUTHBEARER".
     virtual std::string_view name() const noexcept = 0;
-    /// The client's first message. Called once; a second call fails.
+    /// The client's first message. Called once; a second call fails. SCRAM fails with
+    /// std::errc::resource_unavailable_try_again should the system have no random bytes for a nonce.
     virtual sasl_step start() = 0;
     /// Each SaslAuthenticate response's auth_bytes, in order. After an error every call fails with
     /// the same error; after done, or before start(), a call fails with sasl_bad_server_message.
