@@ -126,8 +126,6 @@ private:
     bool rejected_ = false;  // the server sent its error and the ^A went out
 };
 
-}  // namespace
-
 std::unique_ptr<sasl_mechanism> make_plain(std::string_view user, std::string_view password, std::error_code& ec) {
     const auto ok = [](std::string_view s) { return !s.empty() && s.find('\0') == s.npos && is_utf8(s); };
     if (!ok(user) || !ok(password)) {
@@ -151,6 +149,7 @@ std::unique_ptr<sasl_mechanism> make_oauthbearer(const oauth_token* token, std::
     return std::make_unique<oauthbearer>(*token);
 }
 
+}  // namespace
 }  // namespace sasl
 
 std::unique_ptr<sasl_mechanism> make_sasl_mechanism(const sasl_config& cfg, const oauth_token* token,

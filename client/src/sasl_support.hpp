@@ -1,5 +1,5 @@
 // Pieces the SASL mechanisms share: wiping secrets, strict base64 (RFC 4648 §4), UTF-8 checks,
-// and the constructors of the mechanisms (sasl.cpp, sasl_scram.cpp).
+// and the SCRAM constructor the factory in sasl.cpp calls.
 #pragma once
 
 #include <array>
@@ -49,8 +49,6 @@ inline std::string_view as_text(std::span<const std::uint8_t> b) noexcept {
 /// The string's bytes in a vector reserved to fit, so no reallocation leaves a copy behind.
 std::vector<std::uint8_t> to_bytes(std::string_view s);
 
-std::unique_ptr<sasl_mechanism> make_plain(std::string_view user, std::string_view password, std::error_code& ec);
-std::unique_ptr<sasl_mechanism> make_oauthbearer(const oauth_token* token, std::error_code& ec);
 /// `mechanism` is "SCRAM-SHA-1", "SCRAM-SHA-256" or "SCRAM-SHA-512" (else sasl_mechanism_unsupported);
 /// an empty `fixed_nonce` means a fresh random nonce per start().
 std::unique_ptr<sasl_mechanism> make_scram(std::string_view mechanism, std::string_view user,
