@@ -139,6 +139,12 @@ class CyrusServer : public ::testing::TestWithParam<std::string> {
 protected:
     void TearDown() override { scram_iterations = "4096"; }
     const std::string& mechanism() const { return GetParam(); }
+    /// Stores `stored` as the user's password in Cyrus, then runs kwire configured with `configured`.
+    outcome authenticate(const std::string& u, const std::string& stored, const std::string& configured) const {
+        set_password(u, stored);
+        auto m = client(mechanism(), u, configured);
+        return m ? exchange(*m) : outcome{};
+    }
     // A user name per test and mechanism, so the tests share one sasldb without meeting.
     std::string user(std::string_view base) const {
         std::string u(base);
@@ -149,6 +155,13 @@ protected:
         return u;
     }
 };
+
+void expect_authenticated(const outcome& o, const std::string& u) {
+    EXPECT_EQ(o.server, SASL_OK) << sasl_errstring(o.server, nullptr, nullptr);
+    EXPECT_FALSE(o.client) << o.client.message();
+    EXPECT_TRUE(o.client_done);
+    EXPECT_EQ(o.server_user, u);
+}
 
 // The SCRAM mechanisms only.
 class CyrusScram : public CyrusServer {};
@@ -173,20 +186,11 @@ TEST_P(CyrusServer, CyrusOffersTheMechanism) {
 
 TEST_P(CyrusServer, RightPasswordAuthenticatesBothWays) {
     const auto u = user("alice");
-    set_password(u, "pencil");
-    auto m = client(mechanism(), u, "pencil");
-    const auto o = exchange(*m);
-    EXPECT_EQ(o.server, SASL_OK) << sasl_errstring(o.server, nullptr, nullptr);
-    EXPECT_FALSE(o.client) << o.client.message();
-    EXPECT_TRUE(o.client_done);
-    EXPECT_EQ(o.server_user, u);
+    expect_authenticated(authenticate(u, "pencil", "pencil"), u);
 }
 
 TEST_P(CyrusServer, WrongPasswordIsRefusedByTheServer) {
-    const auto u = user("bob");
-    set_password(u, "pencil");
-    auto m = client(mechanism(), u, "pencim");
-    const auto o = exchange(*m);
+    const auto o = authenticate(user("bob"), "pencil", "pencim");
     EXPECT_EQ(o.server, SASL_BADAUTH) << sasl_errstring(o.server, nullptr, nullptr);
     EXPECT_FALSE(o.client_done);
 }
@@ -203,60 +207,35 @@ TEST_P(CyrusServer, NonAsciiPassword) {
     // "pässwörd-€-日本" in NFC: SASLprep leaves it as it is, so every mechanism sends the same bytes.
     const std::string password = "p\xC3\xA4ssw\xC3\xB6rd-\xE2\x82\xAC-\xE6\x97\xA5\xE6\x9C\xAC";
     const auto u = user("carol");
-    set_password(u, password);
-    auto m = client(mechanism(), u, password);
-    const auto o = exchange(*m);
-    EXPECT_EQ(o.server, SASL_OK) << sasl_errstring(o.server, nullptr, nullptr);
-    EXPECT_TRUE(o.client_done);
+    expect_authenticated(authenticate(u, password, password), u);
 }
 
 TEST_P(CyrusServer, NonAsciiUserName) {
     const auto u = user("j\xC3\xBCrgen");
-    set_password(u, "pencil");
-    auto m = client(mechanism(), u, "pencil");
-    const auto o = exchange(*m);
-    EXPECT_EQ(o.server, SASL_OK) << sasl_errstring(o.server, nullptr, nullptr);
-    EXPECT_TRUE(o.client_done);
-    EXPECT_EQ(o.server_user, u);
+    expect_authenticated(authenticate(u, "pencil", "pencil"), u);
 }
 
 TEST_P(CyrusServer, UserNameWithCommaAndEquals) {
     const auto u = user("d,a=ve");
-    set_password(u, "pencil");
-    auto m = client(mechanism(), u, "pencil");
-    const auto o = exchange(*m);
-    EXPECT_EQ(o.server, SASL_OK) << sasl_errstring(o.server, nullptr, nullptr);
-    EXPECT_TRUE(o.client_done);
-    EXPECT_EQ(o.server_user, u);
+    expect_authenticated(authenticate(u, "pencil", "pencil"), u);
 }
 
 // Cyrus keeps the password as given; kwire's SCRAM prepares "pa<SOFT HYPHEN>ss<ROMAN NINE>" to
 // "passIX" before deriving keys, so it authenticates against the prepared form (RFC 5802 §2.2).
 TEST_P(CyrusScram, PasswordIsPreparedWithSaslprep) {
     const auto u = user("erin");
-    set_password(u, "passIX");
-    auto m = client(mechanism(), u, "pa\xC2\xADss\xE2\x85\xA8");
-    const auto o = exchange(*m);
-    EXPECT_EQ(o.server, SASL_OK) << sasl_errstring(o.server, nullptr, nullptr);
-    EXPECT_TRUE(o.client_done);
+    expect_authenticated(authenticate(u, "passIX", "pa\xC2\xADss\xE2\x85\xA8"), u);
 }
 
 TEST_P(CyrusScram, MoreIterationsThanTheMinimum) {
     scram_iterations = "15000";
     const auto u = user("frank");
-    set_password(u, "pencil");
-    auto m = client(mechanism(), u, "pencil");
-    const auto o = exchange(*m);
-    EXPECT_EQ(o.server, SASL_OK) << sasl_errstring(o.server, nullptr, nullptr);
-    EXPECT_TRUE(o.client_done);
+    expect_authenticated(authenticate(u, "pencil", "pencil"), u);
 }
 
 TEST_P(CyrusScram, AServerAskingForTooManyIterationsIsRefused) {
     scram_iterations = std::to_string(scram_max_iterations + 1);
-    const auto u = user("grace");
-    set_password(u, "pencil");
-    auto m = client(mechanism(), u, "pencil");
-    const auto o = exchange(*m);
+    const auto o = authenticate(user("grace"), "pencil", "pencil");
     EXPECT_EQ(o.client, client_errc::sasl_iterations_too_high);
     EXPECT_EQ(o.server, SASL_CONTINUE);  // the client gave up before sending a proof
     EXPECT_FALSE(o.client_done);
