@@ -7,7 +7,9 @@ pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
 pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
 
 pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)
-# TLS (security.protocol=ssl, sasl_ssl) and SCRAM's primitives.
+# TLS (security.protocol=ssl, sasl_ssl); SCRAM's hashes, PBKDF2 and nonces; wiping secrets.
 find_package(OpenSSL REQUIRED)
 # Broker names resolved without blocking and without glibc's NSS (static binaries, empty containers).
 pkg_check_modules(CARES REQUIRED IMPORTED_TARGET libcares)
+# SASLprep (RFC 4013) for SCRAM credentials that are not ASCII: libidn's stringprep profiles.
+pkg_check_modules(LIBIDN REQUIRED IMPORTED_TARGET libidn)

@@ -23,12 +23,9 @@
 #include "kwire/protocol/messages/sasl_authenticate.hpp"
 #include "kwire/protocol/messages/sasl_handshake.hpp"
 
-#if __has_include("kwire/client/detail/sasl.hpp")
-#define KWIRE_HAVE_SASL 1
+#include <openssl/crypto.h>
+
 #include "kwire/client/detail/sasl.hpp"
-#else
-#define KWIRE_HAVE_SASL 0
-#endif
 
 namespace kwire::client::detail {
 
@@ -321,9 +318,9 @@ void broker_connection::start_sasl() {
     });
     // The provider may keep `done` (or drop it) on any thread: it holds no strong reference.
     cfg_.sasl.token_provider([weak = std::weak_ptr<broker_connection>(self), gen](std::error_code ec, oauth_token token) {
-        auto self = weak.lock();
-        if (!self) return;
-        net::post(self->ex_, [self, gen, ec, token = std::move(token)] {
+        auto conn = weak.lock();
+        if (!conn) return;
+        net::post(conn->ex_, [self = conn, gen, ec, token = std::move(token)] {
             if (gen != self->generation_ || self->state_ != state::authenticating) return;
             if (ec || token.value.empty()) return self->fail(make_error_code(client_errc::oauth_token_unavailable), true);
             self->sasl_handshake(&token);
@@ -332,7 +329,6 @@ void broker_connection::start_sasl() {
 }
 
 void broker_connection::sasl_handshake(const oauth_token* token) {
-#if KWIRE_HAVE_SASL
     std::error_code ec;
     std::shared_ptr<sasl_mechanism> mechanism = make_sasl_mechanism(cfg_.sasl, token, ec);
     if (!mechanism) return fail(ec ? ec : make_error_code(client_errc::sasl_mechanism_unsupported), true);
@@ -360,16 +356,11 @@ void broker_connection::sasl_handshake(const oauth_token* token) {
                      });
     write_more();
     arm_timer();
-#else
-    (void)token;
-    fail(make_error_code(client_errc::sasl_mechanism_unsupported), true);
-#endif
 }
 
 void broker_connection::sasl_exchange(std::vector<std::uint8_t> send, std::int16_t version) {
-#if KWIRE_HAVE_SASL
     protocol::SaslAuthenticateRequest req;
-    req.auth_bytes.assign(send.begin(), send.end());
+    req.auth_bytes = std::move(send);
     const auto gen = generation_;
     auto self = shared_from_this();
     session_.enqueue(req, version, deadline(), [self, gen, version](std::error_code e, protocol::bytes_view frame) {
@@ -385,12 +376,11 @@ void broker_connection::sasl_exchange(std::vector<std::uint8_t> send, std::int16
         if (step.done) return self->authenticated(resp.session_lifetime_ms);
         self->sasl_exchange(std::move(step.send), version);
     });
+    // PLAIN's and OAUTHBEARER's messages hold the secret: wipe this copy (the encoded one is
+    // overwritten as the output buffer is reused).
+    if (!req.auth_bytes.empty()) OPENSSL_cleanse(req.auth_bytes.data(), req.auth_bytes.size());
     write_more();
     arm_timer();
-#else
-    (void)send;
-    (void)version;
-#endif
 }
 
 void broker_connection::authenticated(std::int64_t session_lifetime_ms) {

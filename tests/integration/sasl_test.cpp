@@ -121,7 +121,7 @@ TEST_P(SaslTest, AWrongPasswordFailsWithTheBrokersErrorAndNoSecretInIt) {
     const auto ec = metadata_with(cfg);
     ASSERT_TRUE(ec);
     // SCRAM: the broker refuses the proof (58). PLAIN likewise.
-    EXPECT_EQ(ec, kwire::protocol::kafka_error(58)) << ec.message();
+    EXPECT_EQ(ec, kwire::kafka_error(58)) << ec.message();
     EXPECT_EQ(ec.message().find("not-the-password"), std::string::npos);
     EXPECT_GE(proxy.sasl_failures(), 1);
     EXPECT_EQ(proxy.sasl_unauthenticated_requests(), 0) << "nothing else was sent before authenticating";
@@ -202,7 +202,7 @@ TEST(SaslConfig, OauthBearerTakesTheTokenFromTheCallback) {
         t.value = "stale-token";
         done({}, t);
     };
-    EXPECT_EQ(metadata_with(cfg), kwire::protocol::kafka_error(58));
+    EXPECT_EQ(metadata_with(cfg), kwire::kafka_error(58));
     cfg.sasl.token_provider = nullptr;
     EXPECT_EQ(metadata_with(cfg), kc::client_errc::oauth_token_unavailable);
 }
