@@ -16,6 +16,7 @@
 #include "producer_fixture.hpp"
 #include "support_proxy.hpp"
 #include "support_sasl.hpp"
+#include "tls_peer.hpp"
 
 namespace {
 
@@ -163,6 +164,31 @@ TEST_P(SaslTest, ReauthenticatesBeforeTheSessionExpires) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Mechanisms, SaslTest, ::testing::Values("PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"));
+
+TEST(SaslConfig, SaslOverTls) {
+    // security.protocol=sasl_ssl: stunnel (TLS) -> the SASL gateway -> the mock.
+    if (!kwire::peers::tls_peers_available()) GTEST_SKIP() << "openssl or stunnel not installed";
+    kwire::peers::mock_cluster mc(1);
+    mc.create_topic("t", 1);
+    kwire::test::kafka_proxy proxy(mc.broker_addresses());
+    auto authority = kwire::test::make_sasl_authority({{"alice", "alice-secret"}}, {"SCRAM-SHA-512"});
+    if (!authority) GTEST_SKIP() << "Cyrus SASL has no SCRAM-SHA-512 here";
+    proxy.require_sasl(std::move(authority));
+    kwire::peers::test_certificates certs({"DNS:kafka.test", "IP:127.0.0.1"});
+    kwire::peers::stunnel_front tunnel(certs, proxy.addresses().front());
+    kwire::producer_config cfg;
+    sasl_to(cfg, proxy, "SCRAM-SHA-512", "alice", "alice-secret");
+    cfg.security = kc::security_protocol::sasl_ssl;
+    cfg.bootstrap_servers = {"kafka.test:9093"};
+    cfg.tls.ca_location = certs.ca();
+    cfg.map_address = [port = tunnel.port()](const kc::broker_address&) { return kc::broker_address{"127.0.0.1", port}; };
+    cfg.delivery_timeout = 20s;
+    const auto ec = produce_all(cfg, "t", 100);
+    EXPECT_FALSE(ec) << ec.message();
+    EXPECT_GE(proxy.sasl_successes(), 2);
+    EXPECT_EQ(proxy.sasl_unauthenticated_requests(), 0);
+    EXPECT_NE(tunnel.log().find("accepted connection"), std::string::npos);
+}
 
 TEST(SaslConfig, AMechanismTheBrokerDoesNotEnableIsReportedAsSuch) {
     kwire::peers::mock_cluster mc(1);
