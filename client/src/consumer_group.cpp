@@ -841,8 +841,10 @@ void consumer_impl::close(commit_handler h) {
     auto self = shared_from_this();
     auto leave_and_shut = [self, done](std::error_code ec) {
         self->leave_group([self, done, ec] {
-            self->shutdown();
-            done(ec);
+            self->close_fetch_sessions([self, done, ec] {
+                self->shutdown();
+                done(ec);
+            });
         });
     };
     const auto tps = owned();

@@ -33,8 +33,10 @@
 
 #include "cluster.hpp"
 #include "kwire/client/consumer.hpp"
+#include "kwire/client/detail/fetch_session.hpp"
 #include "kwire/client/detail/group_errors.hpp"
 #include "kwire/client/detail/offset_tracker.hpp"
+#include "kwire/protocol/messages/fetch.hpp"
 
 namespace kwire::client::detail {
 
@@ -111,9 +113,11 @@ public:
     // --- consumer_impl.cpp: fetching ---
     void schedule_fetch();
     void fetch_round();
-    void send_fetch(std::int32_t leader, std::vector<std::uint32_t> slots);
+    void send_fetch(std::int32_t leader, const std::vector<std::uint32_t>& slots);
     void on_fetch_response(std::int32_t leader, const std::vector<std::pair<std::uint32_t, std::uint32_t>>& sent,
                            std::error_code ec, protocol::bytes_view frame, std::int16_t version);
+    protocol::FetchRequest fetch_request(const fetch_plan& plan) const;
+    void close_fetch_sessions(std::function<void()> then);
     void try_complete_poll();
     void finish_poll(std::error_code ec);
 
@@ -162,6 +166,10 @@ public:
     std::vector<std::unique_ptr<partition_slot>> slots_;
     std::map<topic_partition, std::uint32_t> slot_index_;
     std::set<std::int32_t> fetching_from_;   // leaders with a Fetch in flight
+    std::map<std::int32_t, fetch_session> fetch_sessions_;  // by broker (KIP-227)
+    std::vector<fetch_want> fetch_wanted_;          // scratch for send_fetch
+    fetch_plan fetch_plan_;                         // scratch for send_fetch
+    std::vector<std::uint32_t> fetch_answered_;     // scratch for on_fetch_response
     bool fetch_scheduled_ = false;
     net::steady_timer fetch_retry_timer_;
     bool fetch_retry_armed_ = false;
