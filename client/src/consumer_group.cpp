@@ -672,6 +672,9 @@ void consumer_impl::commit_marked() {
 }
 
 void consumer_impl::send_commit(std::map<std::uint32_t, std::int64_t> offsets, std::function<void(std::error_code)> done) {
+    // Fenced (or otherwise fatally failed): this member may commit nothing more; the instance
+    // that replaced it resumes from what was committed before.
+    if (fatal_) return done(fatal_);
     auto self = shared_from_this();
     with_coordinator([self, offsets = std::move(offsets), done = std::move(done)](std::error_code ec) mutable {
         if (ec) return done(ec);

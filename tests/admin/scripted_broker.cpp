@@ -125,6 +125,11 @@ void scripted_cluster::without_api(std::int16_t api_key) {
     hidden_.push_back(api_key);
 }
 
+void scripted_cluster::with_api(std::int16_t api_key, std::int16_t min_version, std::int16_t max_version) {
+    std::lock_guard lock(mutex_);
+    extra_apis_[api_key] = {min_version, max_version};
+}
+
 std::vector<scripted_request> scripted_cluster::requests() const {
     std::lock_guard lock(mutex_);
     return log_;
@@ -178,10 +183,12 @@ void scripted_cluster::serve(int node, int fd) {
 std::optional<std::vector<std::uint8_t>> scripted_cluster::answer(const scripted_request& req) {
     script s;
     std::vector<std::int16_t> hidden;
+    std::map<std::int16_t, std::pair<std::int16_t, std::int16_t>> extra;
     {
         std::lock_guard lock(mutex_);
         if (auto it = scripts_.find(req.api_key); it != scripts_.end()) s = it->second;
         hidden = hidden_;
+        extra = extra_apis_;
     }
     if (s) return s(req);
     if (req.api_key == kp::ApiVersionsRequest::api_key) {
@@ -193,7 +200,11 @@ std::optional<std::vector<std::uint8_t>> scripted_cluster::answer(const scripted
                        kp::DeleteTopicsRequest, kp::DeleteRecordsRequest, kp::InitProducerIdRequest,
                        kp::DescribeConfigsRequest, kp::CreatePartitionsRequest, kp::DeleteGroupsRequest,
                        kp::IncrementalAlterConfigsRequest, kp::DescribeClusterRequest>())
-            if (std::find(hidden.begin(), hidden.end(), v.api_key) == hidden.end()) resp.api_keys.push_back(v);
+            if (std::find(hidden.begin(), hidden.end(), v.api_key) == hidden.end() && !extra.count(v.api_key))
+                resp.api_keys.push_back(v);
+        for (const auto& [key, range] : extra)
+            if (std::find(hidden.begin(), hidden.end(), key) == hidden.end())
+                resp.api_keys.push_back({key, range.first, range.second, {}});
         // An ApiVersions request at a version the broker lacks gets a v0 answer (as Kafka does).
         auto r = req;
         if (r.version > kp::ApiVersionsRequest::max_version) r.version = 0;

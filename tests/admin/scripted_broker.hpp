@@ -63,6 +63,8 @@ public:
     void on(std::int16_t api_key, script s);
     /// Leaves an API out of the ApiVersions answer (as an older broker would).
     void without_api(std::int16_t api_key);
+    /// Adds an API to the built-in ApiVersions answer (or changes its range).
+    void with_api(std::int16_t api_key, std::int16_t min_version, std::int16_t max_version);
     /// A FindCoordinator answer naming broker `node` as every key's coordinator, after answering
     /// with each of `errors` first (COORDINATOR_NOT_AVAILABLE, ...).
     script coordinator_is(int node, std::vector<std::int16_t> errors = {}) const;
@@ -92,6 +94,7 @@ private:
     std::vector<std::thread> threads_;
     std::map<std::int16_t, script> scripts_;
     std::vector<std::int16_t> hidden_;
+    std::map<std::int16_t, std::pair<std::int16_t, std::int16_t>> extra_apis_;
     std::vector<scripted_request> log_;
     std::atomic<bool> stopping_{false};
 };

@@ -91,18 +91,17 @@ std::int64_t scripted_log::partition_log::first_open() const {
     return first;
 }
 
-scripted_log::scripted_log(scripted_cluster& cluster, int brokers) : cluster_(cluster), brokers_(brokers) {
-    cluster_.on(kp::FetchRequest::api_key, [this](const scripted_request& r) { return fetch(r); });
-    cluster_.on(kp::ListOffsetsRequest::api_key, [this](const scripted_request& r) { return list_offsets(r); });
+std::shared_ptr<scripted_log> scripted_log::start(scripted_cluster& cluster, int brokers) {
+    auto self = std::make_shared<scripted_log>(brokers);
+    cluster.on(kp::FetchRequest::api_key, [self](const scripted_request& r) { return self->fetch(r); });
+    cluster.on(kp::ListOffsetsRequest::api_key, [self](const scripted_request& r) { return self->list_offsets(r); });
+    return self;
 }
 
-scripted_log::~scripted_log() {
-    cluster_.on(kp::FetchRequest::api_key, nullptr);
-    cluster_.on(kp::ListOffsetsRequest::api_key, nullptr);
-    std::unique_lock lock(mutex_);
+void scripted_log::stop() {
+    std::lock_guard lock(mutex_);
     stopping_ = true;
     appended_.notify_all();
-    appended_.wait(lock, [this] { return active_ == 0; });
 }
 
 std::int64_t scripted_log::append_locked(const std::string& topic, int partition, std::vector<std::uint8_t> bytes) {
@@ -189,13 +188,6 @@ std::optional<std::vector<std::uint8_t>> scripted_log::fetch(const scripted_requ
     const auto r = req.decode<kp::FetchRequest>();
     std::unique_lock lock(mutex_);
     if (stopping_) return std::nullopt;
-    ++active_;
-    struct leave {
-        scripted_log* self;
-        ~leave() {
-            if (--self->active_ == 0) self->appended_.notify_all();
-        }
-    } leaving{this};
 
     fetch_seen seen;
     seen.node = req.node;

@@ -22,6 +22,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -33,13 +34,14 @@
 
 namespace kwire::test {
 
-class scripted_log {
+class scripted_log : public std::enable_shared_from_this<scripted_log> {
 public:
     /// Serves Fetch and ListOffsets for `cluster`'s topics (its built-in Metadata names the
-    /// leaders: partition p on broker p % n + 1). Declare it after the cluster: on destruction it
-    /// takes its scripts back and waits for Fetches being answered.
-    explicit scripted_log(scripted_cluster& cluster, int brokers);
-    ~scripted_log();
+    /// leaders: partition p on broker p % n + 1). The cluster's scripts keep it alive.
+    static std::shared_ptr<scripted_log> start(scripted_cluster& cluster, int brokers);
+    explicit scripted_log(int brokers) : brokers_(brokers) {}
+    /// Ends Fetches waiting for records (the cluster closes their connections next).
+    void stop();
 
     /// Appends one batch with these values (keys: none) and returns its base offset.
     std::int64_t append(const std::string& topic, int partition, const std::vector<std::string>& values);
@@ -123,10 +125,8 @@ private:
     std::int64_t append_locked(const std::string& topic, int partition, std::vector<std::uint8_t> bytes);
     int leader_of(int partition) const { return partition % brokers_ + 1; }
 
-    scripted_cluster& cluster_;
     int brokers_;
     mutable std::mutex mutex_;
-    int active_ = 0;  // Fetches being answered (the destructor waits for them)
     std::condition_variable appended_;
     bool stopping_ = false;
     std::map<tp, partition_log> logs_;

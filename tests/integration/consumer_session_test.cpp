@@ -27,7 +27,7 @@ class ConsumerSession : public ::testing::Test {
 protected:
     static constexpr int brokers = 3;
     kwire::test::scripted_cluster cluster{brokers};
-    kwire::test::scripted_log log{cluster, brokers};
+    kwire::test::scripted_log& log = *kwire::test::scripted_log::start(cluster, brokers);  // the cluster keeps it
 
     kwire::consumer_config config() const {
         kwire::consumer_config cfg;

@@ -210,7 +210,7 @@ TEST(ConsumerTransactions, ReadCommittedSeesExactlyTheCommittedRecords) {
     // the abort happened. Offsets move up by one per marker before them.
     kwire::test::scripted_cluster cluster(1);
     cluster.add_topic("txn", 1);
-    kwire::test::scripted_log log(cluster, 1);
+    auto& log = *kwire::test::scripted_log::start(cluster, 1);  // the cluster keeps it
     std::int64_t txn_pid = -1;
     bool committed = false, aborted = false;
     std::map<std::int64_t, std::int64_t> shifted;  // mock offset -> scripted offset of each batch
