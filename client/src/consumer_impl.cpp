@@ -36,7 +36,8 @@ consumer_impl::consumer_impl(net::any_io_executor ex, consumer_config cfg)
       heartbeat_timer_(ex),
       rejoin_timer_(ex),
       poll_interval_timer_(ex),
-      topic_check_timer_(ex) {}
+      topic_check_timer_(ex),
+      member_timer_(ex) {}
 
 consumer_impl::~consumer_impl() = default;
 
@@ -326,6 +327,7 @@ void consumer_impl::shutdown() {
     rejoin_timer_.cancel();
     poll_interval_timer_.cancel();
     topic_check_timer_.cancel();
+    member_timer_.cancel();
     finish_poll(make_error_code(net::error::operation_aborted));
     complete_ack_waiters(make_error_code(net::error::operation_aborted));
     auto waiters = std::move(commit_waiters_);

@@ -35,6 +35,7 @@
 #include "kwire/client/consumer.hpp"
 #include "kwire/client/detail/fetch_session.hpp"
 #include "kwire/client/detail/group_errors.hpp"
+#include "kwire/client/detail/group_membership.hpp"
 #include "kwire/client/detail/offset_tracker.hpp"
 #include "kwire/protocol/messages/fetch.hpp"
 
@@ -159,6 +160,16 @@ public:
     void arm_poll_interval_timer();
     void check_topics_exist(std::vector<std::string> topics, clock::time_point deadline);
 
+    // --- consumer_member.cpp: KIP-848 membership (group.protocol=consumer) ---
+    bool consumer_protocol() const noexcept { return cfg_.group_protocol == group_protocol_kind::consumer; }
+    void member_join();
+    void member_schedule();
+    void member_heartbeat();
+    void member_on(group_membership::action a);
+    void member_reconcile(bool ids_refreshed = false);
+    void member_leave(std::function<void()> then);
+    void refresh_topic_ids(std::function<void()> then);
+
     net::any_io_executor ex_;
     consumer_config cfg_;
     std::shared_ptr<cluster> cluster_;
@@ -228,6 +239,14 @@ public:
     clock::time_point last_heartbeat_ok_{};
     bool closing_ = false;
     bool closed_ = false;
+
+    // KIP-848 membership
+    std::optional<group_membership> member_;
+    net::steady_timer member_timer_;
+    bool member_sending_ = false;              // a heartbeat is on its way (from with_coordinator to its answer)
+    std::function<void()> member_left_;        // leave_group's continuation
+    std::map<protocol::uuid, std::string, uuid_less> topic_names_;  // topic ids from Metadata v10+
+    std::map<std::string, protocol::uuid> topic_ids_;
 };
 
 }  // namespace kwire::client::detail

@@ -125,6 +125,19 @@ void scripted_cluster::without_api(std::int16_t api_key) {
     hidden_.push_back(api_key);
 }
 
+kp::uuid scripted_cluster::topic_id_of(const std::string& name) {
+    kp::uuid id;
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a, twice with different seeds
+    for (const char c : name) h = (h ^ static_cast<std::uint8_t>(c)) * 1099511628211ull;
+    std::uint64_t h2 = h ^ 0x9e3779b97f4a7c15ull;
+    for (const char c : name) h2 = (h2 ^ static_cast<std::uint8_t>(c)) * 1099511628211ull;
+    for (int i = 0; i < 8; ++i) {
+        id.bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(h >> (8 * i));
+        id.bytes[static_cast<std::size_t>(8 + i)] = static_cast<std::uint8_t>(h2 >> (8 * i));
+    }
+    return id;
+}
+
 void scripted_cluster::with_api(std::int16_t api_key, std::int16_t min_version, std::int16_t max_version) {
     std::lock_guard lock(mutex_);
     extra_apis_[api_key] = {min_version, max_version};
@@ -219,13 +232,16 @@ std::optional<std::vector<std::uint8_t>> scripted_cluster::answer(const scripted
         resp.controller_id = controller;
         const auto asked = req.decode<kp::MetadataRequest>();
         std::map<std::string, int> topics_copy;
+        bool with_ids = false;
         {
             std::lock_guard lock(mutex_);
             topics_copy = topics;
+            with_ids = topic_ids;
         }
         const auto add = [&](const std::string& name) {
             auto& t = resp.topics.emplace_back();
             t.name = name;
+            if (with_ids) t.topic_id = topic_id_of(name);
             const auto it = topics_copy.find(name);
             if (it == topics_copy.end()) {
                 t.error_code = 3;

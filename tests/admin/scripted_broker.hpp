@@ -53,6 +53,16 @@ public:
     /// Topics the built-in Metadata answer lists: name -> partitions (leader of p: p % n + 1).
     std::map<std::string, int> topics;
 
+    /// Whether the built-in Metadata answer gives topic ids (topic_id_of) from v10 on.
+    bool topic_ids = false;
+    /// The id the built-in Metadata answer gives a topic: derived from its name.
+    static kp::uuid topic_id_of(const std::string& name);
+    /// The topics of the built-in Metadata answer (safe from a script).
+    std::map<std::string, int> topics_snapshot() const {
+        std::lock_guard lock(mutex_);
+        return topics;
+    }
+
     /// Adds a topic to the built-in Metadata answer (safe from a script).
     void add_topic(const std::string& name, int partitions) {
         std::lock_guard lock(mutex_);

@@ -1,5 +1,8 @@
 #include "scripted_group.hpp"
 
+#include <algorithm>
+
+#include "kwire/protocol/messages/consumer_group_heartbeat.hpp"
 #include "kwire/protocol/messages/find_coordinator.hpp"
 #include "kwire/protocol/messages/heartbeat.hpp"
 #include "kwire/protocol/messages/join_group.hpp"
@@ -15,6 +18,10 @@ constexpr std::int16_t illegal_generation = 22;
 constexpr std::int16_t unknown_member_id = 25;
 constexpr std::int16_t rebalance_in_progress = 27;
 constexpr std::int16_t fenced_instance_id = 82;
+constexpr std::int16_t unsupported_version = 35;
+constexpr std::int16_t invalid_request = 42;
+constexpr std::int16_t fenced_member_epoch = 110;
+constexpr std::int16_t stale_member_epoch = 113;
 }  // namespace
 
 std::shared_ptr<scripted_group> scripted_group::start(scripted_cluster& cluster, int coordinator) {
@@ -31,7 +38,161 @@ std::shared_ptr<scripted_group> scripted_group::start(scripted_cluster& cluster,
     cluster.on(kp::LeaveGroupRequest::api_key, [self](const scripted_request& r) { return self->leave(r); });
     cluster.on(kp::OffsetCommitRequest::api_key, [self](const scripted_request& r) { return self->offset_commit(r); });
     cluster.on(kp::OffsetFetchRequest::api_key, [self](const scripted_request& r) { return self->offset_fetch(r); });
+    self->cluster_ = &cluster;
     return self;
+}
+
+std::shared_ptr<scripted_group> scripted_group::start_consumer_protocol(scripted_cluster& cluster,
+                                                                        int heartbeat_interval_ms, int coordinator) {
+    auto self = start(cluster, coordinator);
+    self->heartbeat_interval_ms_ = heartbeat_interval_ms;
+    cluster.with_api(kp::ConsumerGroupHeartbeatRequest::api_key, kp::ConsumerGroupHeartbeatRequest::min_version,
+                     kp::ConsumerGroupHeartbeatRequest::max_version);
+    cluster.on(kp::ConsumerGroupHeartbeatRequest::api_key,
+               [self](const scripted_request& r) { return self->consumer_heartbeat(r); });
+    return self;
+}
+
+std::map<std::string, std::set<scripted_group::tp>> scripted_group::targets(const cgroup& g) const {
+    // Round robin per topic over the members subscribed to it, in member id order.
+    std::map<std::string, std::set<tp>> out;
+    for (const auto& [id, m] : g.members) out[id];
+    for (const auto& [topic, count] : cluster_->topics_snapshot()) {
+        std::vector<std::string> subscribers;
+        for (const auto& [id, m] : g.members)
+            if (std::find(m.topics.begin(), m.topics.end(), topic) != m.topics.end()) subscribers.push_back(id);
+        if (subscribers.empty()) continue;
+        for (int p = 0; p < count; ++p) out[subscribers[static_cast<std::size_t>(p) % subscribers.size()]].insert({topic, p});
+    }
+    return out;
+}
+
+std::optional<std::vector<std::uint8_t>> scripted_group::consumer_heartbeat(const scripted_request& req) {
+    const auto r = req.decode<kp::ConsumerGroupHeartbeatRequest>();
+    std::lock_guard lock(mutex_);
+    auto& g = cgroups_[r.group_id];
+    heartbeat_seen seen;
+    seen.member_id = r.member_id;
+    seen.epoch = r.member_epoch;
+    seen.version = req.version;
+    seen.subscribed = r.subscribed_topic_names;
+    std::map<kp::uuid, std::string, bool (*)(const kp::uuid&, const kp::uuid&)> names(
+        [](const kp::uuid& a, const kp::uuid& b) { return a.bytes < b.bytes; });
+    for (const auto& [topic, count] : cluster_->topics_snapshot()) names[scripted_cluster::topic_id_of(topic)] = topic;
+    std::optional<std::set<tp>> reported;
+    if (r.topic_partitions) {
+        reported.emplace();
+        for (const auto& t : *r.topic_partitions)
+            for (const auto p : t.partitions) reported->insert({names.count(t.topic_id) ? names[t.topic_id] : "?", p});
+    }
+    seen.owned = reported;
+
+    kp::ConsumerGroupHeartbeatResponse resp;
+    resp.heartbeat_interval_ms = heartbeat_interval_ms_;
+    auto finish = [&](std::int16_t error) {
+        resp.error_code = error;
+        seen.error = error;
+        seen.answered_epoch = resp.member_epoch;
+        heartbeats_.push_back(seen);
+        return scripted_cluster::respond(req, resp);
+    };
+
+    std::string id = r.member_id;
+    if (r.member_epoch == -1 || r.member_epoch == -2) {
+        if (g.members.erase(id)) ++g.epoch;
+        resp.member_id = id;
+        resp.member_epoch = r.member_epoch;
+        return finish(0);
+    }
+    if (r.member_epoch == 0) {
+        if (id.empty()) {
+            if (req.version >= 1) return finish(invalid_request);
+            id = "member-" + std::to_string(++g.next_member);
+        }
+        if (r.rebalance_timeout_ms == -1 || !r.topic_partitions || !r.topic_partitions->empty() ||
+            !r.subscribed_topic_names)
+            return finish(invalid_request);
+        g.members[id] = cmember{};
+        g.members[id].topics = *r.subscribed_topic_names;
+        ++g.epoch;
+    } else {
+        const auto it = g.members.find(id);
+        if (it == g.members.end()) return finish(unknown_member_id);
+        if (it->second.epoch != r.member_epoch) return finish(fenced_member_epoch);
+        if (r.subscribed_topic_names && *r.subscribed_topic_names != it->second.topics) {
+            it->second.topics = *r.subscribed_topic_names;
+            ++g.epoch;
+        }
+    }
+    auto& m = g.members[id];
+    const auto target = targets(g)[id];
+    std::set<tp> revoking;
+    for (const auto& p : m.assigned)
+        if (!target.count(p)) revoking.insert(p);
+    // Released: the member reports no longer owning them.
+    if (!revoking.empty() && reported) {
+        bool released = true;
+        for (const auto& p : revoking) released = released && !reported->count(p);
+        if (released) {
+            for (const auto& p : revoking) m.assigned.erase(p);
+            revoking.clear();
+        }
+    }
+    std::set<tp> desired;
+    if (!revoking.empty()) {
+        for (const auto& p : m.assigned)
+            if (target.count(p)) desired.insert(p);  // keep these, give the others up
+    } else {
+        for (const auto& p : target) {
+            bool taken = false;
+            for (const auto& [other_id, other] : g.members)
+                if (other_id != id && other.assigned.count(p)) taken = true;
+            if (!taken) m.assigned.insert(p);  // a partition still being revoked elsewhere waits
+        }
+        m.epoch = g.epoch;
+        desired = m.assigned;
+    }
+    resp.member_id = id;
+    resp.member_epoch = m.epoch;
+    if (!m.last_sent || *m.last_sent != desired) {
+        resp.assignment.emplace();
+        std::map<std::string, std::vector<std::int32_t>> by_topic;
+        for (const auto& [topic, p] : desired) by_topic[topic].push_back(p);
+        for (const auto& [topic, parts] : by_topic)
+            resp.assignment->topic_partitions.push_back({scripted_cluster::topic_id_of(topic), parts, {}});
+        m.last_sent = desired;
+        seen.assignment = desired;
+    }
+    return finish(0);
+}
+
+std::vector<scripted_group::heartbeat_seen> scripted_group::heartbeats() const {
+    std::lock_guard lock(mutex_);
+    return heartbeats_;
+}
+
+void scripted_group::fence_member(const std::string& group_id, const std::string& member_id) {
+    std::lock_guard lock(mutex_);
+    auto& g = cgroups_[group_id];
+    if (auto it = g.members.find(member_id); it != g.members.end()) it->second.epoch += 1000;
+}
+
+void scripted_group::advance_member_epoch(const std::string& group_id, const std::string& member_id) {
+    std::lock_guard lock(mutex_);
+    auto& g = cgroups_[group_id];
+    if (auto it = g.members.find(member_id); it != g.members.end()) {
+        it->second.epoch = ++g.epoch;
+        it->second.last_sent.reset();  // its next heartbeat tells it
+    }
+}
+
+std::map<std::string, std::set<scripted_group::tp>> scripted_group::owners(const std::string& group_id) const {
+    std::lock_guard lock(mutex_);
+    std::map<std::string, std::set<tp>> out;
+    const auto it = cgroups_.find(group_id);
+    if (it != cgroups_.end())
+        for (const auto& [id, m] : it->second.members) out[id] = m.assigned;
+    return out;
 }
 
 std::int16_t scripted_group::fenced(const group& g, const std::string& member_id,
@@ -148,12 +309,18 @@ std::optional<std::vector<std::uint8_t>> scripted_group::offset_commit(const scr
     auto& g = groups_[r.group_id];
     std::int16_t error = 0;
     const bool simple = r.member_id.empty() && r.generation_id_or_member_epoch < 0;
-    if (!simple) {
+    if (const auto cg = cgroups_.find(r.group_id); cg != cgroups_.end() && !simple) {
+        const auto m = cg->second.members.find(r.member_id);
+        if (m == cg->second.members.end()) error = unknown_member_id;
+        else if (req.version < 9) error = unsupported_version;
+        else if (r.generation_id_or_member_epoch > m->second.epoch) error = fenced_member_epoch;
+        else if (r.generation_id_or_member_epoch < m->second.epoch) error = stale_member_epoch;
+    } else if (!simple) {
         if (const auto e = fenced(g, r.member_id, r.group_instance_id)) error = e;
         else if (!g.members.count(r.member_id)) error = unknown_member_id;
         else if (r.generation_id_or_member_epoch != g.generation) error = illegal_generation;
     }
-    commit_seen seen{r.member_id, r.generation_id_or_member_epoch, {}, error};
+    commit_seen seen{req.version, r.member_id, r.generation_id_or_member_epoch, {}, error};
     kp::OffsetCommitResponse resp;
     for (const auto& t : r.topics) {
         auto& tr = resp.topics.emplace_back();

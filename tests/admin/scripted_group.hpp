@@ -12,6 +12,15 @@
 // id is fenced from then on: its JoinGroup, SyncGroup, Heartbeat and OffsetCommit get
 // FENCED_INSTANCE_ID. Static members do not send LeaveGroup.
 //
+// Consumer protocol (KIP-848, ConsumerGroupHeartbeat) when started with start_consumer_protocol:
+// the coordinator assigns the cluster's topics round robin among the members subscribed to them
+// (by member id order) and moves partitions as Kafka's coordinator does: a member is first told
+// to drop what it must revoke (its epoch unchanged), and only once it reports owning less are
+// those partitions given to their new member, never to two at once. Epoch 0 joins (v1: the
+// member's own id; v0: an id made here), -1 leaves, -2 leaves a static member. Heartbeats of an
+// unknown member get UNKNOWN_MEMBER_ID, of another epoch FENCED_MEMBER_EPOCH. OffsetCommit from a
+// member needs v9+ and the member's epoch (older: STALE_MEMBER_EPOCH, newer: FENCED_MEMBER_EPOCH).
+//
 // Offsets: OffsetCommit from a member of the current generation (or a simple commit: no member id,
 // generation -1) is stored; every commit attempt is recorded with its outcome. OffsetFetch reads
 // the store.
@@ -22,6 +31,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,11 +45,36 @@ public:
     /// Answers the group APIs for every group on `cluster` (FindCoordinator names broker
     /// `coordinator`) and advertises them in ApiVersions. The cluster's scripts keep it alive.
     static std::shared_ptr<scripted_group> start(scripted_cluster& cluster, int coordinator = 1);
+    /// The same, and ConsumerGroupHeartbeat v0-1 with this heartbeat interval.
+    static std::shared_ptr<scripted_group> start_consumer_protocol(scripted_cluster& cluster, int heartbeat_interval_ms,
+                                                                   int coordinator = 1);
+
+    using tp = std::pair<std::string, std::int32_t>;
+    /// One ConsumerGroupHeartbeat as received and answered.
+    struct heartbeat_seen {
+        std::string member_id;  ///< as sent (v0 joins send none)
+        std::int32_t epoch = 0;
+        std::int16_t version = 0;
+        std::optional<std::vector<std::string>> subscribed;
+        std::optional<std::set<tp>> owned;       ///< TopicPartitions, when sent
+        std::int16_t error = 0;
+        std::int32_t answered_epoch = 0;
+        std::optional<std::set<tp>> assignment;  ///< in the answer, when sent
+    };
+    std::vector<heartbeat_seen> heartbeats() const;
+    /// The next heartbeat of this member gets FENCED_MEMBER_EPOCH (its epoch here moves on).
+    void fence_member(const std::string& group_id, const std::string& member_id);
+    /// The member's epoch here moves on without telling it: its commits are STALE_MEMBER_EPOCH
+    /// until its next heartbeat brings the new epoch.
+    void advance_member_epoch(const std::string& group_id, const std::string& member_id);
+    /// Partitions the coordinator considers the member to own, per member.
+    std::map<std::string, std::set<tp>> owners(const std::string& group_id) const;
 
     /// The committed offset of a partition (-1: none).
     std::int64_t committed(const std::string& group_id, const std::string& topic, std::int32_t partition) const;
 
     struct commit_seen {
+        std::int16_t version = 0;
         std::string member_id;
         std::int32_t generation = 0;
         std::map<std::pair<std::string, std::int32_t>, std::int64_t> offsets;
@@ -78,10 +113,28 @@ private:
     std::optional<std::vector<std::uint8_t>> leave(const scripted_request& req);
     std::optional<std::vector<std::uint8_t>> offset_commit(const scripted_request& req);
     std::optional<std::vector<std::uint8_t>> offset_fetch(const scripted_request& req);
+    std::optional<std::vector<std::uint8_t>> consumer_heartbeat(const scripted_request& req);
+
+    struct cmember {
+        std::int32_t epoch = 0;
+        std::vector<std::string> topics;
+        std::set<tp> assigned;                 // what it owns or is still revoking
+        std::optional<std::set<tp>> last_sent;  // the assignment last answered
+    };
+    struct cgroup {
+        std::int32_t epoch = 0;
+        std::map<std::string, cmember> members;
+        int next_member = 0;
+    };
+    std::map<std::string, std::set<tp>> targets(const cgroup& g) const;
     void answered(std::int16_t api_key, std::int16_t error);
 
     mutable std::mutex mutex_;
+    scripted_cluster* cluster_ = nullptr;
+    int heartbeat_interval_ms_ = 3000;
     std::map<std::string, group> groups_;
+    std::map<std::string, cgroup> cgroups_;
+    std::vector<heartbeat_seen> heartbeats_;
     std::vector<commit_seen> commits_;
     std::map<std::int16_t, std::vector<std::int16_t>> answers_;
 };

@@ -2,18 +2,18 @@
 // due, and what its answers and failures make the consumer do.
 #include <gtest/gtest.h>
 
-#include "kwire/client/detail/group_member.hpp"
+#include "kwire/client/detail/group_membership.hpp"
 #include "kwire/client/error.hpp"
 #include "kwire/protocol/error.hpp"
 
 namespace {
 
-using kwire::client::detail::group_member;
+using kwire::client::detail::group_membership;
 using kwire::client::detail::id_assignment;
 using kwire::client::detail::member_commit_action;
 using kwire::client::detail::classify_member_commit_error;
-using action = group_member::action;
-using clock_type = group_member::clock;
+using action = group_membership::action;
+using clock_type = group_membership::clock;
 using namespace std::chrono_literals;
 namespace kp = kwire::protocol;
 
@@ -23,8 +23,8 @@ kp::uuid id(std::uint8_t n) {
     return u;
 }
 
-group_member::options opts(std::optional<std::string> instance = std::nullopt) {
-    group_member::options o;
+group_membership::options opts(std::optional<std::string> instance = std::nullopt) {
+    group_membership::options o;
     o.group_id = "g";
     o.client_member_id = "client-made-id";
     o.instance_id = std::move(instance);
@@ -56,16 +56,16 @@ kp::ConsumerGroupHeartbeatResponse error(std::int16_t code) {
 const auto t0 = clock_type::time_point{} + 1000s;
 
 /// A member that joined and was answered with `epoch`, owning nothing yet.
-group_member joined(std::optional<std::string> instance = std::nullopt) {
-    group_member m(opts(std::move(instance)));
+group_membership joined(std::optional<std::string> instance = std::nullopt) {
+    group_membership m(opts(std::move(instance)));
     m.subscribe({"orders"}, t0);
     (void)m.heartbeat(1, t0);
     EXPECT_EQ(m.on_response(answer(5), t0), action::none);
     return m;
 }
 
-TEST(GroupMember, JoiningSendsEveryFieldAtEpochZero) {
-    group_member m(opts("i-1"));
+TEST(GroupMembership, JoiningSendsEveryFieldAtEpochZero) {
+    group_membership m(opts("i-1"));
     EXPECT_FALSE(m.heartbeat_due(t0)) << "nothing before subscribe";
     m.subscribe({"orders", "audit"}, t0);
     ASSERT_TRUE(m.heartbeat_due(t0));
@@ -82,8 +82,8 @@ TEST(GroupMember, JoiningSendsEveryFieldAtEpochZero) {
     EXPECT_FALSE(m.heartbeat_due(t0)) << "one in flight at a time";
 }
 
-TEST(GroupMember, VersionZeroTakesTheIdTheBrokerGives) {
-    group_member m(opts());
+TEST(GroupMembership, VersionZeroTakesTheIdTheBrokerGives) {
+    group_membership m(opts());
     m.subscribe({"orders"}, t0);
     EXPECT_EQ(m.heartbeat(0, t0).member_id, "");
     EXPECT_EQ(m.on_response(answer(1, std::nullopt, 1000, "broker-made"), t0), action::none);
@@ -91,7 +91,7 @@ TEST(GroupMember, VersionZeroTakesTheIdTheBrokerGives) {
     EXPECT_EQ(m.heartbeat(0, t0 + 1s).member_id, "broker-made");
 }
 
-TEST(GroupMember, AfterAnAnswerOnlyChangesAreSentAtTheBrokersInterval) {
+TEST(GroupMembership, AfterAnAnswerOnlyChangesAreSentAtTheBrokersInterval) {
     auto m = joined();
     EXPECT_EQ(m.member_epoch(), 5);
     EXPECT_FALSE(m.heartbeat_due(t0 + 999ms));
@@ -113,7 +113,7 @@ TEST(GroupMember, AfterAnAnswerOnlyChangesAreSentAtTheBrokersInterval) {
     EXPECT_FALSE(m.heartbeat(1, t0 + 3s).subscribed_topic_names) << "acknowledged: not sent again";
 }
 
-TEST(GroupMember, AnAssignmentIsReconciledThenAcknowledgedAtOnce) {
+TEST(GroupMembership, AnAssignmentIsReconciledThenAcknowledgedAtOnce) {
     auto m = joined();
     (void)m.heartbeat(1, t0 + 1s);
     const id_assignment target{{id(1), {0, 1}}, {id(2), {3}}};
@@ -134,7 +134,7 @@ TEST(GroupMember, AnAssignmentIsReconciledThenAcknowledgedAtOnce) {
     EXPECT_FALSE(m.heartbeat(1, t0 + 3s).topic_partitions) << "acknowledged: null until it changes";
 }
 
-TEST(GroupMember, ARevocationIsAcknowledgedByOwningLess) {
+TEST(GroupMembership, ARevocationIsAcknowledgedByOwningLess) {
     auto m = joined();
     (void)m.heartbeat(1, t0);
     const id_assignment all{{id(1), {0, 1, 2, 3}}};
@@ -153,7 +153,7 @@ TEST(GroupMember, ARevocationIsAcknowledgedByOwningLess) {
     EXPECT_EQ(req.member_epoch, 7);
 }
 
-TEST(GroupMember, AnAssignmentArrivingDuringAReconciliationWaitsForIt) {
+TEST(GroupMembership, AnAssignmentArrivingDuringAReconciliationWaitsForIt) {
     auto m = joined();
     (void)m.heartbeat(1, t0);
     const id_assignment a{{id(1), {0}}};
@@ -167,7 +167,7 @@ TEST(GroupMember, AnAssignmentArrivingDuringAReconciliationWaitsForIt) {
     EXPECT_EQ(m.target(), b);
 }
 
-TEST(GroupMember, FencingLosesEverythingAndRejoinsAtEpochZeroUnderTheSameId) {
+TEST(GroupMembership, FencingLosesEverythingAndRejoinsAtEpochZeroUnderTheSameId) {
     for (const std::int16_t code : {std::int16_t{25}, std::int16_t{110}}) {  // UNKNOWN_MEMBER_ID, FENCED_MEMBER_EPOCH
         SCOPED_TRACE(code);
         auto m = joined();
@@ -196,7 +196,7 @@ TEST(GroupMember, FencingLosesEverythingAndRejoinsAtEpochZeroUnderTheSameId) {
     }
 }
 
-TEST(GroupMember, CoordinatorErrorsAndLostRequestsResendEverythingAfterTheBackoff) {
+TEST(GroupMembership, CoordinatorErrorsAndLostRequestsResendEverythingAfterTheBackoff) {
     auto m = joined();
     (void)m.heartbeat(1, t0 + 1s);
     EXPECT_EQ(m.on_response(error(16), t0 + 1s), action::rediscover_coordinator);  // NOT_COORDINATOR
@@ -214,7 +214,7 @@ TEST(GroupMember, CoordinatorErrorsAndLostRequestsResendEverythingAfterTheBackof
     EXPECT_TRUE(m.heartbeat_due(t0 + 3s + 50ms));
 }
 
-TEST(GroupMember, UnknownErrorsAndAMissingApiAreFatal) {
+TEST(GroupMembership, UnknownErrorsAndAMissingApiAreFatal) {
     {
         auto m = joined();
         (void)m.heartbeat(1, t0 + 1s);
@@ -223,7 +223,7 @@ TEST(GroupMember, UnknownErrorsAndAMissingApiAreFatal) {
         EXPECT_FALSE(m.heartbeat_due(t0 + 1h));
     }
     {
-        group_member m(opts());
+        group_membership m(opts());
         m.subscribe({"orders"}, t0);
         (void)m.heartbeat(0, t0);
         const auto ec = make_error_code(kwire::client::client_errc::unsupported_version);
@@ -232,7 +232,7 @@ TEST(GroupMember, UnknownErrorsAndAMissingApiAreFatal) {
     }
 }
 
-TEST(GroupMember, LeavingSaysEpochMinusOneOrMinusTwoForAStaticMember) {
+TEST(GroupMembership, LeavingSaysEpochMinusOneOrMinusTwoForAStaticMember) {
     for (const bool is_static : {false, true}) {
         auto m = joined(is_static ? std::optional<std::string>("i-1") : std::nullopt);
         m.leave(t0 + 100ms);
@@ -243,12 +243,22 @@ TEST(GroupMember, LeavingSaysEpochMinusOneOrMinusTwoForAStaticMember) {
         EXPECT_EQ(m.on_response(error(25), t0 + 100ms), action::left) << "whatever the answer";
         EXPECT_FALSE(m.heartbeat_due(t0 + 1h));
     }
-    group_member never(opts());
+    // A leave asked for while a heartbeat is in flight goes out after its answer.
+    auto m = joined();
+    (void)m.heartbeat(1, t0 + 1s);
+    m.leave(t0 + 1100ms);
+    EXPECT_FALSE(m.heartbeat_due(t0 + 1100ms));
+    EXPECT_EQ(m.on_response(answer(5), t0 + 1200ms), action::none) << "not the answer to the leave";
+    ASSERT_TRUE(m.heartbeat_due(t0 + 1200ms));
+    EXPECT_EQ(m.heartbeat(1, t0 + 1200ms).member_epoch, -1);
+    EXPECT_EQ(m.on_failure(make_error_code(kwire::client::client_errc::request_timed_out), t0 + 2s), action::left);
+
+    group_membership never(opts());
     never.leave(t0);
-    EXPECT_EQ(never.current(), group_member::state::left) << "nothing to send";
+    EXPECT_EQ(never.current(), group_membership::state::left) << "nothing to send";
 }
 
-TEST(GroupMember, CommitErrors) {
+TEST(GroupMembership, CommitErrors) {
     EXPECT_EQ(classify_member_commit_error(0, false), member_commit_action::none);
     EXPECT_EQ(classify_member_commit_error(113, false), member_commit_action::retry) << "STALE_MEMBER_EPOCH";
     EXPECT_EQ(classify_member_commit_error(110, false), member_commit_action::fail) << "the heartbeat rejoins";

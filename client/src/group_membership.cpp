@@ -1,4 +1,4 @@
-#include "kwire/client/detail/group_member.hpp"
+#include "kwire/client/detail/group_membership.hpp"
 
 #include "kwire/client/error.hpp"
 #include "kwire/protocol/error.hpp"
@@ -31,9 +31,9 @@ std::vector<protocol::ConsumerGroupHeartbeatRequest::TopicPartitions> to_wire(co
 
 }  // namespace
 
-group_member::group_member(options o) : opt_(std::move(o)) {}
+group_membership::group_membership(options o) : opt_(std::move(o)) {}
 
-void group_member::subscribe(std::vector<std::string> topics, clock::time_point now) {
+void group_membership::subscribe(std::vector<std::string> topics, clock::time_point now) {
     if (state_ == state::fatal) return;
     subscription_ = std::move(topics);
     ++subscription_gen_;
@@ -48,7 +48,7 @@ void group_member::subscribe(std::vector<std::string> topics, clock::time_point 
     next_ = now;
 }
 
-void group_member::leave(clock::time_point now) {
+void group_membership::leave(clock::time_point now) {
     if (state_ == state::idle || state_ == state::left || state_ == state::fatal) {
         if (state_ != state::fatal) state_ = state::left;
         return;
@@ -59,17 +59,17 @@ void group_member::leave(clock::time_point now) {
     next_ = now;
 }
 
-bool group_member::heartbeat_due(clock::time_point now) const noexcept {
+bool group_membership::heartbeat_due(clock::time_point now) const noexcept {
     const auto at = next_heartbeat();
     return !in_flight_ && at && now >= *at;
 }
 
-std::optional<group_member::clock::time_point> group_member::next_heartbeat() const noexcept {
+std::optional<group_membership::clock::time_point> group_membership::next_heartbeat() const noexcept {
     if (state_ != state::joining && state_ != state::stable && state_ != state::leaving) return std::nullopt;
     return next_;
 }
 
-protocol::ConsumerGroupHeartbeatRequest group_member::heartbeat(std::int16_t version, clock::time_point now) {
+protocol::ConsumerGroupHeartbeatRequest group_membership::heartbeat(std::int16_t version, clock::time_point now) {
     (void)now;
     in_flight_ = true;
     sent_subscription_ = 0;
@@ -81,6 +81,7 @@ protocol::ConsumerGroupHeartbeatRequest group_member::heartbeat(std::int16_t ver
     req.instance_id = opt_.instance_id;
     if (state_ == state::leaving) {
         req.member_epoch = opt_.instance_id ? static_leave_epoch : leave_epoch;
+        leave_sent_ = true;
         return req;
     }
     req.member_epoch = epoch_;
@@ -102,7 +103,7 @@ protocol::ConsumerGroupHeartbeatRequest group_member::heartbeat(std::int16_t ver
     return req;
 }
 
-void group_member::fence(clock::time_point now) {
+void group_membership::fence(clock::time_point now) {
     epoch_ = 0;
     owned_.clear();
     owned_acked_.reset();
@@ -116,14 +117,19 @@ void group_member::fence(clock::time_point now) {
     next_ = now;
 }
 
-group_member::action group_member::on_response(const protocol::ConsumerGroupHeartbeatResponse& resp,
+group_membership::action group_membership::on_response(const protocol::ConsumerGroupHeartbeatResponse& resp,
                                                clock::time_point now) {
     in_flight_ = false;
-    if (state_ == state::leaving) {
+    if (leave_sent_) {
+        leave_sent_ = false;
         state_ = state::left;
         return action::left;
     }
-    if (state_ != state::joining && state_ != state::stable) return action::none;  // left or fatal meanwhile
+    if (state_ == state::leaving) {
+        next_ = now;  // the answer to a heartbeat sent before leave(): the leave goes out now
+        return action::none;
+    }
+    if (state_ != state::joining && state_ != state::stable) return action::none;  // fatal meanwhile
     switch (resp.error_code) {
         case 0:
             break;
@@ -167,11 +173,16 @@ group_member::action group_member::on_response(const protocol::ConsumerGroupHear
     return target_new_ && !reconciling_ ? action::reconcile : action::none;
 }
 
-group_member::action group_member::on_failure(std::error_code ec, clock::time_point now) {
+group_membership::action group_membership::on_failure(std::error_code ec, clock::time_point now) {
     in_flight_ = false;
-    if (state_ == state::leaving) {
+    if (leave_sent_) {
+        leave_sent_ = false;
         state_ = state::left;
         return action::left;
+    }
+    if (state_ == state::leaving) {
+        next_ = now;
+        return action::none;
     }
     if (ec == make_error_code(client_errc::unsupported_version)) {
         state_ = state::fatal;
@@ -183,17 +194,17 @@ group_member::action group_member::on_failure(std::error_code ec, clock::time_po
     return action::rediscover_coordinator;
 }
 
-bool group_member::reconcile_needed() const noexcept {
+bool group_membership::reconcile_needed() const noexcept {
     return (state_ == state::joining || state_ == state::stable) && !reconciling_ && (target_new_ || owned_ != target_);
 }
 
-std::uint64_t group_member::begin_reconcile() noexcept {
+std::uint64_t group_membership::begin_reconcile() noexcept {
     reconciling_ = true;
     target_new_ = false;
     return ++reconcile_token_;
 }
 
-void group_member::reconciled(std::uint64_t token, id_assignment now_owned, clock::time_point now) {
+void group_membership::reconciled(std::uint64_t token, id_assignment now_owned, clock::time_point now) {
     if (token != reconcile_token_ || !reconciling_) return;
     reconciling_ = false;
     owned_ = std::move(now_owned);

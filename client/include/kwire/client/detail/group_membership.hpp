@@ -50,7 +50,7 @@ struct uuid_less {
 /// Partitions by topic id.
 using id_assignment = std::map<protocol::uuid, std::set<std::int32_t>, uuid_less>;
 
-class group_member {
+class group_membership {
 public:
     using clock = std::chrono::steady_clock;
 
@@ -76,7 +76,7 @@ public:
         left,                    ///< the leave was answered (or could not be)
     };
 
-    explicit group_member(options o);
+    explicit group_membership(options o);
 
     /// Joins (or changes the subscription of a joined member).
     void subscribe(std::vector<std::string> topics, clock::time_point now);
@@ -132,6 +132,7 @@ private:
     bool reconciling_ = false;
     std::uint64_t reconcile_token_ = 0;
     bool in_flight_ = false;
+    bool leave_sent_ = false;            // the heartbeat in flight is the leave
     // What the heartbeat in flight said, for when it is acknowledged.
     std::uint64_t sent_subscription_ = 0;       // 0: not sent
     std::optional<id_assignment> sent_owned_;
