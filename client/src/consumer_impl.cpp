@@ -461,8 +461,9 @@ void consumer_impl::send_fetch(std::int32_t leader, const std::vector<std::uint3
 
 void consumer_impl::close_fetch_sessions(std::function<void()> then) {
     // Ends each broker's session (epoch -1) so that it does not hold a slot of the broker's
-    // session cache until evicted. Best effort: failures are ignored. A Fetch still in flight to
-    // the broker is answered first (a broker serves a connection's requests in order).
+    // session cache until evicted. Best effort, as the Java client: only over connections that
+    // are up (closing does not wait for a reconnect), failures ignored. A Fetch still in flight
+    // to the broker is answered first (a broker serves a connection's requests in order).
     auto remaining = std::make_shared<std::size_t>(1);
     auto done = [remaining, then = std::move(then)] {
         if (--*remaining == 0) then();
@@ -470,7 +471,7 @@ void consumer_impl::close_fetch_sessions(std::function<void()> then) {
     for (auto& [leader, session] : fetch_sessions_) {
         const auto plan = session.close();
         auto conn = plan ? cluster_->broker(leader) : nullptr;
-        if (!conn) continue;
+        if (!conn || !conn->ready()) continue;
         auto req = fetch_request(*plan);
         req.max_wait_ms = 0;
         ++*remaining;

@@ -132,7 +132,6 @@ void consumer_impl::member_on(group_membership::action a) {
         }
     }
     stable_ = member_->current() == group_membership::state::stable;
-    schedule_commit();  // commits held back by a stale epoch go out with the new one
     member_schedule();
 }
 
