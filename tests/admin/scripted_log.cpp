@@ -42,15 +42,10 @@ void write_be(std::vector<std::uint8_t>& b, std::size_t at, std::uint64_t v, int
     }
 }
 
-std::vector<std::uint8_t> build_batch(const std::vector<std::string>& values, std::int64_t producer_id,
-                                      bool transactional) {
+std::vector<std::uint8_t> build_batch(const std::vector<std::string>& values) {
     std::vector<std::uint8_t> out;
     kc::batch_builder b;
-    kc::batch_options o;
-    o.producer_id = producer_id;
-    o.producer_epoch = producer_id >= 0 ? 0 : -1;
-    o.base_sequence = producer_id >= 0 ? 0 : -1;
-    o.transactional = transactional;
+    const kc::batch_options o;
     b.begin(out, o);
     const std::optional<kp::bytes_view> no_key;
     for (const auto& v : values) {
@@ -98,12 +93,6 @@ std::shared_ptr<scripted_log> scripted_log::start(scripted_cluster& cluster, int
     return self;
 }
 
-void scripted_log::stop() {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-    appended_.notify_all();
-}
-
 std::int64_t scripted_log::append_locked(const std::string& topic, int partition, std::vector<std::uint8_t> bytes) {
     auto& log = logs_[{topic, partition}];
     const auto base = log.end;
@@ -120,13 +109,7 @@ std::int64_t scripted_log::append_locked(const std::string& topic, int partition
 
 std::int64_t scripted_log::append(const std::string& topic, int partition, const std::vector<std::string>& values) {
     std::lock_guard lock(mutex_);
-    return append_locked(topic, partition, build_batch(values, -1, false));
-}
-
-std::int64_t scripted_log::append_transactional(const std::string& topic, int partition, std::int64_t producer_id,
-                                                const std::vector<std::string>& values) {
-    std::lock_guard lock(mutex_);
-    return append_locked(topic, partition, build_batch(values, producer_id, true));
+    return append_locked(topic, partition, build_batch(values));
 }
 
 std::int64_t scripted_log::append_raw(const std::string& topic, int partition, std::vector<std::uint8_t> bytes) {
@@ -187,7 +170,6 @@ std::vector<scripted_log::fetch_seen> scripted_log::fetches() const {
 std::optional<std::vector<std::uint8_t>> scripted_log::fetch(const scripted_request& req) {
     const auto r = req.decode<kp::FetchRequest>();
     std::unique_lock lock(mutex_);
-    if (stopping_) return std::nullopt;
 
     fetch_seen seen;
     seen.node = req.node;
@@ -278,7 +260,7 @@ std::optional<std::vector<std::uint8_t>> scripted_log::fetch(const scripted_requ
         return false;
     };
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(r.max_wait_ms);
-    while (!stopping_) {
+    for (;;) {
         const bool any = std::any_of(wanted.begin(), wanted.end(),
                                      [&](const auto& w) { return has_records(w.first, w.second.fetch_offset); });
         if (any || appended_.wait_until(lock, deadline) == std::cv_status::timeout) break;

@@ -40,15 +40,9 @@ public:
     /// leaders: partition p on broker p % n + 1). The cluster's scripts keep it alive.
     static std::shared_ptr<scripted_log> start(scripted_cluster& cluster, int brokers);
     explicit scripted_log(int brokers) : brokers_(brokers) {}
-    /// Ends Fetches waiting for records (the cluster closes their connections next).
-    void stop();
 
     /// Appends one batch with these values (keys: none) and returns its base offset.
     std::int64_t append(const std::string& topic, int partition, const std::vector<std::string>& values);
-    /// Appends one transactional batch of producer `producer_id`, opening its transaction on the
-    /// partition if none is open. Returns the base offset.
-    std::int64_t append_transactional(const std::string& topic, int partition, std::int64_t producer_id,
-                                      const std::vector<std::string>& values);
     /// Appends a batch written by someone else (a RecordBatch v2 as fetched from another broker):
     /// its base offset is rewritten to the log's end (not covered by the CRC). A transactional
     /// batch opens its producer's transaction as above. Returns the base offset.
@@ -128,7 +122,6 @@ private:
     int brokers_;
     mutable std::mutex mutex_;
     std::condition_variable appended_;
-    bool stopping_ = false;
     std::map<tp, partition_log> logs_;
     std::map<std::int32_t, session> sessions_;
     std::int32_t next_session_id_ = 1000;
