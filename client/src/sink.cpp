@@ -3,6 +3,9 @@
 //
 // Ordering within a partition, step by step:
 //  - batches are sealed, and given sequence numbers, in the order records were sent;
+//  - with a compression executor, a batch whose records are still being compressed holds back
+//    every batch of its partition sealed after it (partition_queue::can_send), however the
+//    compression jobs finish;
 //  - a partition's batches in flight all travel on its leader's one connection, which the broker
 //    processes in order, so up to five can be pipelined;
 //  - when one comes back for a retry (a retriable error, a lost connection), the batches behind it

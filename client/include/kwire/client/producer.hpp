@@ -24,7 +24,10 @@
 // close, delivery.timeout.ms, retries and epoch bumps cover batches being compressed. Keep the
 // executor running while the producer has records pending (a batch whose job never runs fails
 // at its delivery timeout). The producer, and then its own execution context, may be destroyed
-// while jobs are still running: their results are dropped, and nothing is posted to it.
+// while jobs are still running: their results are dropped, and nothing is posted to it. A batch
+// being compressed holds its uncompressed and its compressed bytes at once, and the producer keeps
+// a few spare buffers for reuse (up to 8 uncompressed batches, 32 compressed), beyond
+// buffer.memory.
 //
 //   boost::asio::thread_pool pool(2);          // declared before the producer: it outlives it
 //   cfg.compression = kwire::codec::compression::lz4;
