@@ -27,7 +27,9 @@
 // while jobs are still running: their results are dropped, and nothing is posted to it. A batch
 // being compressed holds its uncompressed and its compressed bytes at once, and the producer keeps
 // a few spare buffers for reuse (up to 8 uncompressed batches, 32 compressed), beyond
-// buffer.memory.
+// buffer.memory. If the executor compresses more slowly than records arrive, sealed batches wait
+// for it (up to buffer.memory) and latency grows: give it enough threads (bench/RESULTS.md: one
+// thread was not enough for lz4 on a busy two-core machine). Without a codec it is not used.
 //
 //   boost::asio::thread_pool pool(2);          // declared before the producer: it outlives it
 //   cfg.compression = kwire::codec::compression::lz4;
