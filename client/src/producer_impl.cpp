@@ -456,6 +456,8 @@ void producer_impl::expire(clock::time_point now) {
             for (auto& b : p.queue.take_expired_in_flight(now)) {
                 if (cfg_.enable_idempotence) bump_needed_ = true;
                 complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
+                const auto order = b->order;
+                expired_in_flight_.push_back({&p, order, std::move(b)});
             }
             while (auto b = p.queue.pop_expired(now)) {
                 if (cfg_.enable_idempotence && b->base_sequence >= 0) bump_needed_ = true;  // a sequence gap

@@ -176,6 +176,15 @@ private:
         partition_state* partition;
         std::uint64_t order;
     };
+    /// Batches failed at their delivery deadline while their Produce request was still out. The
+    /// request holds views into their bytes (and is not even encoded while it waits for a
+    /// connection), so the bytes live on until that request completes.
+    struct expired_in_flight {
+        partition_state* partition;
+        std::uint64_t order;
+        batch_ptr batch;
+    };
+    std::vector<expired_in_flight> expired_in_flight_;
     void on_produce_response(std::int32_t leader, std::vector<sent_batch> sent,
                              std::error_code ec, const protocol::ProduceResponse& resp, std::int16_t version);
     void handle_partition_result(topic_state& t, partition_state& p, std::uint64_t order, std::int16_t error,

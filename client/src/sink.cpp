@@ -120,6 +120,12 @@ void producer_impl::on_produce_response(std::int32_t leader, std::vector<sent_ba
                                         std::error_code ec, const protocol::ProduceResponse& resp, std::int16_t) {
     --requests_in_flight_;
     --broker_in_flight_[leader];
+    // The request is done with the bytes of batches that expired while it was out.
+    if (!expired_in_flight_.empty())
+        std::erase_if(expired_in_flight_, [&](const expired_in_flight& e) {
+            return std::any_of(sent.begin(), sent.end(),
+                               [&](const sent_batch& s) { return s.partition == e.partition && s.order == e.order; });
+        });
     if (aborted_) return;
     const bool acks_none = cfg_.required_acks == acks::none;
     for (const auto& ep : resp.node_endpoints)

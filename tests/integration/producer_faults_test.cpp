@@ -472,6 +472,37 @@ TEST(ProducerFaults, DeliveryTimeoutBoundsARequestNeverAnswered) {
     f.mc.broker_set_rtt(1, 0);
 }
 
+// A batch that reaches its delivery deadline while its request waits for a connection that is
+// still being set up: the send fails at the deadline, and when the connection comes up later the
+// request (encoded only then) must still find the batch's bytes alive. (Under ASan a freed batch
+// is a heap-use-after-free; without it, garbage on the wire.)
+TEST(ProducerFaults, ABatchExpiredWhileItsRequestWaitsForTheConnectionKeepsItsBytes) {
+    cluster_fixture f("expire-before-connect");
+    boost::asio::io_context io;
+    send_ledger ledger;
+    auto cfg = fast_config({f.mc.broker_addresses()[1]});  // bootstrap from broker 2 only
+    cfg.delivery_timeout = 1000ms;
+    cfg.request_timeout = 6000ms;
+    cfg.socket_connection_setup_timeout = 6000ms;
+    cfg.linger = 0ms;
+    std::optional<kwire::producer> p;
+    try {
+        p.emplace(io.get_executor(), cfg);
+    } catch (const std::system_error& e) {
+        EXPECT_EQ(e.code(), client_errc::invalid_config);
+        return;
+    }
+    // Partition 0's leader is broker 1, whose first answer (ApiVersions) takes 2.5 s.
+    f.mc.broker_set_rtt(1, 2500);
+    for (int i = 0; i < 3; ++i) ledger.send(*p, f.topic, 0);
+    EXPECT_TRUE(run_until(io, [&] { return ledger.all_completed(); }, 5s));
+    for (std::size_t i = 0; i < ledger.size(); ++i) EXPECT_EQ(ledger[i].ec, client_errc::delivery_timed_out);
+    run_for(io, 4000ms);  // the connection comes up and the request goes out
+    f.mc.broker_set_rtt(1, 0);
+    run_for(io, 500ms);
+    p.reset();
+}
+
 // ---------------------------------------------------------------------------------------------
 // flush, close, destruction
 
