@@ -200,7 +200,16 @@ TEST_F(ConsumerSession, APausedPartitionIsForgottenAndListedAgainOnResume) {
 
     c.resume({{"q", 3}});
     const auto resumed_at = log.fetches().size();
-    ASSERT_TRUE(run_until(io, [&] { return d.count() >= 100 || d.error; }, 20s));
+    // Records fetched before the pause took effect stay buffered and may bring the count to 100
+    // before the next Fetch: wait for that Fetch too.
+    const auto lists_q3 = [&] {
+        const auto fs = log.fetches();
+        for (std::size_t i = resumed_at; i < fs.size(); ++i)
+            for (const auto& l : fs[i].listed)
+                if (l == std::pair<std::string, std::int32_t>{"q", 3}) return true;
+        return false;
+    };
+    ASSERT_TRUE(run_until(io, [&] { return (d.count() >= 100 && lists_q3()) || d.error; }, 20s));
     const auto after = log.fetches();
     bool relisted = false;
     for (std::size_t i = resumed_at; i < after.size() && !relisted; ++i)
