@@ -8,9 +8,9 @@
 
 #include "kwire/codec/compression.hpp"
 
-#define KWIRE_REQUIRE_CODEC(codec)                                                          \
-    do {                                                                                    \
-        if (!::kwire::codec::compression_available(codec))                                  \
-            GTEST_SKIP() << "this build leaves out "                                        \
-                         << std::string(::kwire::codec::compression_name(codec)) << " (KWIRE_WITH_*=OFF)"; \
+#define KWIRE_REQUIRE_CODEC(which)                                                                   \
+    do {                                                                                             \
+        if (!::kwire::codec::compression_available(which))                                           \
+            GTEST_SKIP() << "this build leaves out "                                                 \
+                         << std::string(::kwire::codec::compression_name(which)) << " (KWIRE_WITH_*=OFF)"; \
     } while (0)
