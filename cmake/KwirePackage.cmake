@@ -158,7 +158,9 @@ if(KWIRE_BUILD_SHARED)
   kwire_packaged_library(kwire_shared SHARED)
   set_target_properties(kwire_shared PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
   # The sanitizers' link flags (libkwire.so built in an ASan tree needs the runtime).
-  target_link_options(kwire_shared PRIVATE $<$<BOOL:${KWIRE_SANITIZE}>:-fsanitize=${KWIRE_SANITIZE}>)
+  if(KWIRE_SANITIZE)
+    target_link_options(kwire_shared PRIVATE -fsanitize=${KWIRE_SANITIZE})
+  endif()
   list(APPEND kwire_install_targets kwire_shared)
 endif()
 
