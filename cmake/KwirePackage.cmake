@@ -41,6 +41,7 @@ set(kwire_dependency_rows
   "PkgConfig::CARES|libcares|pkg CARES libcares"
   "PkgConfig::LIBCARES|libcares|pkg LIBCARES libcares"
   "PkgConfig::C_ARES|libcares|pkg C_ARES libcares"
+  "PkgConfig::LIBIDN|libidn|pkg LIBIDN libidn"
   "c-ares::cares|libcares|package c-ares"
   "c-ares::cares_static|libcares|package c-ares"
   "c-ares::cares_shared|libcares|package c-ares")

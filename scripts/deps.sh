@@ -7,10 +7,13 @@ packages=(
   g++ cmake ninja-build ccache pkg-config python3
   libboost1.81-all-dev
   libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev libssl-dev libc-ares-dev
+  libidn-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
   librdkafka-dev kcat
+  libsasl2-dev libsasl2-modules libsasl2-modules-db
   tshark
+  openssl stunnel4
 )
 
 missing=()

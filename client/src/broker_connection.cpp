@@ -1,17 +1,123 @@
 #include "broker_connection.hpp"
 
 #include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#ifndef KWIRE_WITH_TLS
+#define KWIRE_WITH_TLS 1
+#endif
+#if KWIRE_WITH_TLS
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <boost/asio/ssl.hpp>
+#endif
+
 #include <algorithm>
+#include <filesystem>
+#include <optional>
 
 #include "kwire/protocol/messages/api_versions.hpp"
+#include "kwire/protocol/messages/sasl_authenticate.hpp"
+#include "kwire/protocol/messages/sasl_handshake.hpp"
+
+#include <openssl/crypto.h>
+
+#include "kwire/client/detail/sasl.hpp"
 
 namespace kwire::client::detail {
 
+using net::ip::tcp;
+
 namespace {
 constexpr std::int16_t unsupported_version_code = 35;
+
+bool is_ip_literal(const std::string& host) {
+    boost::system::error_code ec;
+    (void)net::ip::make_address(host, ec);
+    return !ec;
 }
+
+#if KWIRE_WITH_TLS
+namespace ssl = net::ssl;
+
+/// The TLS client context for a connection: TLS 1.2 at least, the broker's chain verified against
+/// the configured CAs (or the system store), an optional client certificate (mutual TLS).
+std::shared_ptr<ssl::context> make_tls_context(const tls_config& t, std::error_code& ec) {
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
+    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+    boost::system::error_code e;
+    if (!t.ca_pem.empty()) ctx->add_certificate_authority(net::buffer(t.ca_pem), e);
+    if (!e && !t.ca_location.empty()) {
+        std::error_code fs_ec;
+        if (std::filesystem::is_directory(t.ca_location, fs_ec)) ctx->add_verify_path(t.ca_location, e);
+        else ctx->load_verify_file(t.ca_location, e);
+    }
+    if (!e && t.ca_pem.empty() && t.ca_location.empty()) ctx->set_default_verify_paths(e);
+    if (!e && !t.key_password.empty())
+        ctx->set_password_callback([pw = t.key_password](std::size_t, ssl::context::password_purpose) { return pw; },
+                                   e);
+    if (!e && !t.certificate_location.empty()) ctx->use_certificate_chain_file(t.certificate_location, e);
+    if (!e && !t.key_location.empty()) ctx->use_private_key_file(t.key_location, ssl::context::pem, e);
+    if (!e && !t.key_location.empty() && SSL_CTX_check_private_key(ctx->native_handle()) != 1)
+        e = boost::system::error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category());
+    if (e) {
+        ec = make_error_code(client_errc::tls_setup_failed);
+        return nullptr;
+    }
+    ctx->set_verify_mode(ssl::verify_peer);
+    return ctx;
+}
+
+/// A TLS handshake that fails because the other side does not speak TLS (a plaintext listener
+/// closes on the ClientHello, whose first bytes it reads as a ~350 MB length, or answers in
+/// plaintext) says so, instead of a generic SSL error.
+std::error_code classify_tls_error(const boost::system::error_code& ec) {
+    if (ec == net::error::eof || ec == ssl::error::stream_truncated || ec == net::error::connection_reset)
+        return make_error_code(client_errc::plaintext_on_tls);
+    if (ec.category() == net::error::get_ssl_category()) {
+        const auto reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
+        if (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
+            reason == SSL_R_UNKNOWN_PROTOCOL)
+            return make_error_code(client_errc::plaintext_on_tls);
+    }
+    return ec;
+}
+#endif
+}  // namespace
+
+/// The byte stream of one connection attempt: TCP, with TLS over it when configured. Reads and
+/// writes go to whichever is on top; closing closes the TCP socket under both.
+struct broker_connection::transport {
+    explicit transport(net::any_io_executor ex) : socket(ex) {}
+    tcp::socket socket;
+#if KWIRE_WITH_TLS
+    std::optional<ssl::stream<tcp::socket>> tls;
+    tcp::socket& lowest() { return tls ? tls->next_layer() : socket; }
+#else
+    tcp::socket& lowest() { return socket; }
+#endif
+
+    template <class Buffer, class Handler> void read_some(const Buffer& b, Handler&& h) {
+#if KWIRE_WITH_TLS
+        if (tls) return tls->async_read_some(b, std::forward<Handler>(h));
+#endif
+        socket.async_read_some(b, std::forward<Handler>(h));
+    }
+    template <class Buffer, class Handler> void write(const Buffer& b, Handler&& h) {
+#if KWIRE_WITH_TLS
+        if (tls) return net::async_write(*tls, b, std::forward<Handler>(h));
+#endif
+        net::async_write(socket, b, std::forward<Handler>(h));
+    }
+    void close() {
+        boost::system::error_code ignored;
+        lowest().close(ignored);
+    }
+};
 
 std::pair<std::string, std::uint16_t> split_broker_address(const std::string& address) {
     const auto colon = address.rfind(':');
@@ -34,9 +140,9 @@ broker_connection::broker_connection(net::any_io_executor ex, const connection_c
       host_(std::move(host)),
       port_(port),
       resolver_(ex),
-      socket_(ex),
       timer_(ex),
       backoff_timer_(ex),
+      reauth_timer_(ex),
       session_(cfg.max_response_bytes, cfg.client_id) {}
 
 broker_connection::~broker_connection() = default;
@@ -60,48 +166,93 @@ void broker_connection::connect() {
     timer_.expires_after(cfg_.socket_connection_setup_timeout);
     timer_armed_for_ = {};
     timer_.async_wait([self, gen](std::error_code ec) {
-        if (ec || gen != self->generation_ || self->state_ != state::connecting) return;
+        // Until the first request is written (then its deadline takes over this timer).
+        if (ec || gen != self->generation_) return;
+        if (self->state_ != state::connecting && self->state_ != state::tls_handshaking) return;
         self->fail(make_error_code(client_errc::request_timed_out), true);
     });
+    io_ = std::make_shared<transport>(ex_);
+    // The address hook maps what the broker advertises to what to dial (port-forwards, tunnels);
+    // TLS still checks the certificate against the advertised host.
+    broker_address target{host_, port_};
+    if (cfg_.map_address) target = cfg_.map_address(target);
     boost::system::error_code parse_error;
-    const auto literal = net::ip::make_address(host_, parse_error);
+    const auto literal = net::ip::make_address(target.host, parse_error);
     if (!parse_error) {
-        // A numeric address: no resolution, so no resolver thread and no delay.
-        auto results = net::ip::tcp::resolver::results_type::create(net::ip::tcp::endpoint(literal, port_), host_,
-                                                                    std::to_string(port_));
-        net::post(ex_, [self, gen, results]() mutable {
-            if (gen == self->generation_) self->try_endpoint(std::move(results), 0, {});
+        // A numeric address: nothing to resolve.
+        net::post(ex_, [self, gen, ep = tcp::endpoint(literal, target.port)]() mutable {
+            if (gen == self->generation_) self->try_endpoint({ep}, 0, {});
         });
         return;
     }
-    resolver_.async_resolve(host_, std::to_string(port_),
-                            [self, gen](std::error_code ec, net::ip::tcp::resolver::results_type results) {
+    resolver_.async_resolve(target.host, target.port,
+                            [self, gen](std::error_code ec, std::vector<tcp::endpoint> endpoints) {
                                 if (gen != self->generation_) return;
                                 if (ec) return self->fail(ec, true);
-                                self->try_endpoint(std::move(results), 0, {});
+                                self->try_endpoint(std::move(endpoints), 0, {});
                             });
 }
 
-void broker_connection::try_endpoint(net::ip::tcp::resolver::results_type results, std::size_t index,
-                                     std::error_code last) {
+void broker_connection::try_endpoint(std::vector<tcp::endpoint> endpoints, std::size_t index, std::error_code last) {
     // client.dns.lookup=use_all_dns_ips: every resolved address is tried in turn.
-    if (index >= results.size()) return fail(last ? last : make_error_code(client_errc::no_brokers), true);
-    auto it = results.begin();
-    std::advance(it, static_cast<std::ptrdiff_t>(index));
+    if (index >= endpoints.size()) return fail(last ? last : make_error_code(client_errc::no_brokers), true);
     const auto gen = generation_;
     auto self = shared_from_this();
-    socket_.async_connect(it->endpoint(), [self, gen, results, index](std::error_code ec) mutable {
+    auto io = io_;
+    const auto ep = endpoints[index];
+    io->socket.async_connect(ep, [self, gen, io, endpoints = std::move(endpoints), index](std::error_code ec) mutable {
         if (gen != self->generation_) return;
         if (ec) {
-            boost::system::error_code ignored;
-            self->socket_.close(ignored);
-            return self->try_endpoint(std::move(results), index + 1, ec);
+            io->close();
+            return self->try_endpoint(std::move(endpoints), index + 1, ec);
         }
         boost::system::error_code ignored;
-        self->socket_.set_option(net::ip::tcp::no_delay(true), ignored);
-        self->read_more();
-        self->handshake(protocol::ApiVersionsRequest::max_version);
+        io->socket.set_option(net::ip::tcp::no_delay(true), ignored);
+        const bool tls = self->cfg_.security == security_protocol::ssl ||
+                         self->cfg_.security == security_protocol::sasl_ssl;
+        if (tls) return self->tls_handshake();
+        self->start_protocol();
     });
+}
+
+void broker_connection::tls_handshake() {
+#if KWIRE_WITH_TLS
+    if (!tls_context_) {
+        std::error_code ec;
+        auto ctx = make_tls_context(cfg_.tls, ec);
+        if (!ctx) return fail(ec, true);
+        tls_context_ = std::move(ctx);
+    }
+    auto& ctx = *static_cast<ssl::context*>(tls_context_.get());
+    auto io = io_;
+    io->tls.emplace(std::move(io->socket), ctx);
+    SSL* handle = io->tls->native_handle();
+    const bool ip = is_ip_literal(host_);
+    if (!ip) SSL_set_tlsext_host_name(handle, host_.c_str());  // SNI
+    if (cfg_.tls.verify_hostname) {
+        // ssl.endpoint.identification.algorithm=https: the certificate must name the advertised
+        // host (a DNS name, or an IP address for a numeric host), no partial wildcards.
+        X509_VERIFY_PARAM* param = SSL_get0_param(handle);
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        if (ip) X509_VERIFY_PARAM_set1_ip_asc(param, host_.c_str());
+        else X509_VERIFY_PARAM_set1_host(param, host_.c_str(), host_.size());
+    }
+    state_ = state::tls_handshaking;
+    const auto gen = generation_;
+    auto self = shared_from_this();
+    io->tls->async_handshake(ssl::stream_base::client, [self, gen, io](boost::system::error_code ec) {
+        if (gen != self->generation_) return;
+        if (ec) return self->fail(classify_tls_error(ec), true);
+        self->start_protocol();
+    });
+#else
+    fail(make_error_code(client_errc::tls_setup_failed), false);
+#endif
+}
+
+void broker_connection::start_protocol() {
+    read_more();
+    handshake(protocol::ApiVersionsRequest::max_version);
 }
 
 void broker_connection::handshake(std::int16_t version) {
@@ -134,10 +285,127 @@ void broker_connection::handshake(std::int16_t version) {
         if (dec) return self->fail(dec, true);
         if (resp.error_code) return self->fail(kafka_error(resp.error_code), true);
         self->session_.versions().assign(resp);
+        const bool sasl = self->cfg_.security == security_protocol::sasl_plaintext ||
+                          self->cfg_.security == security_protocol::sasl_ssl;
+        if (sasl) return self->start_sasl();
         self->become_ready();
     });
     write_more();
     arm_timer();
+}
+
+// --- SASL (security.protocol sasl_plaintext / sasl_ssl) -------------------------------------
+//
+// After ApiVersions: SaslHandshake v1 names the mechanism, then SaslAuthenticate requests carry
+// the mechanism's messages until it says it is done. The mechanisms themselves are sans-I/O
+// (detail/sasl.hpp). A broker that sets a session lifetime (KIP-368) gets a re-authentication on
+// the same connection at 85-95% of it: new requests wait, the ones in flight are answered, then
+// the exchange runs again.
+
+void broker_connection::start_sasl() {
+    state_ = state::authenticating;
+    if (cfg_.sasl.mechanism != "OAUTHBEARER") return sasl_handshake(nullptr);
+    if (!cfg_.sasl.token_provider) return fail(make_error_code(client_errc::oauth_token_unavailable), true);
+    // The provider answers whenever (and from wherever) it likes; a provider that never answers
+    // fails the attempt after request.timeout.ms.
+    const auto gen = generation_;
+    auto self = shared_from_this();
+    timer_armed_for_ = {};
+    timer_.expires_after(cfg_.request_timeout);
+    timer_.async_wait([self, gen](std::error_code ec) {
+        if (ec || gen != self->generation_ || self->state_ != state::authenticating || self->sasl_) return;
+        self->fail(make_error_code(client_errc::oauth_token_unavailable), true);
+    });
+    // The provider may keep `done` (or drop it) on any thread: it holds no strong reference.
+    cfg_.sasl.token_provider([weak = std::weak_ptr<broker_connection>(self), gen](std::error_code ec, oauth_token token) {
+        auto conn = weak.lock();
+        if (!conn) return;
+        net::post(conn->ex_, [self = conn, gen, ec, token = std::move(token)] {
+            if (gen != self->generation_ || self->state_ != state::authenticating) return;
+            if (ec || token.value.empty()) return self->fail(make_error_code(client_errc::oauth_token_unavailable), true);
+            self->sasl_handshake(&token);
+        });
+    });
+}
+
+void broker_connection::sasl_handshake(const oauth_token* token) {
+    std::error_code ec;
+    std::shared_ptr<sasl_mechanism> mechanism = make_sasl_mechanism(cfg_.sasl, token, ec);
+    if (!mechanism) return fail(ec ? ec : make_error_code(client_errc::sasl_mechanism_unsupported), true);
+    sasl_ = mechanism;
+    const auto handshake_version = session_.versions().pick(protocol::SaslHandshakeRequest::api_key, 1, 1);
+    const auto auth_version = session_.versions().pick(protocol::SaslAuthenticateRequest::api_key, 0, 2);
+    if (handshake_version < 0 || auth_version < 0) return fail(make_error_code(client_errc::unsupported_version), true);
+    protocol::SaslHandshakeRequest req;
+    req.mechanism = cfg_.sasl.mechanism;
+    const auto gen = generation_;
+    auto self = shared_from_this();
+    session_.enqueue(req, handshake_version, deadline(),
+                     [self, gen, handshake_version, auth_version](std::error_code e, protocol::bytes_view frame) {
+                         if (e || gen != self->generation_) return;
+                         protocol::SaslHandshakeResponse resp;
+                         if (auto dec = protocol::decode_response(frame, handshake_version, resp))
+                             return self->fail(dec, true);
+                         constexpr std::int16_t unsupported_sasl_mechanism = 33;
+                         if (resp.error_code == unsupported_sasl_mechanism)
+                             return self->fail(make_error_code(client_errc::sasl_mechanism_unsupported), true);
+                         if (resp.error_code) return self->fail(kafka_error(resp.error_code), true);
+                         auto step = static_cast<sasl_mechanism*>(self->sasl_.get())->start();
+                         if (step.error) return self->fail(step.error, true);
+                         self->sasl_exchange(std::move(step.send), auth_version);
+                     });
+    write_more();
+    arm_timer();
+}
+
+void broker_connection::sasl_exchange(std::vector<std::uint8_t> send, std::int16_t version) {
+    protocol::SaslAuthenticateRequest req;
+    req.auth_bytes = std::move(send);
+    const auto gen = generation_;
+    auto self = shared_from_this();
+    session_.enqueue(req, version, deadline(), [self, gen, version](std::error_code e, protocol::bytes_view frame) {
+        if (e || gen != self->generation_) return;
+        protocol::SaslAuthenticateResponse resp;
+        if (auto dec = protocol::decode_response(frame, version, resp)) return self->fail(dec, true);
+        // SASL_AUTHENTICATION_FAILED and friends: the broker's error message may name the user;
+        // the error code is what is reported (credentials never reach an error message).
+        if (resp.error_code) return self->fail(kafka_error(resp.error_code), true);
+        auto step = static_cast<sasl_mechanism*>(self->sasl_.get())
+                        ->on_server_message(std::span<const std::uint8_t>(resp.auth_bytes.data(), resp.auth_bytes.size()));
+        if (step.error) return self->fail(step.error, true);
+        if (step.done) return self->authenticated(resp.session_lifetime_ms);
+        self->sasl_exchange(std::move(step.send), version);
+    });
+    // PLAIN's and OAUTHBEARER's messages hold the secret: wipe this copy (the encoded one is
+    // overwritten as the output buffer is reused).
+    if (!req.auth_bytes.empty()) OPENSSL_cleanse(req.auth_bytes.data(), req.auth_bytes.size());
+    write_more();
+    arm_timer();
+}
+
+void broker_connection::authenticated(std::int64_t session_lifetime_ms) {
+    sasl_.reset();
+    if (session_lifetime_ms > 0) {
+        // KIP-368: re-authenticate at 85-95% of the session lifetime, as the Java client does.
+        std::uniform_real_distribution<double> share(0.85, 0.95);
+        const auto after = std::chrono::milliseconds(
+            static_cast<std::int64_t>(static_cast<double>(session_lifetime_ms) * share(jitter_)));
+        const auto gen = generation_;
+        auto self = shared_from_this();
+        reauth_timer_.expires_after(after);
+        reauth_timer_.async_wait([self, gen](std::error_code ec) {
+            if (ec || gen != self->generation_ || self->state_ != state::ready) return;
+            self->state_ = state::reauth_pending;
+            self->maybe_reauthenticate();
+        });
+    }
+    become_ready();
+}
+
+void broker_connection::maybe_reauthenticate() {
+    if (state_ == state::reauth_pending && session_.in_flight() == 0 && !session_.has_output() &&
+        !write_in_progress_)
+        start_sasl();
 }
 
 void broker_connection::become_ready() {
@@ -157,11 +425,12 @@ void broker_connection::close(std::error_code ec) {
 
 void broker_connection::fail(std::error_code ec, bool reconnect) {
     ++generation_;  // every callback of the old connection is stale from here on
-    boost::system::error_code ignored;
-    socket_.close(ignored);
+    if (io_) io_->close();  // its pending handlers hold it until they have run (and find themselves stale)
     resolver_.cancel();
     timer_.cancel();
     backoff_timer_.cancel();
+    reauth_timer_.cancel();
+    sasl_.reset();
     timer_armed_for_ = {};
     write_in_progress_ = false;
     read_in_progress_ = false;
@@ -192,17 +461,19 @@ void broker_connection::fail(std::error_code ec, bool reconnect) {
 
 void broker_connection::write_more() {
     if (write_in_progress_ || !session_.has_output()) return;
-    if (state_ != state::handshaking && state_ != state::ready) return;
+    if (!writable_state()) return;
     session_.take_output(writing_);
     write_in_progress_ = true;
     const auto gen = generation_;
     auto self = shared_from_this();
-    net::async_write(socket_, net::buffer(writing_), [self, gen](std::error_code ec, std::size_t) {
+    io_->write(net::buffer(writing_), [self, gen, io = io_](std::error_code ec, std::size_t) {
         if (gen != self->generation_) return;
         self->write_in_progress_ = false;
         if (ec) return self->fail(ec, true);
         self->session_.output_written();
-        if (gen == self->generation_) self->write_more();
+        if (gen != self->generation_) return;
+        self->maybe_reauthenticate();
+        self->write_more();
     });
 }
 
@@ -212,16 +483,21 @@ void broker_connection::read_more() {
     const auto buf = session_.prepare_input();
     const auto gen = generation_;
     auto self = shared_from_this();
-    socket_.async_read_some(net::buffer(buf.data(), buf.size()), [self, gen](std::error_code ec, std::size_t n) {
+    io_->read_some(net::buffer(buf.data(), buf.size()), [self, gen, io = io_](std::error_code ec, std::size_t n) {
         if (gen != self->generation_) return;
         self->read_in_progress_ = false;
         if (ec) {
             if (ec == std::error_code(boost::system::error_code(net::error::eof)))
                 ec = make_error_code(client_errc::connection_closed);
+#if KWIRE_WITH_TLS
+            if (ec == std::error_code(boost::system::error_code(ssl::error::stream_truncated)))
+                ec = make_error_code(client_errc::connection_closed);  // closed without TLS close_notify
+#endif
             return self->fail(ec, true);
         }
         if (auto e = self->session_.input_received(n)) return self->fail(e, true);
         if (gen != self->generation_) return;  // a response handler closed the connection
+        self->maybe_reauthenticate();
         self->arm_timer();
         self->read_more();
     });

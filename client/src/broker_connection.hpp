@@ -1,6 +1,8 @@
-// One TCP connection to one broker, on the user's executor: connects (trying every resolved
-// address), performs the ApiVersions handshake, then pipelines requests through a broker_session.
-// The Asio side only moves bytes and runs one timer; the protocol lives in broker_session.
+// One connection to one broker, on the user's executor: resolves the host (c-ares, never
+// blocking), connects (trying every resolved address), runs the TLS handshake when
+// security.protocol asks for it, performs the ApiVersions handshake, authenticates with SASL when
+// asked, then pipelines requests through a broker_session. The Asio side only moves bytes and
+// runs timers; the protocol lives in broker_session (and the SASL mechanisms, also sans-I/O).
 //
 // Requests made before the connection is ready wait in `waiting_` as closures that encode
 // themselves once the broker's versions are known. Any failure (connect, handshake, read,
@@ -26,6 +28,7 @@
 #include "kwire/client/detail/broker_session.hpp"
 #include "kwire/client/error.hpp"
 #include "kwire/protocol/frame.hpp"
+#include "resolver.hpp"
 
 namespace kwire::client::detail {
 
@@ -113,13 +116,27 @@ private:
     /// A request waiting for the connection: called with the session once ready (or with an
     /// error and a null session).
     using starter = std::function<void(broker_session*, std::error_code, clock::time_point deadline)>;
-    enum class state { idle, backoff, connecting, handshaking, ready, closed };
+    // tls_handshaking: TLS. handshaking: ApiVersions. authenticating: SASL (first time, or a
+    // re-authentication). reauth_pending: the SASL session is about to expire; new requests wait
+    // until the requests in flight are answered and the connection re-authenticated (KIP-368).
+    enum class state { idle, backoff, connecting, tls_handshaking, handshaking, authenticating, reauth_pending, ready, closed };
+    struct transport;  // the socket, and the TLS stream over it when there is one (broker_connection.cpp)
 
     void submit(starter s);
     void connect();
-    void on_resolved(std::error_code ec, net::ip::tcp::resolver::results_type results);
-    void try_endpoint(net::ip::tcp::resolver::results_type results, std::size_t index, std::error_code last);
+    void try_endpoint(std::vector<net::ip::tcp::endpoint> endpoints, std::size_t index, std::error_code last);
+    void tls_handshake();
+    void start_protocol();
     void handshake(std::int16_t version);
+    void start_sasl();
+    void sasl_handshake(const oauth_token* token);
+    void sasl_exchange(std::vector<std::uint8_t> send, std::int16_t version);
+    void authenticated(std::int64_t session_lifetime_ms);
+    void maybe_reauthenticate();
+    bool writable_state() const noexcept {
+        return state_ == state::handshaking || state_ == state::authenticating || state_ == state::reauth_pending ||
+               state_ == state::ready;
+    }
     void become_ready();
     void fail(std::error_code ec, bool reconnect);
     void write_more();
@@ -133,10 +150,13 @@ private:
     std::string host_;
     std::uint16_t port_;
 
-    net::ip::tcp::resolver resolver_;
-    net::ip::tcp::socket socket_;
+    dns_resolver resolver_;
+    std::shared_ptr<transport> io_;     // one per connection attempt; I/O handlers keep theirs alive
+    std::shared_ptr<void> tls_context_; // the ssl::context, made on the first TLS connect and kept
     net::steady_timer timer_;           // request deadlines and connect timeout
     net::steady_timer backoff_timer_;
+    net::steady_timer reauth_timer_;    // KIP-368: re-authenticate before the SASL session expires
+    std::shared_ptr<void> sasl_;        // the SASL mechanism of the exchange in progress
     broker_session session_;
     std::deque<starter> waiting_;
     std::vector<std::uint8_t> writing_;

@@ -1,5 +1,7 @@
 #include "kwire/client/error.hpp"
 
+#include "kwire/client/detail/sasl.hpp"
+
 #include <string>
 
 namespace kwire::client {
@@ -36,16 +38,24 @@ public:
             case client_errc::plaintext_on_tls:
                 return "the broker did not answer the TLS handshake with TLS (is the port a plaintext listener? "
                        "set security.protocol=plaintext or sasl_plaintext)";
-            case client_errc::tls_handshake_failed: return "TLS handshake failed";
+            case client_errc::tls_setup_failed:
+                return "TLS setup failed: ssl.ca.location, ssl.ca.pem, ssl.certificate.location or ssl.key.location "
+                       "could not be loaded (or the key does not match, or kwire was built without TLS)";
             case client_errc::sasl_mechanism_unsupported:
                 return "the broker does not enable the configured sasl.mechanism";
             case client_errc::sasl_bad_server_message: return "SASL: malformed or unexpected server message";
             case client_errc::sasl_nonce_mismatch: return "SCRAM: the server nonce does not start with the client nonce";
             case client_errc::sasl_iterations_too_low: return "SCRAM: the server asked for fewer than 4096 iterations";
+            case client_errc::sasl_iterations_too_high:
+                return "SCRAM: the server asked for more than " + std::to_string(detail::scram_max_iterations) +
+                       " iterations (Kafka brokers use at most 16384)";
             case client_errc::sasl_server_signature_mismatch:
                 return "SCRAM: the server signature is wrong (the server does not know the password)";
             case client_errc::sasl_invalid_credentials:
-                return "SASL: the user name or password is empty or not valid under SASLprep";
+                return "SASL: the user name, password or OAUTHBEARER token is empty or malformed "
+                       "(not UTF-8, refused by SASLprep, or outside the token grammar)";
+            case client_errc::sasl_authentication_rejected:
+                return "SASL: the server's SASL message says authentication failed";
             case client_errc::oauth_token_unavailable: return "OAUTHBEARER: no token could be obtained";
             case client_errc::name_resolution_failed: return "broker host name did not resolve";
         }

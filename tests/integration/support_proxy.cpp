@@ -20,7 +20,10 @@
 #include <thread>
 
 #include "kwire/protocol/frame.hpp"
+#include "kwire/protocol/messages/api_versions.hpp"
 #include "kwire/protocol/messages/metadata.hpp"
+#include "kwire/protocol/messages/sasl_authenticate.hpp"
+#include "kwire/protocol/messages/sasl_handshake.hpp"
 #include "mock_cluster.hpp"
 
 namespace kwire::test {
@@ -28,6 +31,9 @@ namespace kwire::test {
 namespace {
 
 constexpr std::int16_t metadata_key = 3;
+constexpr std::int16_t api_versions_key = 18;
+constexpr std::int16_t sasl_handshake_key = 17;
+constexpr std::int16_t sasl_authenticate_key = 36;
 
 std::uint32_t load_u32(const std::uint8_t* p) {
     return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
@@ -64,7 +70,15 @@ struct kafka_proxy::impl {
         std::int32_t doomed_correlation = 0;
         bool closed = false;
         std::uint16_t upstream_port = 0;
+        // SASL gateway
+        bool authenticated = false;
+        std::unique_ptr<sasl_server_session> sasl;
+        std::chrono::steady_clock::time_point session_expiry{};
+        std::shared_ptr<sasl_authority> gate;  // copied at accept (under the lock)
+        std::int64_t lifetime_ms = 0;
     };
+    std::shared_ptr<sasl_authority> sasl_authority_;
+    std::int64_t sasl_lifetime_ms = 0;
 
     kafka_proxy& owner;
     std::vector<listener> listeners;
@@ -124,6 +138,11 @@ struct kafka_proxy::impl {
         c->client = client;
         c->upstream = upstream;
         c->upstream_port = l.upstream_port;
+        {
+            std::lock_guard lock(mu);
+            c->gate = sasl_authority_;
+            c->lifetime_ms = sasl_lifetime_ms;
+        }
         conns.push_back(std::move(c));
         ++owner.accepted_;
     }
@@ -161,8 +180,13 @@ struct kafka_proxy::impl {
                 const auto key = load_i16(c.client_in.data() + 4);
                 const auto version = load_i16(c.client_in.data() + 6);
                 const auto correlation = static_cast<std::int32_t>(load_u32(c.client_in.data() + 8));
-                c.pending[correlation] = {key, version};
                 log(c, "->", key, correlation);
+                if (c.gate && !sasl_gate(c, key, version, correlation, size)) {
+                    if (c.closed) return;
+                    c.client_in.erase(c.client_in.begin(), c.client_in.begin() + static_cast<std::ptrdiff_t>(4 + size));
+                    continue;
+                }
+                c.pending[correlation] = {key, version};
                 if (key >= 0 && static_cast<std::size_t>(key) < owner.requests_.size())
                     ++owner.requests_[static_cast<std::size_t>(key)];
                 {
@@ -179,6 +203,106 @@ struct kafka_proxy::impl {
             }
             c.client_in.erase(c.client_in.begin(), c.client_in.begin() + static_cast<std::ptrdiff_t>(4 + size));
         }
+    }
+
+    template <class Resp>
+    void reply(connection& c, const Resp& resp, std::int16_t version, std::int32_t correlation) {
+        std::vector<std::uint8_t> encoded;
+        if (!protocol::encode_response(encoded, resp, version, correlation))
+            c.to_client.insert(c.to_client.end(), encoded.begin(), encoded.end());
+    }
+
+    /// SASL gateway: handles the frame at the front of c.client_in if it is the proxy's to
+    /// answer (returns false), or lets it through (true). Closes the connection as a broker would.
+    bool sasl_gate(connection& c, std::int16_t key, std::int16_t version, std::int32_t correlation, std::size_t size) {
+        const protocol::bytes_view frame(c.client_in.data() + 4, size);
+        if (key == api_versions_key) return true;
+        if (key == sasl_handshake_key || key == sasl_authenticate_key) {
+            if (!c.pending.empty()) ++owner.sasl_interleaved_;
+            if (key == sasl_handshake_key) {
+                protocol::SaslHandshakeRequest req;
+                protocol::SaslHandshakeResponse resp;
+                if (protocol::decode_request(frame, req)) {
+                    close_conn(c);
+                    return false;
+                }
+                resp.mechanisms = c.gate->mechanisms();
+                c.sasl = c.gate->start(req.mechanism);
+                c.authenticated = false;
+                if (!c.sasl) resp.error_code = 33;  // UNSUPPORTED_SASL_MECHANISM
+                reply(c, resp, version, correlation);
+                return false;
+            }
+            protocol::SaslAuthenticateRequest req;
+            protocol::SaslAuthenticateResponse resp;
+            if (protocol::decode_request(frame, req) || !c.sasl) {
+                close_conn(c);
+                return false;
+            }
+            std::vector<std::uint8_t> out;
+            const auto r = c.sasl->step(req.auth_bytes, out);
+            resp.auth_bytes = out;
+            if (r == sasl_server_session::result::failed) {
+                ++owner.sasl_failures_;
+                resp.error_code = 58;  // SASL_AUTHENTICATION_FAILED
+                resp.error_message = "Authentication failed during authentication due to invalid credentials";
+                reply(c, resp, version, correlation);
+                write_from(c.client, c.to_client);
+                close_conn(c);
+                return false;
+            }
+            if (r == sasl_server_session::result::done) {
+                ++owner.sasl_successes_;
+                c.authenticated = true;
+                c.sasl.reset();
+                resp.session_lifetime_ms = c.lifetime_ms;
+                c.session_expiry = c.lifetime_ms > 0 ? std::chrono::steady_clock::now() +
+                                                              std::chrono::milliseconds(c.lifetime_ms)
+                                                        : std::chrono::steady_clock::time_point::max();
+            }
+            reply(c, resp, version, correlation);
+            return false;
+        }
+        if (!c.authenticated) {
+            ++owner.sasl_unauthenticated_;
+            close_conn(c);
+            return false;
+        }
+        if (std::chrono::steady_clock::now() > c.session_expiry) {
+            ++owner.sasl_expired_closes_;
+            close_conn(c);
+            return false;
+        }
+        return true;
+    }
+
+    /// SASL gateway: the broker's ApiVersions also lists the SASL APIs the proxy answers.
+    void rewrite_api_versions(const std::uint8_t* frame, std::size_t size, std::int16_t version,
+                              std::vector<std::uint8_t>& out) {
+        protocol::ApiVersionsResponse resp;
+        protocol::response_header header;
+        std::vector<std::uint8_t> encoded;
+        if (protocol::decode_response(protocol::bytes_view(frame + 4, size), version, resp, &header) ||
+            resp.error_code != 0) {
+            out.insert(out.end(), frame, frame + 4 + size);
+            return;
+        }
+        std::erase_if(resp.api_keys, [](const auto& k) {
+            return k.api_key == sasl_handshake_key || k.api_key == sasl_authenticate_key;
+        });
+        auto& h = resp.api_keys.emplace_back();
+        h.api_key = sasl_handshake_key;
+        h.min_version = 0;
+        h.max_version = 1;
+        auto& a = resp.api_keys.emplace_back();
+        a.api_key = sasl_authenticate_key;
+        a.min_version = 0;
+        a.max_version = 2;
+        if (protocol::encode_response(encoded, resp, version, header.correlation_id)) {
+            out.insert(out.end(), frame, frame + 4 + size);
+            return;
+        }
+        out.insert(out.end(), encoded.begin(), encoded.end());
     }
 
     void rewrite_metadata(const std::uint8_t* frame, std::size_t size, std::int16_t version, std::vector<std::uint8_t>& out) {
@@ -232,6 +356,7 @@ struct kafka_proxy::impl {
                 return;
             }
             if (key == metadata_key) rewrite_metadata(frame, size, version, c.to_client);
+            else if (key == api_versions_key && c.gate) rewrite_api_versions(frame, size, version, c.to_client);
             else c.to_client.insert(c.to_client.end(), frame, frame + 4 + size);
             c.upstream_in.erase(c.upstream_in.begin(), c.upstream_in.begin() + static_cast<std::ptrdiff_t>(4 + size));
         }
@@ -349,6 +474,12 @@ void kafka_proxy::cut_all() {
     const auto target = ++impl_->cut_all_requested;
     impl_->poke();
     impl_->cv.wait_for(lock, std::chrono::seconds(5), [&] { return impl_->cut_all_done >= target; });
+}
+
+void kafka_proxy::require_sasl(std::shared_ptr<sasl_authority> authority, std::int64_t session_lifetime_ms) {
+    std::lock_guard lock(impl_->mu);
+    impl_->sasl_authority_ = std::move(authority);
+    impl_->sasl_lifetime_ms = session_lifetime_ms;
 }
 
 void kafka_proxy::cut_after(std::int16_t api_key, int count) {

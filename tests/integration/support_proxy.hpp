@@ -15,6 +15,14 @@
 //    and closes both sides. Responses to requests sent earlier on the connection are delivered.
 //    That is the "written, acknowledgement lost" case a producer must treat as ambiguous.
 //
+// SASL gateway (require_sasl()): the proxy then plays the broker side of SASL as a real broker
+// does. ApiVersions responses gain SaslHandshake v0-1 and SaslAuthenticate v0-2; SaslHandshake
+// and SaslAuthenticate are answered by the proxy through a sasl_authority (e.g. Cyrus SASL);
+// any other request before authentication closes the connection; with a session lifetime set,
+// SaslAuthenticate responses carry it (KIP-368) and a request arriving after it expired closes
+// the connection. SASL requests arriving while other requests are in flight are counted as
+// interleaved (the client should let them finish first).
+//
 // KWIRE_PROXY_TRACE=1 in the environment prints one line per frame on stderr (time, broker,
 // direction, api key, correlation id) and the partition leaders of every Metadata response.
 #pragma once
@@ -24,9 +32,28 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string>
 #include <vector>
 
 namespace kwire::test {
+
+/// One SASL exchange on the broker side.
+class sasl_server_session {
+public:
+    enum class result { more, done, failed };
+    virtual ~sasl_server_session() = default;
+    /// Consumes the client's message, fills `reply` (the server's next message, possibly empty).
+    virtual result step(const std::vector<std::uint8_t>& message, std::vector<std::uint8_t>& reply) = 0;
+};
+
+/// The broker side of SASL: which mechanisms are enabled, and a session per exchange.
+class sasl_authority {
+public:
+    virtual ~sasl_authority() = default;
+    virtual std::vector<std::string> mechanisms() const = 0;
+    /// nullptr: the mechanism is not enabled.
+    virtual std::unique_ptr<sasl_server_session> start(const std::string& mechanism) = 0;
+};
 
 class kafka_proxy {
 public:
@@ -54,6 +81,18 @@ public:
     /// Metadata responses rewritten so far, and ones that could not be decoded (passed through).
     int metadata_rewritten() const noexcept { return metadata_rewritten_.load(); }
     int metadata_undecodable() const noexcept { return metadata_undecodable_.load(); }
+    /// Turns the proxy into a SASL gateway (see above). `session_lifetime_ms` 0: no expiry.
+    /// Call before any client connects.
+    void require_sasl(std::shared_ptr<sasl_authority> authority, std::int64_t session_lifetime_ms = 0);
+    /// Successful SASL exchanges, failed ones, connections closed because their session had
+    /// expired, and SASL requests that arrived while other requests were in flight.
+    int sasl_successes() const noexcept { return sasl_successes_.load(); }
+    int sasl_failures() const noexcept { return sasl_failures_.load(); }
+    int sasl_expired_closes() const noexcept { return sasl_expired_closes_.load(); }
+    int sasl_interleaved() const noexcept { return sasl_interleaved_.load(); }
+    /// Requests other than ApiVersions/SASL that reached the proxy before authentication.
+    int sasl_unauthenticated_requests() const noexcept { return sasl_unauthenticated_.load(); }
+
     /// Requests with this api key the proxy has forwarded to a broker so far.
     int requests(std::int16_t api_key) const noexcept {
         return api_key >= 0 && static_cast<std::size_t>(api_key) < requests_.size()
@@ -69,6 +108,11 @@ private:
     std::atomic<int> accepted_{0};
     std::atomic<int> metadata_rewritten_{0};
     std::atomic<int> metadata_undecodable_{0};
+    std::atomic<int> sasl_successes_{0};
+    std::atomic<int> sasl_failures_{0};
+    std::atomic<int> sasl_expired_closes_{0};
+    std::atomic<int> sasl_interleaved_{0};
+    std::atomic<int> sasl_unauthenticated_{0};
     std::array<std::atomic<int>, 128> requests_{};
 };
 

@@ -25,13 +25,15 @@ enum class client_errc {
     partition_revoked,          ///< the partition was revoked (or lost) before the operation completed
     poll_interval_exceeded,     ///< max.poll.interval.ms passed between polls: the group membership was given up
     plaintext_on_tls,           ///< a TLS connection met a peer that does not speak TLS
-    tls_handshake_failed,       ///< the TLS handshake failed (certificate, host name, protocol version)
+    tls_setup_failed,           ///< a CA, certificate or key (ssl.*) could not be loaded, or TLS is not built in
     sasl_mechanism_unsupported, ///< the broker does not enable the configured sasl.mechanism
     sasl_bad_server_message,    ///< a SASL server message is malformed or out of place
     sasl_nonce_mismatch,        ///< SCRAM: the server nonce does not extend the client's
     sasl_iterations_too_low,    ///< SCRAM: fewer than 4096 iterations offered
+    sasl_iterations_too_high,   ///< SCRAM: more iterations than kwire computes (a server making the client burn CPU)
     sasl_server_signature_mismatch,  ///< SCRAM: the server could not prove it knows the password
-    sasl_invalid_credentials,   ///< the user name or password cannot be prepared (SASLprep) or is empty
+    sasl_invalid_credentials,   ///< the user name, password or token is empty or cannot be sent (SASLprep, grammar)
+    sasl_authentication_rejected,  ///< a SASL server message said authentication failed (SCRAM e=, OAUTHBEARER error)
     oauth_token_unavailable,    ///< OAUTHBEARER: no token provider, or it failed
     name_resolution_failed,     ///< a broker host name did not resolve
 };
