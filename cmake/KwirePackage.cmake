@@ -203,7 +203,7 @@ endforeach()
 list(JOIN kwire_pc_requires_private " " KWIRE_PC_REQUIRES_PRIVATE)
 list(JOIN kwire_pc_libs_private " " KWIRE_PC_LIBS_PRIVATE)
 configure_file(${CMAKE_CURRENT_LIST_DIR}/kwire.pc.in ${PROJECT_BINARY_DIR}/package/kwire.pc.in @ONLY)
-# KWIRE_WITH_TLS=$<BOOL:...> and friends: generator expressions, evaluated here.
+# Definitions that are generator expressions, if a room ever has one, are evaluated here.
 file(GENERATE OUTPUT ${PROJECT_BINARY_DIR}/package/kwire.pc INPUT ${PROJECT_BINARY_DIR}/package/kwire.pc.in)
 install(FILES ${PROJECT_BINARY_DIR}/package/kwire.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig
         COMPONENT development)

@@ -26,12 +26,17 @@ for a in "$@"; do
 done
 
 cmake --preset static -B "$dir" "${cmake_args[@]}" >/dev/null
-# glibc warns, for each binary, that getaddrinfo (in Asio's resolver) in a static binary still
-# needs glibc's NSS modules at run time. Shown for the first binary only.
+# glibc warns, for each binary, that some of its functions (getaddrinfo in Asio's compiled
+# resolver; dlopen, gethostbyname in libcrypto; getservbyname in c-ares) still need glibc's shared
+# NSS modules at run time in a static binary. Each warning is shown once, not once per binary.
 cmake --build "$dir" --target "${targets[@]}" -j "${JOBS:-$(nproc)}" 2>&1 |
-  awk '/in function .*getaddrinfo/ { if (nss) next }
-       /warning: Using .getaddrinfo. in statically linked/ { if (nss++) next }
-       { print }'
+  awk '/: in function / { held = $0; next }
+       /warning: Using .* in statically linked/ {
+         match($0, /Using .[a-z_]+./); what = substr($0, RSTART, RLENGTH)
+         if (!(what in seen)) { seen[what] = 1; if (held != "") print held; print }
+         held = ""; next }
+       { if (held != "") { print held; held = "" } print }
+       END { if (held != "") print held }'
 
 declare -A names=([kwire_cli]=kwire)
 status=0

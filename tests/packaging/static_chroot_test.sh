@@ -9,9 +9,9 @@
 # no way to chroot (not root, no unprivileged user namespaces).
 #
 # Name resolution is the point: nothing in the chroot but /etc/hosts (no nsswitch.conf, no NSS
-# modules, no resolv.conf). glibc >= 2.34 has its files and dns backends inside libc, so even
-# its getaddrinfo resolves from /etc/hosts there (glibc 2.36 on bookworm; checked with strace);
-# kwire's own c-ares resolver reads /etc/hosts itself. Either way this test must pass.
+# modules, no resolv.conf). kwire resolves with c-ares (client/src/resolver.hpp), which reads
+# /etc/hosts itself. (glibc >= 2.34 would manage /etc/hosts there too: its files and dns
+# backends are inside libc; checked with strace on a build that still used getaddrinfo.)
 set -uo pipefail
 
 kwire=$1 mock=$2 work=$3
