@@ -17,6 +17,8 @@
 //   --latency-messages N (20000)     sends per latency run
 //   --size B (100) --rounds R (9) --partitions P (16) --brokers N (3, mock only)
 //   --client kwire|librdkafka        one client only (to profile it); no ratios then
+//   --compression-threads N (0)      kwire compresses on a boost::asio::thread_pool of N threads
+//                                    (producer_config::compression_executor); 0: on its one thread
 //   KWIRE_BENCH_DUMP=DIR             also writes each run's raw latencies (ns, completion order)
 //
 // Each scenario runs R rounds of (kwire, librdkafka), alternating, each run with a fresh
@@ -77,6 +79,7 @@ struct options {
     int consumer_partitions = 32;
     std::size_t commit_messages = 0;  // 0: the defaults above
     bool run_client[2] = {true, KWIRE_BENCH_WITH_RDKAFKA != 0};  // kwire, librdkafka
+    int compression_threads = 0;
 };
 
 [[noreturn]] void usage(int code) {
@@ -84,6 +87,7 @@ struct options {
                  "usage: kwire-bench [-b BOOTSTRAP] [--json] [--scenario NAME]... [--messages N]\n"
                  "                   [--latency-messages N] [--size B] [--rounds R] [--partitions P] [--brokers N]\n"
                  "                   [--client kwire|librdkafka]   (one client only, e.g. to profile it)\n"
+                 "                   [--compression-threads N]   (kwire: compress on a thread pool of N threads)\n"
                  "                   [--consumer] [--consumer-partitions P] [--commit-messages N]\n"
                  "scenarios: throughput throughput-lz4 throughput-zstd latency-acks1 latency-acksall (default set)\n"
                  "           consume consume-lz4 consume-zstd commit-interval0 commit-interval100\n"
@@ -129,6 +133,7 @@ options parse(int argc, char** argv) {
                 o.only.emplace_back(n);
         else if (a == "--consumer-partitions") o.consumer_partitions = static_cast<int>(number(i));
         else if (a == "--commit-messages") o.commit_messages = number(i);
+        else if (a == "--compression-threads") o.compression_threads = static_cast<int>(number(i));
         else if (a == "--client") {
             // Runs one client only (for profiling); no ratios then.
             const auto c = value(i);
@@ -205,6 +210,7 @@ std::vector<scenario> scenarios_for(const options& o) {
     for (auto& s : all) {
         s.size = o.size;
         s.topic = "kwire-bench-" + s.name;
+        s.compression_threads = o.compression_threads;
         s.partitions = is_consumer(s) ? o.consumer_partitions : o.partitions;
     }
     if (o.only.empty()) {
@@ -470,10 +476,10 @@ std::string json_line(const scenario& s, const char* client, const client_summar
     std::snprintf(buf, sizeof buf,
                   "{\"scenario\":\"%s\",\"client\":\"%s\",\"msgs_per_s\":%.0f,\"mb_per_s\":%.2f,\"p50_us\":%.1f,"
                   "\"p99_us\":%.1f,\"p999_us\":%.1f,\"rounds\":%zu,\"messages\":%zu,\"delivered\":%zu,\"errors\":%zu,"
-                  "\"log_mismatch\":%lld}",
+                  "\"log_mismatch\":%lld,\"kwire_compression_threads\":%d}",
                   s.name.c_str(), client, mps, mps * static_cast<double>(s.size) / 1e6, c.med(&round_stats::p50),
                   c.med(&round_stats::p99), c.med(&round_stats::p999), c.rounds.size(), s.messages, c.delivered,
-                  c.errors, static_cast<long long>(c.log_mismatch));
+                  c.errors, static_cast<long long>(c.log_mismatch), s.compression_threads);
     return buf;
 }
 
@@ -514,7 +520,9 @@ int main(int argc, char** argv) {
             std::to_string(env.brokers()) + " brokers, " + std::to_string(opt.partitions) + " partitions (consumer scenarios: " +
             std::to_string(opt.consumer_partitions) + "), " +
             std::to_string(opt.size) + " B values, " + std::to_string(opt.rounds) + " rounds" +
-            rival_version());
+            rival_version() + ", kwire compression " +
+            (opt.compression_threads > 0 ? "on a pool of " + std::to_string(opt.compression_threads) + " thread(s)"
+                                         : std::string("inline")));
         for (auto& s : scenarios) {
             const int want = s.partitions;
             s.partitions = env.ensure_topic(s.topic, want);

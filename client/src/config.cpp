@@ -190,6 +190,19 @@ const std::map<std::string, setter<consumer_config>, std::less<>>& consumer_sett
              else c.group_instance_id = std::string(v);
              return std::string();
          }},
+        {"group.protocol",
+         [](consumer_config& c, std::string_view v) -> std::string {
+             if (v == "classic") c.group_protocol = group_protocol_kind::classic;
+             else if (v == "consumer") c.group_protocol = group_protocol_kind::consumer;
+             else return "expected classic or consumer";
+             return {};
+         }},
+        {"group.remote.assignor",
+         [](consumer_config& c, std::string_view v) {
+             if (v.empty()) c.group_remote_assignor.reset();
+             else c.group_remote_assignor = std::string(v);
+             return std::string();
+         }},
         {"session.timeout.ms", [](consumer_config& c, std::string_view v) { return parse_ms(v, c.session_timeout, 1); }},
         {"heartbeat.interval.ms", [](consumer_config& c, std::string_view v) { return parse_ms(v, c.heartbeat_interval, 1); }},
         {"max.poll.interval.ms", [](consumer_config& c, std::string_view v) { return parse_ms(v, c.max_poll_interval, 1); }},

@@ -105,6 +105,7 @@ void consumer_impl::request_rejoin() {
 }
 
 void consumer_impl::join_group() {
+    if (consumer_protocol()) return member_join();
     if (joining_ || closed_ || closing_ || fatal_ || !subscribed_) return;
     joining_ = true;
     rejoin_needed_ = false;
@@ -405,6 +406,7 @@ void consumer_impl::arm_poll_interval_timer() {
 }
 
 void consumer_impl::leave_group(std::function<void()> then) {
+    if (consumer_protocol()) return member_leave(std::move(then));
     heartbeat_timer_.cancel();
     ++join_epoch_;  // answers to a join or heartbeat in flight no longer matter
     joining_ = false;
@@ -672,6 +674,9 @@ void consumer_impl::commit_marked() {
 }
 
 void consumer_impl::send_commit(std::map<std::uint32_t, std::int64_t> offsets, std::function<void(std::error_code)> done) {
+    // Fenced (or otherwise fatally failed): this member may commit nothing more; the instance
+    // that replaced it resumes from what was committed before.
+    if (fatal_) return done(fatal_);
     auto self = shared_from_this();
     with_coordinator([self, offsets = std::move(offsets), done = std::move(done)](std::error_code ec) mutable {
         if (ec) return done(ec);
@@ -730,6 +735,24 @@ void consumer_impl::send_commit(std::map<std::uint32_t, std::int64_t> offsets, s
                                   self->send_commit(std::move(again), std::move(done));
                               });
                           };
+                          if (self->consumer_protocol()) {
+                              switch (classify_member_commit_error(worst, static_cast<bool>(ec2))) {
+                                  case member_commit_action::none: return done({});
+                                  case member_commit_action::rediscover_coordinator:
+                                      self->coordinator_lost();
+                                      return retry_later();
+                                  case member_commit_action::retry: return retry_later();  // with the epoch by then
+                                  case member_commit_action::fatal:
+                                      self->set_fatal(kafka_error(worst));
+                                      return done(kafka_error(worst));
+                                  case member_commit_action::fail:
+                                      // Fenced or unknown: the heartbeat finds out and rejoins;
+                                      // per-partition problems are reported as under classic.
+                                      if (worst != 25 && worst != 110 && self->cfg_.commit.k != commit_policy::kind::manual)
+                                          self->deferred_error_ = kafka_error(worst);
+                                      return done(kafka_error(worst));
+                              }
+                          }
                           switch (action) {
                               case group_action::none:
                                   return done({});
@@ -765,7 +788,8 @@ void consumer_impl::send_commit(std::map<std::uint32_t, std::int64_t> offsets, s
                                   return done(kafka_error(worst));
                           }
                       },
-                      1, 8);
+                      // v9: KIP-848 members must commit at 9+ (the broker refuses older versions).
+                      1, self->consumer_protocol() ? 9 : 8);
     });
 }
 
@@ -841,8 +865,10 @@ void consumer_impl::close(commit_handler h) {
     auto self = shared_from_this();
     auto leave_and_shut = [self, done](std::error_code ec) {
         self->leave_group([self, done, ec] {
-            self->shutdown();
-            done(ec);
+            self->close_fetch_sessions([self, done, ec] {
+                self->shutdown();
+                done(ec);
+            });
         });
     };
     const auto tps = owned();

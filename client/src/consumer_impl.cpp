@@ -36,7 +36,8 @@ consumer_impl::consumer_impl(net::any_io_executor ex, consumer_config cfg)
       heartbeat_timer_(ex),
       rejoin_timer_(ex),
       poll_interval_timer_(ex),
-      topic_check_timer_(ex) {}
+      topic_check_timer_(ex),
+      member_timer_(ex) {}
 
 consumer_impl::~consumer_impl() = default;
 
@@ -326,6 +327,7 @@ void consumer_impl::shutdown() {
     rejoin_timer_.cancel();
     poll_interval_timer_.cancel();
     topic_check_timer_.cancel();
+    member_timer_.cancel();
     finish_poll(make_error_code(net::error::operation_aborted));
     complete_ack_waiters(make_error_code(net::error::operation_aborted));
     auto waiters = std::move(commit_waiters_);
@@ -344,7 +346,7 @@ void consumer_impl::schedule_fetch() {
 
 void consumer_impl::fetch_round() {
     fetch_scheduled_ = false;
-    if (closed_ || fatal_) return;
+    if (closed_ || closing_ || fatal_) return;
     const auto now = clock::now();
     std::map<std::int32_t, std::vector<std::uint32_t>> by_leader;
     std::vector<std::string> unknown;
@@ -396,42 +398,87 @@ void consumer_impl::fetch_round() {
     }
 }
 
-void consumer_impl::send_fetch(std::int32_t leader, std::vector<std::uint32_t> slots) {
-    auto conn = cluster_->broker(leader);
-    if (!conn) return;
+protocol::FetchRequest consumer_impl::fetch_request(const fetch_plan& plan) const {
     protocol::FetchRequest req;
     req.replica_id = -1;
     req.max_wait_ms = static_cast<std::int32_t>(cfg_.fetch_max_wait.count());
     req.min_bytes = cfg_.fetch_min_bytes;
     req.max_bytes = cfg_.fetch_max_bytes;
     req.isolation_level = cfg_.isolation_level == isolation::read_committed ? 1 : 0;
-    req.session_id = 0;       // no fetch session (KIP-227): a full fetch every time
-    req.session_epoch = -1;
+    req.session_id = plan.session_id;
+    req.session_epoch = plan.epoch;
     req.rack_id = cfg_.client_rack;
-    std::vector<std::pair<std::uint32_t, std::uint32_t>> sent;  // slot, incarnation
-    for (const auto i : slots) {
-        auto& s = *slots_[i];
+    for (const auto& w : plan.send) {
+        const auto& s = *slots_[w.id];
         if (req.topics.empty() || req.topics.back().topic != s.topic) {
             req.topics.emplace_back();
             req.topics.back().topic = s.topic;
         }
         auto& p = req.topics.back().partitions.emplace_back();
         p.partition = s.partition;
-        p.current_leader_epoch = s.leader_epoch;
-        p.fetch_offset = s.fetch_offset;
-        p.partition_max_bytes = cfg_.max_partition_fetch_bytes;
-        s.fetching = true;
+        p.current_leader_epoch = w.position.current_leader_epoch;
+        p.fetch_offset = w.position.fetch_offset;
+        p.log_start_offset = w.position.log_start_offset;
+        p.partition_max_bytes = w.position.max_bytes;
+    }
+    for (const auto id : plan.forget) {
+        const auto& s = *slots_[id];
+        if (req.forgotten_topics_data.empty() || req.forgotten_topics_data.back().topic != s.topic) {
+            req.forgotten_topics_data.emplace_back();
+            req.forgotten_topics_data.back().topic = s.topic;
+        }
+        req.forgotten_topics_data.back().partitions.push_back(s.partition);
+    }
+    return req;
+}
+
+void consumer_impl::send_fetch(std::int32_t leader, const std::vector<std::uint32_t>& slots) {
+    auto conn = cluster_->broker(leader);
+    if (!conn) return;
+    // Every partition wanted from this leader now; the session decides which of them the
+    // request lists (all of them when it is full) and which it forgets.
+    fetch_wanted_.clear();
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> sent;  // slot, incarnation
+    sent.reserve(slots.size());
+    for (const auto i : slots) {
+        auto& s = *slots_[i];
+        fetch_wanted_.push_back({i, fetch_position{s.fetch_offset, s.leader_epoch, cfg_.max_partition_fetch_bytes, -1}});
+        s.fetching = true;  // the broker may answer for it whether or not the request lists it
         sent.emplace_back(i, s.incarnation);
     }
+    fetch_sessions_[leader].plan(fetch_wanted_, fetch_plan_);
     fetching_from_.insert(leader);
     auto self = shared_from_this();
-    // v4: RecordBatch and isolation levels; v13 names topics by id (not used yet): v12 at most.
+    // v4: RecordBatch and isolation levels; v7: sessions; v13 names topics by id (not used
+    // yet): v12 at most.
     conn->request_frame(
-        std::move(req),
+        fetch_request(fetch_plan_),
         [self, leader, sent = std::move(sent)](std::error_code ec, protocol::bytes_view frame, std::int16_t version) {
             self->on_fetch_response(leader, sent, ec, frame, version);
         },
         4, 12, cfg_.fetch_max_wait);
+}
+
+void consumer_impl::close_fetch_sessions(std::function<void()> then) {
+    // Ends each broker's session (epoch -1) so that it does not hold a slot of the broker's
+    // session cache until evicted. Best effort, as the Java client: only over connections that
+    // are up (closing does not wait for a reconnect), failures ignored. A Fetch still in flight
+    // to the broker is answered first (a broker serves a connection's requests in order).
+    auto remaining = std::make_shared<std::size_t>(1);
+    auto done = [remaining, then = std::move(then)] {
+        if (--*remaining == 0) then();
+    };
+    for (auto& [leader, session] : fetch_sessions_) {
+        const auto plan = session.close();
+        auto conn = plan ? cluster_->broker(leader) : nullptr;
+        if (!conn || !conn->ready()) continue;
+        auto req = fetch_request(*plan);
+        req.max_wait_ms = 0;
+        ++*remaining;
+        conn->request_frame(std::move(req), [done](std::error_code, protocol::bytes_view, std::int16_t) { done(); },
+                            fetch_session::min_version, 12);
+    }
+    done();
 }
 
 namespace {
@@ -525,7 +572,24 @@ void consumer_impl::on_fetch_response(std::int32_t leader,
         owned = std::make_shared<const std::vector<std::uint8_t>>(frame.begin(), frame.end());
         ec = protocol::decode_response(protocol::bytes_view(owned->data(), owned->size()), version, resp);
     }
-    if (!ec && resp.error_code != 0) ec = kafka_error(resp.error_code);
+    // Which slot each answered partition is (unknown_partition: none we know), in answer order.
+    fetch_answered_.clear();
+    if (!ec)
+        for (const auto& tr : resp.responses)
+            for (const auto& pd : tr.partitions) {
+                const auto sit = slot_index_.find(topic_partition{tr.topic, pd.partition_index});
+                fetch_answered_.push_back(sit == slot_index_.end() ? fetch_session::unknown_partition : sit->second);
+            }
+    auto& session = fetch_sessions_[leader];
+    if (ec) {
+        session.on_failure();
+    } else if (session.on_response(version, resp.error_code, resp.session_id, fetch_answered_) ==
+               fetch_verdict::discard) {
+        // FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH: the broker lost or moved past
+        // our session. Nothing was consumed, positions are unchanged: fetch again now, in full.
+        if (resp.error_code == 70 || resp.error_code == 71) return schedule_fetch();
+        ec = resp.error_code != 0 ? kafka_error(resp.error_code) : make_error_code(std::errc::protocol_error);
+    }
     const auto now = clock::now();
     if (ec) {
         // The connection failed or the answer was unusable: the leader may be gone.
@@ -542,11 +606,11 @@ void consumer_impl::on_fetch_response(std::int32_t leader,
     std::vector<std::uint32_t> reset;
     std::set<std::string> refresh;
     bool any = false;
+    std::size_t answered = 0;
     for (const auto& tr : resp.responses) {
         for (const auto& pd : tr.partitions) {
-            const auto sit = slot_index_.find(topic_partition{tr.topic, pd.partition_index});
-            if (sit == slot_index_.end()) continue;
-            const auto i = sit->second;
+            const auto i = fetch_answered_[answered++];
+            if (i == fetch_session::unknown_partition) continue;
             auto& s = *slots_[i];
             const auto was = std::find_if(sent.begin(), sent.end(), [&](const auto& p) { return p.first == i; });
             if (was == sent.end() || was->second != s.incarnation || !s.assigned ||

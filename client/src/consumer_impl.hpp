@@ -33,8 +33,11 @@
 
 #include "cluster.hpp"
 #include "kwire/client/consumer.hpp"
+#include "kwire/client/detail/fetch_session.hpp"
 #include "kwire/client/detail/group_errors.hpp"
+#include "kwire/client/detail/group_membership.hpp"
 #include "kwire/client/detail/offset_tracker.hpp"
+#include "kwire/protocol/messages/fetch.hpp"
 
 namespace kwire::client::detail {
 
@@ -111,9 +114,11 @@ public:
     // --- consumer_impl.cpp: fetching ---
     void schedule_fetch();
     void fetch_round();
-    void send_fetch(std::int32_t leader, std::vector<std::uint32_t> slots);
+    void send_fetch(std::int32_t leader, const std::vector<std::uint32_t>& slots);
     void on_fetch_response(std::int32_t leader, const std::vector<std::pair<std::uint32_t, std::uint32_t>>& sent,
                            std::error_code ec, protocol::bytes_view frame, std::int16_t version);
+    protocol::FetchRequest fetch_request(const fetch_plan& plan) const;
+    void close_fetch_sessions(std::function<void()> then);
     void try_complete_poll();
     void finish_poll(std::error_code ec);
 
@@ -155,6 +160,16 @@ public:
     void arm_poll_interval_timer();
     void check_topics_exist(std::vector<std::string> topics, clock::time_point deadline);
 
+    // --- consumer_member.cpp: KIP-848 membership (group.protocol=consumer) ---
+    bool consumer_protocol() const noexcept { return cfg_.group_protocol == group_protocol_kind::consumer; }
+    void member_join();
+    void member_schedule();
+    void member_heartbeat();
+    void member_on(group_membership::action a);
+    void member_reconcile(bool ids_refreshed = false);
+    void member_leave(std::function<void()> then);
+    void refresh_topic_ids(std::function<void()> then);
+
     net::any_io_executor ex_;
     consumer_config cfg_;
     std::shared_ptr<cluster> cluster_;
@@ -162,6 +177,10 @@ public:
     std::vector<std::unique_ptr<partition_slot>> slots_;
     std::map<topic_partition, std::uint32_t> slot_index_;
     std::set<std::int32_t> fetching_from_;   // leaders with a Fetch in flight
+    std::map<std::int32_t, fetch_session> fetch_sessions_;  // by broker (KIP-227)
+    std::vector<fetch_want> fetch_wanted_;          // scratch for send_fetch
+    fetch_plan fetch_plan_;                         // scratch for send_fetch
+    std::vector<std::uint32_t> fetch_answered_;     // scratch for on_fetch_response
     bool fetch_scheduled_ = false;
     net::steady_timer fetch_retry_timer_;
     bool fetch_retry_armed_ = false;
@@ -220,6 +239,14 @@ public:
     clock::time_point last_heartbeat_ok_{};
     bool closing_ = false;
     bool closed_ = false;
+
+    // KIP-848 membership
+    std::optional<group_membership> member_;
+    net::steady_timer member_timer_;
+    bool member_sending_ = false;              // a heartbeat is on its way (from with_coordinator to its answer)
+    std::function<void()> member_left_;        // leave_group's continuation
+    std::map<protocol::uuid, std::string, uuid_less> topic_names_;  // topic ids from Metadata v10+
+    std::map<std::string, protocol::uuid> topic_ids_;
 };
 
 }  // namespace kwire::client::detail

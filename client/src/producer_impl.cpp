@@ -8,8 +8,6 @@
 
 #include <algorithm>
 
-#include "kwire/codec/crc.hpp"
-
 namespace kwire::client::detail {
 
 namespace {
@@ -72,7 +70,8 @@ producer_impl::producer_impl(net::any_io_executor ex, producer_config cfg)
       cfg_(std::move(cfg)),
       cluster_(std::make_shared<cluster>(ex, cfg_)),
       linger_timer_(ex),
-      expiry_timer_(ex) {}
+      expiry_timer_(ex),
+      compresses_elsewhere_(cfg_.compression_executor && cfg_.compression != codec::compression::none) {}
 
 producer_impl::~producer_impl() = default;
 
@@ -173,10 +172,12 @@ void producer_impl::append(topic_state& t, std::int32_t partition, std::optional
         const auto now = clock::now();
         p.open = std::make_unique<produce_batch>();
         p.open->deadline = deadline.value_or(now + cfg_.delivery_timeout);
+        if (compresses_elsewhere()) p.open->bytes = take_buffer(spare_records_);
         p.open->bytes.reserve(std::min<std::size_t>(cfg_.batch_size + 1024, std::max<std::size_t>(4096, memory * 16)));
         codec::batch_options opts;
         opts.codec = cfg_.compression;
         opts.compression_level = cfg_.compression_level;
+        opts.defer_compression = compresses_elsewhere();  // then records go in uncompressed
         p.builder.begin(p.open->bytes, opts);
         p.linger_until = now + t.linger;
         if (t.linger.count() > 0 && p.linger_until < linger_armed_for_) arm_linger_timer();
@@ -211,7 +212,9 @@ void producer_impl::seal(topic_state& t, partition_state& p) {
         complete_batch(*failed, ec, p.id, -1, -1);
         return;
     }
+    b.compressing = compresses_elsewhere();
     p.queue.push_sealed(std::move(p.open), numbered ? producer_id_ : -1, producer_epoch_);
+    if (b.compressing) start_compression(p, b);
     const auto n = static_cast<std::int32_t>(t.partitions.size());
     if (t.sticky.current(n) == p.id) t.sticky.batch_completed(n);
 }
@@ -221,12 +224,61 @@ void produce_batch::set_producer_state(std::int64_t pid, std::int16_t epoch, std
     producer_id = pid;
     producer_epoch = epoch;
     base_sequence = seq;
-    auto* base = bytes.data();
-    protocol::store_be(base + codec::batch_v2::producer_id_at, pid);
-    protocol::store_be(base + codec::batch_v2::producer_epoch_at, epoch);
-    protocol::store_be(base + codec::batch_v2::base_sequence_at, seq);
-    const auto crc = codec::crc32c(0, base + codec::batch_v2::attributes_at, bytes.size() - codec::batch_v2::attributes_at);
-    protocol::store_be(base + codec::batch_v2::crc_at, crc);
+    if (!compressing) codec::set_batch_producer_state(bytes, pid, epoch, seq);
+}
+
+void producer_impl::start_compression(partition_state& p, produce_batch& b) {
+    if (!compression_) {
+        // Results come back on our executor; a producer already gone gets none (the offload is
+        // closed when it is aborted or destroyed, and the weak pointer covers the rest).
+        compression_ = std::make_unique<batch_compression>(
+            cfg_.compression_executor, ex_, [weak = weak_from_this()](batch_compression::job& j) {
+                if (auto self = weak.lock()) self->on_compressed(j);
+            });
+    }
+    // The job owns the uncompressed batch: if the batch is failed or expires meanwhile, the
+    // worker still reads memory of its own.
+    auto job = std::make_shared<batch_compression::job>();
+    job->key = {&p, b.order};
+    job->input = std::move(b.bytes);
+    job->output = take_buffer(spare_wire_);
+    job->level = cfg_.compression_level;
+    compression_->submit(std::move(job));
+}
+
+void producer_impl::on_compressed(batch_compression::job& j) {
+    give_buffer(spare_records_, std::move(j.input), spare_records_kept);
+    if (aborted_) return;
+    auto& p = *j.key.partition;
+    auto* b = p.queue.find_sealed(j.key.order);
+    if (!b || !b->compressing) return;  // expired or failed meanwhile: its records are reported
+    if (j.ec) {
+        // It can never be sent: its records fail, and its sequence numbers leave a gap.
+        if (cfg_.enable_idempotence && b->base_sequence >= 0) bump_needed_ = true;
+        auto owned = p.queue.take_sealed(b);
+        complete_batch(*owned, j.ec, p.id, -1, -1);
+        check_flushes();
+        schedule_drain();
+        return;
+    }
+    // The header takes the producer state now: an epoch bump may have renumbered the batch
+    // while it was away.
+    b->bytes = std::move(j.output);
+    b->compressing = false;
+    codec::set_batch_producer_state(b->bytes, b->producer_id, b->producer_epoch, b->base_sequence);
+    schedule_drain();
+}
+
+std::vector<std::uint8_t> producer_impl::take_buffer(buffer_pool& pool) {
+    if (pool.empty()) return {};
+    auto buffer = std::move(pool.back());
+    pool.pop_back();
+    buffer.clear();
+    return buffer;
+}
+
+void producer_impl::give_buffer(buffer_pool& pool, std::vector<std::uint8_t>&& buffer, std::size_t keep) {
+    if (pool.size() < keep && buffer.capacity() > 0) pool.push_back(std::move(buffer));
 }
 
 void producer_impl::request_metadata(topic_state& t) {
@@ -517,6 +569,9 @@ void producer_impl::abort(std::error_code ec) {
         invoke(ex_, std::move(w.handler), ec);
     }
     flush_waiters_.clear();
+    // Batches being compressed were failed above; their results are dropped, and no worker
+    // posts to our executor from now on.
+    if (compression_) compression_->close();
     cluster_->close();
 }
 

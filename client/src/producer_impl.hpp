@@ -7,7 +7,8 @@
 //
 // Lifecycle of a batch: open (records appended into its RecordBatch bytes as they are sent)
 // -> sealed (header finished, with its producer id / epoch / base sequence, when it is full,
-// its linger passed, or a flush asked) -> in flight (part of a Produce request) -> acknowledged
+// its linger passed, or a flush asked; with a compression executor, its records are compressed
+// there first, and it waits in its place, not sendable, until the result is back) -> in flight (part of a Produce request) -> acknowledged
 // (every record's handler gets its offset) or failed (every record's handler gets the error), or
 // back to sealed for a retry. A partition's batches are kept in sequence order throughout.
 #pragma once
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "cluster.hpp"
+#include "kwire/client/detail/compression_offload.hpp"
 #include "kwire/client/detail/partition_queue.hpp"
 #include "kwire/client/producer.hpp"
 #include "kwire/codec/batch_builder.hpp"
@@ -53,12 +55,24 @@ struct produce_batch {
     clock::time_point deadline;       // delivery.timeout.ms from the first record
     std::size_t memory = 0;           // bytes charged against buffer.memory
     int attempts = 0;                 // Produce requests that carried it
+    bool compressing = false;         // on the compression executor: `bytes` is empty until it is back
 
     std::size_t record_count() const noexcept { return records.size(); }
-    /// Rewrites producer id, epoch and base sequence in the sealed bytes (and the CRC), if changed.
+    bool ready() const noexcept { return !compressing; }
+    /// Rewrites producer id, epoch and base sequence in the sealed bytes (and the CRC), if changed;
+    /// while it is compressing, only the fields (the bytes get them when they come back).
     void set_producer_state(std::int64_t pid, std::int16_t epoch, std::int32_t seq);
 };
 using batch_ptr = std::unique_ptr<produce_batch>;
+
+struct partition_state;
+/// Which batch a compression result is for: answers are matched by seal order, as produce
+/// responses are (the batch may be gone by then).
+struct batch_key {
+    partition_state* partition = nullptr;
+    std::uint64_t order = 0;
+};
+using batch_compression = compression_offload<batch_key>;
 
 struct partition_state {
     std::int32_t id = 0;
@@ -120,6 +134,13 @@ private:
     std::optional<std::int32_t> choose_partition(topic_state& t, const std::optional<std::int32_t>& explicit_partition,
                                                  const std::optional<protocol::bytes_view>& key, std::error_code& ec);
     void seal(topic_state& t, partition_state& p);
+    /// Whether sealed batches are compressed on cfg_.compression_executor.
+    bool compresses_elsewhere() const noexcept { return compresses_elsewhere_; }
+    void start_compression(partition_state& p, produce_batch& b);
+    void on_compressed(batch_compression::job& j);
+    using buffer_pool = std::vector<std::vector<std::uint8_t>>;
+    static std::vector<std::uint8_t> take_buffer(buffer_pool& pool);
+    static void give_buffer(buffer_pool& pool, std::vector<std::uint8_t>&& buffer, std::size_t keep);
     void request_metadata(topic_state& t);
     void on_metadata(topic_state& t, std::error_code ec);
     /// allow.auto.create.topics=true and the broker did not create the topic: CreateTopics.
@@ -180,6 +201,16 @@ private:
     bool closed_ = false;     // close() was called: new sends fail, pending ones finish
     bool shut_down_ = false;  // close() completed (or abort()): no timers, no requests, no reconnects
     bool aborted_ = false;
+
+    // compression_executor: made at the first seal (it needs weak_from_this). Buffers are reused:
+    // records buffers go from a compressed batch back to the next open batch, wire buffers from
+    // an answered batch to the next compression result.
+    bool compresses_elsewhere_ = false;
+    std::unique_ptr<batch_compression> compression_;
+    buffer_pool spare_records_;
+    buffer_pool spare_wire_;
+    static constexpr std::size_t spare_records_kept = 8;
+    static constexpr std::size_t spare_wire_kept = 32;
 
     // idempotence
     std::int64_t producer_id_ = -1;

@@ -3,6 +3,9 @@
 //
 // Ordering within a partition, step by step:
 //  - batches are sealed, and given sequence numbers, in the order records were sent;
+//  - with a compression executor, a batch whose records are still being compressed holds back
+//    every batch of its partition sealed after it (partition_queue::can_send), however the
+//    compression jobs finish;
 //  - a partition's batches in flight all travel on its leader's one connection, which the broker
 //    processes in order, so up to five can be pipelined;
 //  - when one comes back for a retry (a retriable error, a lost connection), the batches behind it
@@ -160,10 +163,12 @@ void producer_impl::handle_partition_result(topic_state& t, partition_state& p, 
     if (!owned) return;
     switch (outcome) {
         case batch_outcome::delivered:
-            return complete_batch(*owned, {}, p.id, base_offset, log_append_time);
+            complete_batch(*owned, {}, p.id, base_offset, log_append_time);
+            break;
         case batch_outcome::failed:
             if (cfg_.enable_idempotence) bump_needed_ = true;  // its sequence numbers will never be written
-            return complete_batch(*owned, kafka_error(error), p.id, -1, -1);
+            complete_batch(*owned, kafka_error(error), p.id, -1, -1);
+            break;
         case batch_outcome::bump_epoch_and_retry:
             bump_needed_ = true;
             return retry(t, p, std::move(owned), false);
@@ -172,6 +177,9 @@ void producer_impl::handle_partition_result(topic_state& t, partition_state& p, 
         case batch_outcome::retry_after_metadata:
             return retry(t, p, std::move(owned), true);
     }
+    // Answered, so its request is long encoded: the buffer can carry the next compressed batch.
+    // (Not so for a batch expired in flight, whose request may still wait for a connection.)
+    if (compresses_elsewhere()) give_buffer(spare_wire_, std::move(owned->bytes), spare_wire_kept);
 }
 
 void producer_impl::retry(topic_state& t, partition_state& p, batch_ptr owned, bool refresh_metadata) {

@@ -51,8 +51,9 @@ void batch_builder::begin(std::vector<std::uint8_t>& out, const batch_options& o
     h[batch_v2::magic_at] = static_cast<std::uint8_t>(magic_v2);
     flushed_ = 0;
     failed_ = {};
-    lz4_blocks_ = options.codec == compression::lz4 && options.compression_level.value_or(0) < 3;
-    if (options.codec == compression::none) {
+    const bool inline_codec = options.codec != compression::none && !options.defer_compression;
+    lz4_blocks_ = inline_codec && options.codec == compression::lz4 && options.compression_level.value_or(0) < 3;
+    if (!inline_codec) {
         records_ = out_;
     } else {
         scratch_.clear();
@@ -176,7 +177,7 @@ std::error_code batch_builder::finish() {
             return ec;
         }
         detail::lz4_frame_end(out);
-    } else if (options_.codec != compression::none) {
+    } else if (options_.codec != compression::none && !options_.defer_compression) {
         if (auto ec = compress(options_.codec, bytes_view{scratch_.data() + records_start_, scratch_.size() - records_start_},
                                out, options_.compression_level)) {
             abort();
@@ -202,13 +203,46 @@ std::error_code batch_builder::finish() {
     store_be(h + batch_v2::producer_epoch_at, options_.producer_epoch);
     store_be(h + batch_v2::base_sequence_at, options_.base_sequence);
     store_be(h + batch_v2::record_count_at, count_);
-    const std::uint32_t crc = crc32c(0, h + batch_v2::attributes_at,
-                                     batch_v2::log_overhead + length - batch_v2::attributes_at);
+    // A deferred batch gets its CRC once its records are compressed (set_batch_producer_state).
+    const std::uint32_t crc = options_.defer_compression && options_.codec != compression::none
+                                  ? 0
+                                  : crc32c(0, h + batch_v2::attributes_at,
+                                           batch_v2::log_overhead + length - batch_v2::attributes_at);
     store_be(h + batch_v2::crc_at, crc);
 
     out_ = records_ = nullptr;
     count_ = 0;
     return {};
+}
+
+std::error_code compress_deferred_batch(bytes_view batch, std::optional<int> level, std::vector<std::uint8_t>& out) {
+    if (batch.size() < batch_v2::header_size) return make_error_code(errc::invalid_argument);
+    const std::uint8_t* h = batch.data();
+    const auto attributes = static_cast<std::uint16_t>((h[batch_v2::attributes_at] << 8) | h[batch_v2::attributes_at + 1]);
+    const auto codec = static_cast<compression>(attributes & batch_attributes::compression_mask);
+    const std::size_t start = out.size();
+    out.insert(out.end(), h, h + batch_v2::header_size);
+    if (auto ec = compress(codec, bytes_view{h + batch_v2::header_size, batch.size() - batch_v2::header_size}, out, level)) {
+        out.resize(start);
+        return ec;
+    }
+    const std::size_t length = out.size() - start - batch_v2::log_overhead;
+    if (length > int32_max) {
+        out.resize(start);
+        return make_error_code(errc::invalid_argument);
+    }
+    store_be(out.data() + start + batch_v2::length_at, static_cast<std::int32_t>(length));
+    return {};
+}
+
+void set_batch_producer_state(std::span<std::uint8_t> batch, std::int64_t producer_id, std::int16_t producer_epoch,
+                              std::int32_t base_sequence) noexcept {
+    if (batch.size() < batch_v2::header_size) return;
+    std::uint8_t* h = batch.data();
+    store_be(h + batch_v2::producer_id_at, producer_id);
+    store_be(h + batch_v2::producer_epoch_at, producer_epoch);
+    store_be(h + batch_v2::base_sequence_at, base_sequence);
+    store_be(h + batch_v2::crc_at, crc32c(0, h + batch_v2::attributes_at, batch.size() - batch_v2::attributes_at));
 }
 
 }  // namespace kwire::codec

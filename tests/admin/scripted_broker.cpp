@@ -125,6 +125,24 @@ void scripted_cluster::without_api(std::int16_t api_key) {
     hidden_.push_back(api_key);
 }
 
+kp::uuid scripted_cluster::topic_id_of(const std::string& name) {
+    kp::uuid id;
+    std::uint64_t h = 1469598103934665603ull;  // FNV-1a, twice with different seeds
+    for (const char c : name) h = (h ^ static_cast<std::uint8_t>(c)) * 1099511628211ull;
+    std::uint64_t h2 = h ^ 0x9e3779b97f4a7c15ull;
+    for (const char c : name) h2 = (h2 ^ static_cast<std::uint8_t>(c)) * 1099511628211ull;
+    for (int i = 0; i < 8; ++i) {
+        id.bytes[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(h >> (8 * i));
+        id.bytes[static_cast<std::size_t>(8 + i)] = static_cast<std::uint8_t>(h2 >> (8 * i));
+    }
+    return id;
+}
+
+void scripted_cluster::with_api(std::int16_t api_key, std::int16_t min_version, std::int16_t max_version) {
+    std::lock_guard lock(mutex_);
+    extra_apis_[api_key] = {min_version, max_version};
+}
+
 std::vector<scripted_request> scripted_cluster::requests() const {
     std::lock_guard lock(mutex_);
     return log_;
@@ -178,10 +196,12 @@ void scripted_cluster::serve(int node, int fd) {
 std::optional<std::vector<std::uint8_t>> scripted_cluster::answer(const scripted_request& req) {
     script s;
     std::vector<std::int16_t> hidden;
+    std::map<std::int16_t, std::pair<std::int16_t, std::int16_t>> extra;
     {
         std::lock_guard lock(mutex_);
         if (auto it = scripts_.find(req.api_key); it != scripts_.end()) s = it->second;
         hidden = hidden_;
+        extra = extra_apis_;
     }
     if (s) return s(req);
     if (req.api_key == kp::ApiVersionsRequest::api_key) {
@@ -193,7 +213,11 @@ std::optional<std::vector<std::uint8_t>> scripted_cluster::answer(const scripted
                        kp::DeleteTopicsRequest, kp::DeleteRecordsRequest, kp::InitProducerIdRequest,
                        kp::DescribeConfigsRequest, kp::CreatePartitionsRequest, kp::DeleteGroupsRequest,
                        kp::IncrementalAlterConfigsRequest, kp::DescribeClusterRequest>())
-            if (std::find(hidden.begin(), hidden.end(), v.api_key) == hidden.end()) resp.api_keys.push_back(v);
+            if (std::find(hidden.begin(), hidden.end(), v.api_key) == hidden.end() && !extra.count(v.api_key))
+                resp.api_keys.push_back(v);
+        for (const auto& [key, range] : extra)
+            if (std::find(hidden.begin(), hidden.end(), key) == hidden.end())
+                resp.api_keys.push_back({key, range.first, range.second, {}});
         // An ApiVersions request at a version the broker lacks gets a v0 answer (as Kafka does).
         auto r = req;
         if (r.version > kp::ApiVersionsRequest::max_version) r.version = 0;
@@ -208,13 +232,16 @@ std::optional<std::vector<std::uint8_t>> scripted_cluster::answer(const scripted
         resp.controller_id = controller;
         const auto asked = req.decode<kp::MetadataRequest>();
         std::map<std::string, int> topics_copy;
+        bool with_ids = false;
         {
             std::lock_guard lock(mutex_);
             topics_copy = topics;
+            with_ids = topic_ids;
         }
         const auto add = [&](const std::string& name) {
             auto& t = resp.topics.emplace_back();
             t.name = name;
+            if (with_ids) t.topic_id = topic_id_of(name);
             const auto it = topics_copy.find(name);
             if (it == topics_copy.end()) {
                 t.error_code = 3;

@@ -53,6 +53,16 @@ public:
     /// Topics the built-in Metadata answer lists: name -> partitions (leader of p: p % n + 1).
     std::map<std::string, int> topics;
 
+    /// Whether the built-in Metadata answer gives topic ids (topic_id_of) from v10 on.
+    bool topic_ids = false;
+    /// The id the built-in Metadata answer gives a topic: derived from its name.
+    static kp::uuid topic_id_of(const std::string& name);
+    /// The topics of the built-in Metadata answer (safe from a script).
+    std::map<std::string, int> topics_snapshot() const {
+        std::lock_guard lock(mutex_);
+        return topics;
+    }
+
     /// Adds a topic to the built-in Metadata answer (safe from a script).
     void add_topic(const std::string& name, int partitions) {
         std::lock_guard lock(mutex_);
@@ -63,6 +73,8 @@ public:
     void on(std::int16_t api_key, script s);
     /// Leaves an API out of the ApiVersions answer (as an older broker would).
     void without_api(std::int16_t api_key);
+    /// Adds an API to the built-in ApiVersions answer (or changes its range).
+    void with_api(std::int16_t api_key, std::int16_t min_version, std::int16_t max_version);
     /// A FindCoordinator answer naming broker `node` as every key's coordinator, after answering
     /// with each of `errors` first (COORDINATOR_NOT_AVAILABLE, ...).
     script coordinator_is(int node, std::vector<std::int16_t> errors = {}) const;
@@ -92,6 +104,7 @@ private:
     std::vector<std::thread> threads_;
     std::map<std::int16_t, script> scripts_;
     std::vector<std::int16_t> hidden_;
+    std::map<std::int16_t, std::pair<std::int16_t, std::int16_t>> extra_apis_;
     std::vector<scripted_request> log_;
     std::atomic<bool> stopping_{false};
 };

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "kwire/client/consumer.hpp"
 #include "kwire/client/error.hpp"
 
 using kwire::client::apply_properties;
@@ -60,4 +61,19 @@ TEST(Config, IdempotenceFollowsJavasRules) {
     producer_config too_many;
     EXPECT_EQ(apply_properties(too_many, properties{{"max.in.flight.requests.per.connection", "6"}}, &what),
               kwire::client::client_errc::invalid_config);
+}
+
+TEST(Config, ConsumerGroupProtocolProperties) {
+    kwire::client::consumer_config cfg;
+    std::string what;
+    ASSERT_FALSE(apply_properties(cfg, properties{{"group.protocol", "consumer"}, {"group.remote.assignor", "uniform"}},
+                                  &what))
+        << what;
+    EXPECT_EQ(cfg.group_protocol, kwire::client::group_protocol_kind::consumer);
+    EXPECT_EQ(cfg.group_remote_assignor, "uniform");
+    ASSERT_FALSE(apply_properties(cfg, properties{{"group.protocol", "classic"}, {"group.remote.assignor", ""}}, &what));
+    EXPECT_EQ(cfg.group_protocol, kwire::client::group_protocol_kind::classic);
+    EXPECT_FALSE(cfg.group_remote_assignor);
+    EXPECT_TRUE(apply_properties(cfg, properties{{"group.protocol", "eager"}}, &what));
+    EXPECT_NE(what.find("group.protocol"), std::string::npos) << what;
 }

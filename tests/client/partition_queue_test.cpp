@@ -1,5 +1,6 @@
 // The idempotent sender's ordering rules, without sockets or timers: a stand-in batch goes
-// through sealing, pipelining, out-of-order answers, retries, expiry and epoch bumps.
+// through sealing, compression elsewhere finishing out of order, pipelining, out-of-order
+// answers, retries, expiry and epoch bumps.
 #include "kwire/client/detail/partition_queue.hpp"
 
 #include <gtest/gtest.h>
@@ -19,8 +20,10 @@ struct fake_batch {
     int attempts = 0;
     steady::time_point deadline = steady::time_point::max();
     std::size_t records = 1;
+    bool compressing = false;  // its records are being compressed elsewhere
 
     std::size_t record_count() const noexcept { return records; }
+    bool ready() const noexcept { return !compressing; }
     void set_producer_state(std::int64_t pid, std::int16_t epoch, std::int32_t seq) {
         producer_id = pid;
         producer_epoch = epoch;
@@ -136,4 +139,65 @@ TEST(PartitionQueue, ClassifiesEveryKindOfAnswer) {
     EXPECT_EQ(classify_produce_result(0, true, true, true), batch_outcome::retry_after_metadata);  // transport
     // Without idempotence an out-of-order answer cannot happen; it is not retried blindly.
     EXPECT_EQ(classify_produce_result(OUT_OF_ORDER, false, false, true), batch_outcome::failed);
+}
+
+// With a compression executor, batches come back from compression in any order: a later batch
+// that is ready never overtakes an earlier one still being compressed, before or after the
+// earlier ones went out.
+TEST(PartitionQueue, ABatchStillCompressingHoldsBackTheReadyBatchesSealedAfterIt) {
+    queue q;
+    for (int i = 0; i < 4; ++i) {
+        auto b = batch(5);
+        b->compressing = true;
+        q.push_sealed(std::move(b), 3, 0);
+    }
+    EXPECT_FALSE(q.can_send(t0, 5));
+    q.sealed()[1]->compressing = false;  // batch 1 finished first
+    q.sealed()[3]->compressing = false;
+    EXPECT_FALSE(q.can_send(t0, 5)) << "batch 1 would overtake batch 0";
+    q.sealed()[0]->compressing = false;
+    std::vector<std::int32_t> sent;
+    while (q.can_send(t0, 5)) sent.push_back(q.send_front()->base_sequence);
+    EXPECT_EQ(sent, (std::vector<std::int32_t>{0, 5})) << "batch 2, still compressing, holds back batch 3";
+    q.sealed()[0]->compressing = false;
+    while (q.can_send(t0, 5)) sent.push_back(q.send_front()->base_sequence);
+    EXPECT_EQ(sent, (std::vector<std::int32_t>{0, 5, 10, 15}));
+}
+
+TEST(PartitionQueue, AnEpochBumpRenumbersBatchesStillCompressingInTheirPlace) {
+    queue q;
+    q.push_sealed(batch(2), 4, 0);
+    auto compressing = batch(3);
+    compressing->compressing = true;
+    q.push_sealed(std::move(compressing), 4, 0);
+    q.push_sealed(batch(1), 4, 0);
+    q.resequence(4, 1);
+    ASSERT_EQ(q.sealed().size(), 3u);
+    EXPECT_EQ(q.sealed()[1]->base_sequence, 2);
+    EXPECT_EQ(q.sealed()[1]->producer_epoch, 1);
+    EXPECT_TRUE(q.sealed()[1]->compressing);
+    EXPECT_EQ(q.sealed()[2]->base_sequence, 5);
+}
+
+// A compression result is matched to its batch by seal order: one that expired (or failed)
+// meanwhile is not found, and one whose compression failed is taken out.
+TEST(PartitionQueue, CompressionResultsFindTheirBatchBySealOrderOrNothing) {
+    queue q;
+    for (int i = 0; i < 3; ++i) {
+        auto b = batch(1, t0 + std::chrono::seconds(i + 1));
+        b->compressing = true;
+        q.push_sealed(std::move(b), 3, 0);
+    }
+    const auto first = q.sealed()[0]->order, second = q.sealed()[1]->order;
+    auto expired = q.pop_expired(t0 + std::chrono::milliseconds(1500));  // still compressing: expires all the same
+    ASSERT_NE(expired, nullptr);
+    EXPECT_EQ(expired->order, first);
+    EXPECT_EQ(q.find_sealed(first), nullptr);
+    auto* b = q.find_sealed(second);
+    ASSERT_NE(b, nullptr);
+    auto failed = q.take_sealed(b);
+    EXPECT_EQ(failed.get(), b);
+    EXPECT_EQ(q.find_sealed(second), nullptr);
+    EXPECT_EQ(q.take_sealed(b), nullptr);
+    ASSERT_EQ(q.sealed().size(), 1u);
 }

@@ -383,6 +383,37 @@ TEST(RecordBatch, VerifyCrcCanBeTurnedOff) {
     EXPECT_EQ(r.records.size(), 3u);
 }
 
+// Compressing elsewhere: a batch built with defer_compression and compressed afterwards (as a
+// producer does on its compression executor) is byte for byte the batch built inline, once the
+// producer state and CRC are stored; and until then it carries the uncompressed records.
+TEST_P(RecordBatchCodec, DeferredCompressionGivesTheInlineBytes) {
+    const auto recs = sample_records(1500);  // several lz4 blocks
+    for (const std::optional<int> level : {std::optional<int>{}, std::optional<int>{4}}) {
+        if (level && (GetParam() == compression::snappy || GetParam() == compression::none)) continue;
+        bytes inline_batch, deferred, compressed = test::to_bytes("prefix");
+        ASSERT_FALSE(encode(recs, inline_batch,
+                            {.codec = GetParam(), .compression_level = level, .producer_id = 9, .producer_epoch = 2,
+                             .base_sequence = 40}));
+        ASSERT_FALSE(encode(recs, deferred,
+                            {.codec = GetParam(), .compression_level = level, .defer_compression = true}));
+        EXPECT_GE(deferred.size(), batch_v2::header_size + 100'000) << "records not compressed yet";
+        ASSERT_FALSE(compress_deferred_batch(deferred, level, compressed));
+        std::span<std::uint8_t> batch{compressed.data() + 6, compressed.size() - 6};
+        set_batch_producer_state(batch, 9, 2, 40);
+        EXPECT_EQ(bytes(batch.begin(), batch.end()), inline_batch) << compression_name(GetParam());
+        const auto r = test::read_all(bytes_view{batch.data(), batch.size()});
+        ASSERT_FALSE(r.error) << r.error.message();
+        EXPECT_EQ(r.records, recs);
+    }
+}
+
+TEST(RecordBatch, DeferredCompressionRejectsATruncatedBatchAndLeavesTheOutput) {
+    bytes out = test::to_bytes("keep");
+    const bytes short_batch(batch_v2::header_size - 1, 0);
+    EXPECT_EQ(compress_deferred_batch(short_batch, std::nullopt, out), errc::invalid_argument);
+    EXPECT_EQ(out, test::to_bytes("keep"));
+}
+
 // lz4 is compressed block by block as records are appended: the frame must be exactly what
 // LZ4F writes for Kafka's preferences (independent 64 KiB blocks, no checksums) over the same
 // records, across several blocks, with an incompressible block stored raw, and with records that

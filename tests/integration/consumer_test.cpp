@@ -17,6 +17,7 @@
 #include "kcat.hpp"
 #include "kwire/client/consumer.hpp"
 #include "kwire/client/metadata.hpp"
+#include "consumer_fixture.hpp"
 #include "producer_fixture.hpp"
 
 namespace {
@@ -25,14 +26,12 @@ using namespace std::chrono_literals;
 using kwire::test::bv;
 using kwire::test::run_until;
 using kwire::test::run_for;
+using kwire::test::driver;
+using kwire::test::str;
 namespace kc = kwire::client;
 
 constexpr std::int16_t offset_commit_api = 8;
 constexpr std::int16_t heartbeat_api = 12;
-
-std::string str(const std::optional<kwire::protocol::bytes_view>& v) {
-    return v ? std::string(v->as_string()) : std::string("<null>");
-}
 
 kwire::consumer_config consumer_config_for(const kwire::peers::mock_cluster& mc, const std::string& group = {}) {
     kwire::consumer_config cfg;
@@ -63,36 +62,6 @@ void produce(const kwire::peers::mock_cluster& mc, const std::string& topic, std
         });
     if (!run_until(io, [&] { return acked == n; }, 20s)) throw std::runtime_error("produce timed out");
 }
-
-/// A consumer driven by the test: polls continuously, records every record, and calls `on`
-/// for each (which may ack it).
-struct driver {
-    explicit driver(kwire::consumer& consumer) : c(consumer) {}
-    kwire::consumer& c;
-    std::function<void(const kwire::consumer_record&)> on = [](const kwire::consumer_record& r) { r.ack(); };
-    std::vector<std::tuple<std::string, std::int32_t, std::int64_t, std::string>> seen;  // topic, partition, offset, value
-    std::error_code error;
-    bool stopped = false;
-    bool polling = false;
-
-    void start() {
-        if (stopped || polling) return;
-        polling = true;
-        c.poll(100ms, [this](std::error_code ec, kwire::record_batch b) {
-            polling = false;
-            if (ec) {
-                if (ec != std::error_code(boost::asio::error::make_error_code(boost::asio::error::operation_aborted))) error = ec;
-                return;
-            }
-            for (const auto& r : b) {
-                seen.emplace_back(std::string(r.topic), r.partition, r.offset, str(r.value));
-                on(r);
-            }
-            start();
-        });
-    }
-    std::size_t count() const { return seen.size(); }
-};
 
 class ConsumerTest : public ::testing::Test {
 protected:

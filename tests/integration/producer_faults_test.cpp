@@ -47,6 +47,7 @@
 
 #include "kwire/client/producer.hpp"
 #include "mock_cluster.hpp"
+#include "producer_faults_support.hpp"
 #include "support_log_check.hpp"
 #include "support_proxy.hpp"
 
@@ -55,85 +56,22 @@ namespace {
 using namespace std::chrono_literals;
 using kwire::client::client_errc;
 using kwire::test::check_log;
+using kwire::test::cluster_fixture;
+using kwire::test::expect_all_acked;
+using kwire::test::fast_config;
+using kwire::test::flush_all;
 using kwire::test::log_expectations;
 using kwire::test::log_report;
+using kwire::test::operation_aborted;
+using kwire::test::partitions;
+using kwire::test::print;
+using kwire::test::produce_api;
 using kwire::test::run_for;
 using kwire::test::run_until;
 using kwire::test::send_ledger;
 using kwire::test::sent_record;
+using kwire::test::stream;
 using kwire::test::test_clock;
-
-constexpr std::int16_t produce_api = 0;
-constexpr std::int32_t partitions = 3;
-
-const std::error_code operation_aborted{boost::system::error_code(boost::asio::error::operation_aborted)};
-
-/// Short retry and reconnect backoffs, so that recovering from a fault takes milliseconds.
-kwire::producer_config fast_config(std::vector<std::string> bootstrap) {
-    kwire::producer_config cfg;
-    cfg.bootstrap_servers = std::move(bootstrap);
-    cfg.linger = 2ms;
-    cfg.delivery_timeout = 20s;
-    cfg.request_timeout = 3s;
-    cfg.retry_backoff = 20ms;
-    cfg.retry_backoff_max = 200ms;
-    cfg.reconnect_backoff = 20ms;
-    cfg.reconnect_backoff_max = 200ms;
-    cfg.socket_connection_setup_timeout = 2s;
-    return cfg;
-}
-
-/// The mock cluster with the test's topic: 3 partitions, replication 3, partition p led by broker p + 1.
-struct cluster_fixture {
-    kwire::peers::mock_cluster mc{3};
-    std::string topic;
-    explicit cluster_fixture(std::string t) : topic(std::move(t)) {
-        mc.create_topic(topic, partitions, 3);
-        for (std::int32_t p = 0; p < partitions; ++p) mc.partition_set_leader(topic, p, p + 1);
-    }
-};
-
-/// Sends `waves` waves of one record per partition, `gap` apart (running the producer in
-/// between), calling `before(i)` before wave i.
-void stream(boost::asio::io_context& io, kwire::producer& p, send_ledger& ledger, const std::string& topic, int waves,
-            std::chrono::milliseconds gap, const std::function<void(int)>& before = {}) {
-    for (int i = 0; i < waves; ++i) {
-        if (before) before(i);
-        ledger.wave(p, topic, partitions);
-        run_for(io, gap);
-    }
-}
-
-/// Flushes and waits (bounded) for the flush and every send; reports what did not complete.
-bool flush_all(boost::asio::io_context& io, kwire::producer& p, send_ledger& ledger,
-               std::chrono::milliseconds limit = 20s) {
-    bool flushed = false;
-    std::error_code flush_ec;
-    p.flush([&](std::error_code ec) {
-        flushed = true;
-        flush_ec = ec;
-    });
-    const bool done = run_until(io, [&] { return flushed && ledger.all_completed(); }, limit);
-    EXPECT_TRUE(flushed) << "flush did not complete within " << limit.count() << " ms";
-    EXPECT_FALSE(flush_ec) << flush_ec.message();
-    EXPECT_EQ(ledger.completed(), ledger.size()) << "sends still pending after " << limit.count() << " ms";
-    EXPECT_EQ(ledger.extra_completions(), 0u) << "sends completed more than once";
-    return done;
-}
-
-void print(const char* what, const log_report& r) {
-    std::cout << "[ report   ] " << what << ": " << r.acked << " acked, " << r.failed << " failed, " << r.stored_batches
-              << " batches stored, " << r.deduplicable_copies << " copies a broker would deduplicate, " << r.rejected_copies
-              << " it would reject as out of sequence, "
-              << r.sequence_violations << " sequence violations, " << r.producer_ids << " producer id/epoch(s)\n";
-}
-
-void expect_all_acked(const send_ledger& ledger) {
-    EXPECT_EQ(ledger.failed(), 0u);
-    int shown = 0;
-    for (const auto& r : ledger.records())
-        if (r->completions && r->ec && shown++ < 5) ADD_FAILURE() << r->value << " failed: " << r->ec.message();
-}
 
 // ---------------------------------------------------------------------------------------------
 // Brokers and leaders

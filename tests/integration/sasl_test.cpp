@@ -13,6 +13,7 @@
 
 #include "kwire/client/consumer.hpp"
 #include "kwire/client/metadata.hpp"
+#include "connection_fixture.hpp"
 #include "producer_fixture.hpp"
 #include "support_proxy.hpp"
 #include "support_sasl.hpp"
@@ -22,6 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using kwire::test::bv;
+using kwire::test::metadata_with;
 using kwire::test::run_until;
 using kwire::test::run_for;
 namespace kc = kwire::client;
@@ -35,18 +37,6 @@ template <class Config> void sasl_to(Config& cfg, const kwire::test::kafka_proxy
     cfg.sasl.password = password;
     cfg.request_timeout = 5000ms;
     cfg.reconnect_backoff = 20ms;
-}
-
-std::error_code metadata_with(const kc::connection_config& cfg) {
-    boost::asio::io_context io;
-    std::error_code result;
-    bool done = false;
-    kwire::async_fetch_metadata(io.get_executor(), cfg, {}, [&](std::error_code ec, kwire::cluster_metadata) {
-        result = ec;
-        done = true;
-    });
-    if (!run_until(io, [&] { return done; }, 30s)) return make_error_code(std::errc::timed_out);
-    return result;
 }
 
 /// Produces n records through `cfg` and returns the first error (none: every send acknowledged).
@@ -91,29 +81,15 @@ TEST_P(SaslTest, AuthenticatesThenProducesAndConsumes) {
     EXPECT_EQ(proxy.sasl_failures(), 0);
     EXPECT_EQ(proxy.sasl_unauthenticated_requests(), 0);
 
-    boost::asio::io_context io;
     kwire::consumer_config ccfg;
     sasl_to(ccfg, proxy, GetParam(), "alice", "alice-secret");
     ccfg.fetch_max_wait = 100ms;
-    kwire::consumer c(io.get_executor(), ccfg);
-    c.assign({{"t", 0, kwire::offset::beginning}});
-    std::size_t seen = 0;
-    std::error_code error;
-    bool polling = false;
-    ASSERT_TRUE(run_until(io,
-                          [&] {
-                              if (!polling && !error) {
-                                  polling = true;
-                                  c.poll(100ms, [&](std::error_code e, kwire::record_batch b) {
-                                      polling = false;
-                                      if (e) error = e;
-                                      seen += b.size();
-                                  });
-                              }
-                              return seen == 200 || error;
-                          },
-                          30s));
-    EXPECT_FALSE(error) << error.message();
+    std::vector<std::string> values;
+    const auto consumed = kwire::test::consume_n(ccfg, {{"t", 0, kwire::offset::beginning}}, 200, &values);
+    ASSERT_FALSE(consumed) << consumed.message();
+    ASSERT_EQ(values.size(), 200u);
+    EXPECT_EQ(values.front(), "authenticated-0");
+    EXPECT_EQ(values.back(), "authenticated-199");
 }
 
 TEST_P(SaslTest, AWrongPasswordFailsWithTheBrokersErrorAndNoSecretInIt) {

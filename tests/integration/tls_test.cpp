@@ -19,6 +19,7 @@
 
 #include "kwire/client/consumer.hpp"
 #include "kwire/client/metadata.hpp"
+#include "connection_fixture.hpp"
 #include "producer_fixture.hpp"
 #include "tls_peer.hpp"
 
@@ -26,6 +27,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using kwire::test::bv;
+using kwire::test::metadata_with;
 using kwire::test::run_until;
 namespace kc = kwire::client;
 
@@ -58,27 +60,6 @@ template <class Config> void tls_to(Config& cfg, const kwire::peers::test_certif
     cfg.reconnect_backoff = 20ms;
 }
 
-/// The outcome of one metadata request made with `cfg`.
-std::error_code metadata_with(const kc::connection_config& cfg, kwire::cluster_metadata* out = nullptr) {
-    boost::asio::io_context io;
-    std::error_code result;
-    bool done = false;
-    kwire::async_fetch_metadata(io.get_executor(), cfg, {}, [&](std::error_code ec, kwire::cluster_metadata md) {
-        result = ec;
-        done = true;
-        if (out) *out = std::move(md);
-    });
-    if (!run_until(io, [&] { return done; }, 30s)) return make_error_code(std::errc::timed_out);
-    return result;
-}
-
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
 TEST_F(TlsTest, ProducesAndConsumesThroughTlsWithTheHostNameVerified) {
     kwire::peers::mock_cluster mc(1);
     mc.create_topic("secure", 2);
@@ -106,33 +87,14 @@ TEST_F(TlsTest, ProducesAndConsumesThroughTlsWithTheHostNameVerified) {
         ASSERT_FALSE(error) << error.message();
     }
     {
-        boost::asio::io_context io;
         kwire::consumer_config cfg;
         tls_to(cfg, certs, via);
         cfg.fetch_max_wait = 100ms;
-        kwire::consumer c(io.get_executor(), cfg);
-        c.assign({{"secure", 0, kwire::offset::beginning}, {"secure", 1, kwire::offset::beginning}});
-        std::set<std::string> seen;
-        std::error_code error;
-        bool polling = false;
-        ASSERT_TRUE(run_until(io,
-                              [&] {
-                                  if (!polling && !error) {
-                                      polling = true;
-                                      c.poll(100ms, [&](std::error_code ec, kwire::record_batch b) {
-                                          polling = false;
-                                          if (ec) error = ec;
-                                          for (const auto& r : b) {
-                                              seen.insert(std::string(r.value->as_string()));
-                                              r.ack();
-                                          }
-                                      });
-                                  }
-                                  return seen.size() == n || error;
-                              },
-                              30s))
-            << seen.size();
-        ASSERT_FALSE(error) << error.message();
+        std::vector<std::string> values;
+        const auto ec = kwire::test::consume_n(
+            cfg, {{"secure", 0, kwire::offset::beginning}, {"secure", 1, kwire::offset::beginning}}, n, &values);
+        ASSERT_FALSE(ec) << ec.message();
+        EXPECT_EQ(std::set<std::string>(values.begin(), values.end()).size(), static_cast<std::size_t>(n));
     }
     // The client dialled through the hook for the bootstrap name and for what the broker
     // advertised, and every byte went through stunnel.
@@ -161,7 +123,7 @@ TEST_F(TlsTest, MutualTlsNeedsTheClientCertificate) {
     cfg.tls.key_location = certs.client_key_encrypted();
     cfg.tls.key_password = kwire::peers::test_certificates::client_key_password();
     cfg.tls.ca_location.clear();
-    cfg.tls.ca_pem = read_file(certs.ca());
+    cfg.tls.ca_pem = kwire::peers::read_text_file(certs.ca());
     EXPECT_FALSE(metadata_with(cfg));
 
     cfg.tls.key_password = "wrong";

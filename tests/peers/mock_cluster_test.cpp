@@ -470,6 +470,40 @@ std::int16_t produce_batch(blocking_connection& conn, std::int16_t version, cons
 
 }  // namespace
 
+// Fetch sessions (KIP-227): the mock makes none. It writes back whatever SessionId it was sent
+// and keeps no session state, so a full Fetch asking for a session (id 0, epoch 0) gets id 0 --
+// "no session" -- and a client that never invents an id keeps sending full Fetches. (The
+// consumer's session tests run against the scripted cluster instead: consumer_session_test.)
+TEST_F(MockCluster, FetchMakesNoSession) {
+    const std::string topic = "fetch-session";
+    cluster().create_topic(topic, 1, 1);
+    auto conn = connect_to_leader(topic, 0);
+    const auto fv = fetch_versions(conn).common_max<kp::FetchRequest>(11);
+    ASSERT_TRUE(fv.has_value());
+    ASSERT_GE(*fv, 7) << "no Fetch version with sessions";
+    auto fetch = [&](std::int32_t session_id, std::int32_t epoch) {
+        kp::FetchRequest req;
+        req.max_wait_ms = 0;
+        req.min_bytes = 1;
+        req.session_id = session_id;
+        req.session_epoch = epoch;
+        req.topics.resize(1);
+        req.topics[0].topic = topic;
+        req.topics[0].partitions.resize(1);
+        req.topics[0].partitions[0].partition_max_bytes = 1024;
+        return conn.call(req, *fv);
+    };
+    const auto full = fetch(0, 0);
+    EXPECT_EQ(full.error_code, 0);
+    EXPECT_EQ(full.session_id, 0) << "a real broker with room in its session cache answers a new id";
+    // An incremental Fetch of a session that was never made: a broker says
+    // FETCH_SESSION_ID_NOT_FOUND; the mock echoes the id and answers the listed partitions.
+    const auto incremental = fetch(12345, 3);
+    EXPECT_EQ(incremental.error_code, 0);
+    EXPECT_EQ(incremental.session_id, 12345);
+    EXPECT_EQ(incremental.responses.size(), 1u);
+}
+
 TEST_F(MockCluster, ListOffsetsEarliestAndLatestAtEveryVersion) {
     const std::string topic = "list-offsets";
     cluster().create_topic(topic, 1, 3);

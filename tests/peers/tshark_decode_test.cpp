@@ -52,6 +52,7 @@
 #include <vector>
 
 #include "../require_codec.hpp"
+#include "kwire/client/detail/fetch_session.hpp"
 #include "kwire/codec/batch_builder.hpp"
 #include "kwire/protocol/frame.hpp"
 #include "kwire/protocol/messages.hpp"
@@ -1187,6 +1188,75 @@ TEST(TsharkDecode, Fetch) {
         EXPECT_EQ(e.resp("kafka.message_key"), sample_keys());
         EXPECT_EQ(e.resp("kafka.message_value"), sample_values());
         EXPECT_EQ(e.resp("kafka.header_key"), sample_header_keys());
+    }
+}
+
+// An incremental Fetch as the consumer's fetch session plans it (KIP-227): a live session id, an
+// epoch past 0, only the partition whose offset moved, and the one no longer wanted forgotten;
+// the answer names the session and only the partition with news.
+TEST(TsharkDecode, IncrementalFetch) {
+    namespace kd = kwire::client::detail;
+    const std::vector<std::pair<std::string, std::int32_t>> names{{"orders", 0}, {"orders", 1}, {"audit", 2}};
+    kd::fetch_session session;
+    kd::fetch_plan plan;
+    const auto at = [](std::uint32_t id, std::int64_t offset) { return kd::fetch_want{id, {offset, 3, 1048576, -1}}; };
+    session.plan(std::vector<kd::fetch_want>{at(0, 100), at(1, 200), at(2, 300)}, plan);
+    ASSERT_EQ(session.on_response(11, 0, 4242, std::vector<std::uint32_t>{0, 1, 2}), kd::fetch_verdict::use);
+    session.plan(std::vector<kd::fetch_want>{at(0, 100), at(1, 250)}, plan);  // 1 moved, 2 dropped
+    ASSERT_FALSE(plan.full);
+    ASSERT_EQ(plan.send.size(), 1u);
+    ASSERT_EQ(plan.forget, std::vector<std::uint32_t>{2});
+
+    const std::vector<std::uint8_t> no_records;
+    api_run run;
+    decode_versions<kp::FetchRequest>(
+        7, 11,
+        [&](std::int16_t) {
+            kp::FetchRequest r;
+            r.max_wait_ms = 500;
+            r.min_bytes = 1;
+            r.max_bytes = 52428800;
+            r.session_id = plan.session_id;
+            r.session_epoch = plan.epoch;
+            for (const auto& w : plan.send) {
+                auto& t = r.topics.emplace_back();
+                t.topic = names[w.id].first;
+                auto& p = t.partitions.emplace_back();
+                p.partition = names[w.id].second;
+                p.current_leader_epoch = w.position.current_leader_epoch;
+                p.fetch_offset = w.position.fetch_offset;
+                p.partition_max_bytes = w.position.max_bytes;
+            }
+            for (const auto id : plan.forget) r.forgotten_topics_data.push_back({names[id].first, {}, {names[id].second}, {}});
+            return r;
+        },
+        [&](std::int16_t) {
+            kp::FetchResponse r;
+            r.session_id = 4242;
+            r.responses.resize(1);
+            r.responses[0].topic = "orders";
+            r.responses[0].partitions.resize(1);
+            auto& p = r.responses[0].partitions[0];
+            p.partition_index = 1;
+            p.high_watermark = 260;
+            p.last_stable_offset = 260;
+            p.log_start_offset = 0;
+            p.records = kp::bytes_view(no_records);  // empty, not null: see TsharkDecode.Fetch
+            return r;
+        },
+        run);
+    ASSERT_EQ(run.exchanges.size(), 5u);
+    for (const auto& e : run.exchanges) {
+        SCOPED_TRACE("Fetch v" + str(e.version) + "\n" + dump(e));
+        EXPECT_EQ(e.req1("kafka.fetch_session_id"), "4242");
+        EXPECT_EQ(e.req1("kafka.fetch_session_epoch"), "1");
+        EXPECT_EQ(e.req("kafka.topic_name"), std::vector<std::string>{"orders"});
+        EXPECT_EQ(e.req("kafka.partition_id"), strs({1}));
+        EXPECT_EQ(e.req("kafka.offset"), strs({250}));
+        EXPECT_EQ(e.req1("kafka.forgotten_topic_name"), "audit");
+        EXPECT_EQ(e.req("kafka.forgotten_topic_partition"), strs({2}));
+        EXPECT_EQ(e.resp1("kafka.fetch_session_id"), "4242");
+        EXPECT_EQ(e.resp("kafka.partition_id"), strs({1}));
     }
 }
 

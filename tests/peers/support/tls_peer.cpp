@@ -60,14 +60,14 @@ bool accepts(std::uint16_t port) {
     return ok;
 }
 
-std::string read_file(const std::string& path) {
+}  // namespace
+
+std::string read_text_file(const std::string& path) {
     std::ifstream in(path);
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
 }
-
-}  // namespace
 
 bool tls_peers_available() { return program_available("openssl") && program_available("stunnel"); }
 
@@ -140,7 +140,7 @@ stunnel_front::stunnel_front(const test_certificates& certs, const std::string& 
         int status = 0;
         if (::waitpid(pid_, &status, WNOHANG) == pid_) {
             pid_ = -1;
-            throw std::runtime_error("stunnel exited: " + read_file(log_));
+            throw std::runtime_error("stunnel exited: " + read_text_file(log_));
         }
         if (std::chrono::steady_clock::now() > give_up) throw std::runtime_error("stunnel did not start");
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -155,6 +155,6 @@ stunnel_front::~stunnel_front() {
     }
 }
 
-std::string stunnel_front::log() const { return read_file(log_); }
+std::string stunnel_front::log() const { return read_text_file(log_); }
 
 }  // namespace kwire::peers

@@ -11,6 +11,9 @@
 
 namespace kwire::peers {
 
+/// The whole of a text file ("" when it cannot be read).
+std::string read_text_file(const std::string& path);
+
 /// Whether the openssl and stunnel programs are installed.
 bool tls_peers_available();
 

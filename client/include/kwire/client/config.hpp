@@ -3,6 +3,8 @@
 // An unknown property or an invalid value is an error naming the property, never ignored.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -115,6 +117,11 @@ struct producer_config : connection_config {
     std::int32_t topic_creation_partitions = -1;
     std::int16_t topic_creation_replication_factor = -1;
     partitioner_fn partitioner;                   ///< empty: murmur2 for keys, uniform sticky for null keys
+    /// Where sealed batches are compressed (e.g. a boost::asio::thread_pool's executor): one job
+    /// per batch, its result handed back to the producer's executor. Empty (the default): on the
+    /// producer's executor, as records are appended (lz4) or when the batch is sealed. No
+    /// property name: it is an object. See producer.hpp.
+    boost::asio::any_io_executor compression_executor{};
 };
 
 /// Property name -> value, as given by `-X name=value` or a properties file.

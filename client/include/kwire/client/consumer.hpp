@@ -66,6 +66,11 @@ enum class isolation { read_uncommitted, read_committed };
 /// partition.assignment.strategy.
 enum class assignor_kind { range, roundrobin, cooperative_sticky };
 
+/// group.protocol: the classic protocol (JoinGroup/SyncGroup, assignment by the group leader) or
+/// KIP-848's (ConsumerGroupHeartbeat, assignment by the broker; Kafka 4.0+). A broker without
+/// ConsumerGroupHeartbeat makes poll() fail with unsupported_version under `consumer`.
+enum class group_protocol_kind { classic, consumer };
+
 /// When marked (acknowledged) offsets are committed.
 struct commit_policy {
     enum class kind { manual, interval, on_poll };
@@ -80,6 +85,8 @@ struct commit_policy {
 struct consumer_config : connection_config {
     std::string group_id;                              ///< group.id; empty: no group (assign() only)
     std::optional<std::string> group_instance_id;      ///< group.instance.id: static membership
+    group_protocol_kind group_protocol = group_protocol_kind::classic;  ///< group.protocol
+    std::optional<std::string> group_remote_assignor;  ///< group.remote.assignor (consumer protocol; empty: the broker's)
     milliseconds session_timeout{45000};               ///< session.timeout.ms
     milliseconds heartbeat_interval{3000};             ///< heartbeat.interval.ms
     milliseconds max_poll_interval{300000};            ///< max.poll.interval.ms

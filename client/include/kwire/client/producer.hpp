@@ -13,6 +13,27 @@
 // call it from that executor (a strand, if the io_context has several threads). send() encodes
 // the record into its partition's batch before it returns, so the record's buffers need to live
 // only for the call -- except with `deferred`, where the operation starts when it is launched.
+//
+// Compression on other threads: by default batches are compressed on the producer's executor
+// too (lz4 block by block as records are appended, other codecs when a batch is sealed). Set
+// producer_config::compression_executor to an executor you own, e.g. a boost::asio::thread_pool's,
+// and each sealed batch's records are compressed there instead, one job per batch; the result
+// comes back to the producer's executor, where the batch gets its producer id, epoch, sequence
+// and CRC and is sent. Nothing else changes: a partition's batches go out in the order they were
+// sealed (one that finishes compressing early waits for those before it), and linger, flush,
+// close, delivery.timeout.ms, retries and epoch bumps cover batches being compressed. Keep the
+// executor running while the producer has records pending (a batch whose job never runs fails
+// at its delivery timeout). The producer, and then its own execution context, may be destroyed
+// while jobs are still running: their results are dropped, and nothing is posted to it. A batch
+// being compressed holds its uncompressed and its compressed bytes at once, and the producer keeps
+// a few spare buffers for reuse (up to 8 uncompressed batches, 32 compressed), beyond
+// buffer.memory. If the executor compresses more slowly than records arrive, sealed batches wait
+// for it (up to buffer.memory) and latency grows: give it enough threads (bench/RESULTS.md: one
+// thread was not enough for lz4 on a busy two-core machine). Without a codec it is not used.
+//
+//   boost::asio::thread_pool pool(2);          // declared before the producer: it outlives it
+//   cfg.compression = kwire::codec::compression::lz4;
+//   cfg.compression_executor = pool.get_executor();
 #pragma once
 
 #include <boost/asio/any_completion_handler.hpp>

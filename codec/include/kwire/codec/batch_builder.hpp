@@ -14,6 +14,12 @@
 // buffer (while they are still in cache), the scratch buffer never holds more than one block
 // plus a record, and finish() only compresses the last partial block.
 // One builder builds one batch at a time and can be reused for the next.
+//
+// Compressing elsewhere (batch_options::defer_compression): the records are written uncompressed
+// straight into the output, finish() completes the header without a CRC, and
+// compress_deferred_batch() -- callable on any thread, on a copy the caller owns -- produces the
+// batch with its records compressed; set_batch_producer_state() then stores the producer state
+// and the CRC. The result is byte for byte what the builder writes inline with the same codec.
 #pragma once
 
 #include <cstddef>
@@ -37,6 +43,10 @@ struct batch_options {
     std::int16_t producer_epoch = -1;
     std::int32_t base_sequence = -1;
     bool transactional = false;
+    /// With a codec: the records are written uncompressed into `out`, for
+    /// compress_deferred_batch() to compress later (the attributes already name the codec);
+    /// finish() completes the header for the uncompressed records and leaves the CRC at 0.
+    bool defer_compression = false;
 };
 
 class batch_builder {
@@ -97,5 +107,16 @@ private:
     std::int64_t base_timestamp_ = 0;
     std::int64_t max_timestamp_ = 0;
 };
+
+/// The second half of a batch finished with batch_options::defer_compression: appends to `out`
+/// the batch's header followed by its records compressed with the codec its attributes name, and
+/// sets batchLength. The CRC is not computed (see set_batch_producer_state). Safe to call on any
+/// thread (compression contexts are per thread). On error `out` is left as it was:
+/// invalid_argument for a malformed input or a result above 2 GiB, or the codec's error.
+std::error_code compress_deferred_batch(bytes_view batch, std::optional<int> level, std::vector<std::uint8_t>& out);
+
+/// Stores producer id, epoch and base sequence in a finished batch and recomputes its CRC.
+void set_batch_producer_state(std::span<std::uint8_t> batch, std::int64_t producer_id, std::int16_t producer_epoch,
+                              std::int32_t base_sequence) noexcept;
 
 }  // namespace kwire::codec

@@ -7,6 +7,9 @@
 //  - batches get sequence numbers in the order they are sealed, wrapping from INT32_MAX to 0;
 //  - up to `max_in_flight` are sent in that order, on one connection, which the broker handles
 //    in order;
+//  - a batch whose bytes are not final yet (its records are being compressed on another thread)
+//    holds back every batch sealed after it, even ones that are ready: it keeps its place and
+//    its sequence numbers, and the partition sends nothing until it is ready;
 //  - a batch that must be retried goes back to its place among the sealed ones (by seal order),
 //    and the partition sends nothing until every batch still in flight has answered: the ones
 //    behind it failed too (same connection, or OUT_OF_ORDER_SEQUENCE_NUMBER because their
@@ -48,7 +51,9 @@ constexpr std::int32_t advance_sequence(std::int32_t seq, std::int64_t n) noexce
 
 /// Batch must have: std::uint64_t order; std::int32_t base_sequence; std::int64_t producer_id;
 /// std::int16_t producer_epoch; int attempts; std::chrono::steady_clock::time_point deadline;
-/// std::size_t record_count() const; void set_producer_state(pid, epoch, seq).
+/// std::size_t record_count() const; bool ready() const (its bytes are final and may be sent);
+/// void set_producer_state(pid, epoch, seq) (also called on a batch that is not ready: it must
+/// then keep the numbers and write them into its bytes once they are final).
 template <class Batch> class partition_queue {
 public:
     using clock = std::chrono::steady_clock;
@@ -66,7 +71,7 @@ public:
 
     /// Whether the front sealed batch may be sent now.
     bool can_send(clock::time_point now, int max_in_flight) const noexcept {
-        if (sealed_.empty() || now < backoff_until_) return false;
+        if (sealed_.empty() || !sealed_.front()->ready() || now < backoff_until_) return false;
         if (retrying_ && !in_flight_.empty()) return false;  // resend only behind a clean slate
         return static_cast<int>(in_flight_.size()) < max_in_flight;
     }
@@ -97,6 +102,25 @@ public:
     Batch* find_in_flight(std::uint64_t order) const noexcept {
         for (const auto& b : in_flight_)
             if (b->order == order) return b.get();
+        return nullptr;
+    }
+
+    /// The sealed (not yet sent) batch with this seal order, or nullptr: it expired, failed or
+    /// was aborted meanwhile.
+    Batch* find_sealed(std::uint64_t order) const noexcept {
+        for (const auto& b : sealed_)
+            if (b->order == order) return b.get();
+        return nullptr;
+    }
+
+    /// Takes a batch out of the sealed ones (one that can never be sent); nullptr if it is not there.
+    batch_ptr take_sealed(const Batch* b) {
+        for (auto it = sealed_.begin(); it != sealed_.end(); ++it) {
+            if (it->get() != b) continue;
+            auto owned = std::move(*it);
+            sealed_.erase(it);
+            return owned;
+        }
         return nullptr;
     }
 
