@@ -147,7 +147,8 @@ void kwire_cluster::fill(const scenario& s, std::size_t count, const std::vector
     bool closed = false;
     p.close([&](std::error_code) { closed = true; });
     while (!closed) io.run_one();
-    if (failed) throw std::runtime_error("fill " + s.topic + ": " + std::to_string(failed) + " records failed: " + first_error);
+    if (failed)
+        throw std::runtime_error("fill " + s.topic + ": " + std::to_string(failed) + " records failed: " + first_error);
     const auto now = log_size(s.topic, s.partitions);
     if (now < static_cast<std::int64_t>(count))
         throw std::runtime_error("fill " + s.topic + ": the log holds " + std::to_string(now) + " records, not " +

@@ -21,6 +21,11 @@
 
 namespace asio = boost::asio;
 
+// kwire takes keys and values as bytes.
+static kwire::protocol::bytes_view bytes(const std::string& s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
 static std::vector<std::string> split_commas(const std::string& s) {
     std::vector<std::string> out;
     for (std::size_t start = 0, end; start <= s.size(); start = end + 1) {
@@ -36,9 +41,7 @@ static asio::awaitable<int> produce(kwire::producer& producer, std::string topic
     for (int i = 0; i < count; ++i) {
         const std::string key = "key-" + std::to_string(i);
         const std::string value = "hello from kwire, record " + std::to_string(i);
-        const kwire::record r{.topic = topic,
-                              .key = kwire::protocol::bytes_view(reinterpret_cast<const std::uint8_t*>(key.data()), key.size()),
-                              .value = kwire::protocol::bytes_view(reinterpret_cast<const std::uint8_t*>(value.data()), value.size())};
+        const kwire::record r{.topic = topic, .key = bytes(key), .value = bytes(value)};
         // as_tuple: the error comes back as a value instead of an exception.
         auto [ec, d] = co_await producer.send(r, asio::as_tuple(asio::use_awaitable));
         if (ec) {

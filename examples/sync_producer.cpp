@@ -14,6 +14,11 @@
 
 #include "kwire/client/sync_producer.hpp"
 
+// kwire takes keys and values as bytes.
+static kwire::protocol::bytes_view bytes(const std::string& s) {
+    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
 static std::vector<std::string> split_commas(const std::string& s) {
     std::vector<std::string> out;
     for (std::size_t start = 0, end; start <= s.size(); start = end + 1) {
@@ -26,7 +31,7 @@ static std::vector<std::string> split_commas(const std::string& s) {
 
 int main(int argc, char** argv) {
     if (argc < 3) {
-        std::fprintf(stderr, "usage: %s BOOTSTRAP TOPIC [VALUE...]   (without values: one per stdin line)\n", argv[0]);
+        std::fprintf(stderr, "usage: %s BOOTSTRAP TOPIC [VALUE...]   (no values: one per stdin line)\n", argv[0]);
         return 2;
     }
     std::vector<std::string> values(argv + 3, argv + argc);
@@ -41,14 +46,14 @@ int main(int argc, char** argv) {
 
         int failed = 0;
         for (const auto& v : values) {
-            const kwire::record r{.topic = argv[2],
-                                  .value = kwire::protocol::bytes_view(reinterpret_cast<const std::uint8_t*>(v.data()), v.size())};
+            const kwire::record r{.topic = argv[2], .value = bytes(v)};
             auto [ec, d] = producer.send(r).get();  // blocks until acknowledged or failed
             if (ec) {
                 std::fprintf(stderr, "'%s': %s\n", v.c_str(), ec.message().c_str());
                 ++failed;
             } else {
-                std::printf("'%s' -> partition %d offset %lld\n", v.c_str(), d.partition, static_cast<long long>(d.offset));
+                std::printf("'%s' -> partition %d offset %lld\n", v.c_str(), d.partition,
+                            static_cast<long long>(d.offset));
             }
         }
         return failed == 0 ? 0 : 1;  // the destructor delivers anything pending, then stops the thread

@@ -40,7 +40,8 @@ int main() {
     std::printf("codecs:");
     for (auto c : {kwire::codec::compression::gzip, kwire::codec::compression::snappy, kwire::codec::compression::lz4,
                    kwire::codec::compression::zstd})
-        if (kwire::codec::compression_available(c)) std::printf(" %s", std::string(kwire::codec::compression_name(c)).c_str());
+        if (kwire::codec::compression_available(c))
+            std::printf(" %s", std::string(kwire::codec::compression_name(c)).c_str());
     std::printf("\nkwire package consumer: %s\n", closed ? "ok" : "FAILED");
     return closed ? 0 : 1;
 }
