@@ -31,8 +31,19 @@
 // the partitions; only what is missing is produced), then both clients read the same records
 // from the log start in every round. Each run counts exactly --messages (or --commit-messages)
 // records and checks per partition that offsets come in order without gaps or repeats.
+//
+// kwire-bench-kwire is this program without librdkafka (KWIRE_BENCH_WITH_RDKAFKA=0), for fully
+// static builds (scripts/build-static.sh): kwire's side only, against a cluster given with -b,
+// which kwire's own admin client and producer set up and check (cluster_kwire.hpp).
+#ifndef KWIRE_BENCH_WITH_RDKAFKA
+#define KWIRE_BENCH_WITH_RDKAFKA 1
+#endif
+#if KWIRE_BENCH_WITH_RDKAFKA
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#else
+#include "cluster_kwire.hpp"
+#endif
 
 #include <algorithm>
 #include <array>
@@ -67,7 +78,7 @@ struct options {
     int brokers = 3;
     int consumer_partitions = 32;
     std::size_t commit_messages = 0;  // 0: the defaults above
-    bool run_client[2] = {true, true};  // kwire, librdkafka
+    bool run_client[2] = {true, KWIRE_BENCH_WITH_RDKAFKA != 0};  // kwire, librdkafka
     int compression_threads = 0;
 };
 
@@ -126,7 +137,7 @@ options parse(int argc, char** argv) {
         else if (a == "--client") {
             // Runs one client only (for profiling); no ratios then.
             const auto c = value(i);
-            if (c != "kwire" && c != "librdkafka") usage(1);
+            if (c != "kwire" && (c != "librdkafka" || !KWIRE_BENCH_WITH_RDKAFKA)) usage(1);
             o.run_client[0] = c == "kwire";
             o.run_client[1] = c == "librdkafka";
         }
@@ -136,6 +147,12 @@ options parse(int argc, char** argv) {
             usage(1);
         }
     }
+#if !KWIRE_BENCH_WITH_RDKAFKA
+    if (o.bootstrap.empty()) {
+        std::fprintf(stderr, "kwire-bench-kwire: -b BOOTSTRAP is required (the in-process mock cluster is librdkafka's)\n");
+        usage(1);
+    }
+#endif
     return o;
 }
 
@@ -214,6 +231,7 @@ std::vector<scenario> scenarios_for(const options& o) {
 }
 
 // --- the cluster: librdkafka's mock, or a real one; plus a handle for checks ------------------
+#if KWIRE_BENCH_WITH_RDKAFKA
 
 void conf_set(rd_kafka_conf_t* conf, const char* name, const std::string& value) {
     char errstr[512];
@@ -410,6 +428,16 @@ private:
     int brokers_ = 0;
 };
 
+std::string rival_version() { return std::string(", librdkafka ") + rd_kafka_version_str(); }
+#else
+class cluster_env : public kwire_cluster {
+public:
+    explicit cluster_env(const options& o) : kwire_cluster(o.bootstrap) {}
+};
+
+std::string rival_version() { return ", kwire only (built without librdkafka)"; }
+#endif
+
 // --- reporting ----------------------------------------------------------------------------------
 
 struct round_stats {
@@ -491,8 +519,8 @@ int main(int argc, char** argv) {
             (env.is_mock() ? "librdkafka mock cluster (in-process), " : "cluster " + env.bootstrap() + ", ") +
             std::to_string(env.brokers()) + " brokers, " + std::to_string(opt.partitions) + " partitions (consumer scenarios: " +
             std::to_string(opt.consumer_partitions) + "), " +
-            std::to_string(opt.size) + " B values, " + std::to_string(opt.rounds) + " rounds, librdkafka " +
-            rd_kafka_version_str() + ", kwire compression " +
+            std::to_string(opt.size) + " B values, " + std::to_string(opt.rounds) + " rounds" +
+            rival_version() + ", kwire compression " +
             (opt.compression_threads > 0 ? "on a pool of " + std::to_string(opt.compression_threads) + " thread(s)"
                                          : std::string("inline")));
         for (auto& s : scenarios) {

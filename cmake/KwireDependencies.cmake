@@ -1,12 +1,20 @@
 # Third-party libraries, all from Debian packages (scripts/deps.sh installs them).
+# A codec switched off (KWIRE_WITH_*) is not looked for, unless the tests need its library.
 find_package(Threads REQUIRED)
 find_package(Boost 1.81 REQUIRED)
-find_package(ZLIB REQUIRED)
 find_package(PkgConfig REQUIRED)
-pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
-pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
-
-pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)
+if(KWIRE_WITH_ZLIB OR KWIRE_BUILD_TESTS)
+  find_package(ZLIB REQUIRED)
+endif()
+if(KWIRE_WITH_ZSTD OR KWIRE_BUILD_TESTS)
+  pkg_check_modules(ZSTD REQUIRED IMPORTED_TARGET libzstd)
+endif()
+if(KWIRE_WITH_LZ4 OR KWIRE_BUILD_TESTS)
+  pkg_check_modules(LZ4 REQUIRED IMPORTED_TARGET liblz4)
+endif()
+if(KWIRE_WITH_SNAPPY OR KWIRE_BUILD_TESTS)
+  pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)
+endif()
 # TLS (security.protocol=ssl, sasl_ssl); SCRAM's hashes, PBKDF2 and nonces; wiping secrets.
 find_package(OpenSSL REQUIRED)
 # Broker names resolved without blocking and without glibc's NSS (static binaries, empty containers).

@@ -23,4 +23,8 @@ if(KWIRE_STATIC)
   set(CMAKE_FIND_LIBRARY_SUFFIXES .a)
   set(BUILD_SHARED_LIBS OFF)
   target_link_options(kwire_options INTERFACE -static)
+  # Size: every function and variable in a section of its own, so that the linker leaves out
+  # what nothing calls (bench/RESULTS.md, "Static binary size").
+  target_compile_options(kwire_options INTERFACE -ffunction-sections -fdata-sections)
+  target_link_options(kwire_options INTERFACE -Wl,--gc-sections)
 endif()

@@ -2,14 +2,16 @@
 # Builds kwire and runs the whole test suite, exactly as CI does:
 #   1. Release build (warnings are errors), every test;
 #   2. ASan+UBSan build, every test;
-#   3. the libFuzzer targets (clang), each for a bounded number of runs.
-# `scripts/test.sh release` (or asan, or fuzz) runs only that step.
+#   3. the fully static `kwire` and examples (scripts/build-static.sh --cli), and the test that
+#      runs that `kwire` alone in a chroot against a mock cluster (packaging.static_chroot);
+#   4. the libFuzzer targets (clang), each for a bounded number of runs.
+# `scripts/test.sh release` (or asan, static, fuzz) runs only that step.
 # Installs missing Debian packages first (scripts/deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(release asan fuzz)
+[ ${#steps[@]} -eq 0 ] && steps=(release asan static fuzz)
 
 bash scripts/deps.sh
 jobs=$(nproc)
@@ -17,6 +19,18 @@ passed=0
 failed=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+
+# Adds the ctest run in $log to the counts ("N% tests passed, F tests failed out of T"); stops
+# with the summary line if ctest failed ($status).
+tally_ctest() {
+  if summary=$(grep -E 'tests failed out of [0-9]+' "$log" | tail -1); then
+    total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$summary")
+    bad=$(sed -E 's/.*, ([0-9]+) tests failed.*/\1/' <<<"$summary")
+    passed=$((passed + total - bad))
+    failed=$((failed + bad))
+  fi
+  [ "$status" -eq 0 ] || { echo "kwire: $passed passed, $((failed > 0 ? failed : 1)) failed"; exit "$status"; }
+}
 
 for step in "${steps[@]}"; do
   case "$step" in
@@ -29,14 +43,18 @@ for step in "${steps[@]}"; do
       ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
         ctest --test-dir "build$([ "$step" = asan ] && echo -asan)" --output-on-failure -j "$jobs" | tee "$log" ||
         status=$?
-      # "N% tests passed, F tests failed out of T"
-      if summary=$(grep -E 'tests failed out of [0-9]+' "$log" | tail -1); then
-        total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$summary")
-        bad=$(sed -E 's/.*, ([0-9]+) tests failed.*/\1/' <<<"$summary")
-        passed=$((passed + total - bad))
-        failed=$((failed + bad))
-      fi
-      [ "$status" -eq 0 ] || { echo "kwire: $passed passed, $((failed > 0 ? failed : 1)) failed"; exit "$status"; }
+      tally_ctest
+      ;;
+    static)
+      echo "=== static: fully static kwire and examples (build-static/)"
+      bash scripts/build-static.sh --cli
+      echo "=== static: the static kwire alone in a chroot"
+      # The test and its mock cluster helper live in the Release tree.
+      cmake --preset release >/dev/null
+      cmake --build --preset release --target kwire-mock-cluster -j "$jobs"
+      status=0
+      ctest --test-dir build -R '^packaging[.]static_chroot$' --output-on-failure | tee "$log" || status=$?
+      tally_ctest
       ;;
     fuzz)
       if bash scripts/fuzz.sh | tee "$log"; then
@@ -47,7 +65,7 @@ for step in "${steps[@]}"; do
       fi
       ;;
     *)
-      echo "unknown step '$step' (release, asan, fuzz)" >&2
+      echo "unknown step '$step' (release, asan, static, fuzz)" >&2
       exit 2
       ;;
   esac

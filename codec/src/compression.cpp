@@ -18,6 +18,17 @@ std::string_view compression_name(compression c) noexcept {
     return "unknown";
 }
 
+bool compression_available(compression c) noexcept {
+    switch (c) {
+        case compression::none: return true;
+        case compression::gzip: return KWIRE_WITH_ZLIB;
+        case compression::snappy: return KWIRE_WITH_SNAPPY;
+        case compression::lz4: return KWIRE_WITH_LZ4;
+        case compression::zstd: return KWIRE_WITH_ZSTD;
+    }
+    return false;
+}
+
 std::error_code compress(compression codec, protocol::bytes_view input, std::vector<std::uint8_t>& out,
                          std::optional<int> level) {
     switch (codec) {

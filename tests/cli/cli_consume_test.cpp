@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "../require_codec.hpp"
 #include "kcat.hpp"
 #include "mock_cluster.hpp"
 #include "subprocess.hpp"
@@ -28,6 +29,7 @@ TEST(CliConsume, HelpListsEveryOption) {
 }
 
 TEST(CliConsume, PrintsWhatKcatWroteInTheGivenFormat) {
+    KWIRE_REQUIRE_CODEC(kwire::codec::compression::zstd);
     if (!kwire::peers::program_available("kcat")) GTEST_SKIP() << "kcat not installed";
     kwire::peers::mock_cluster mc(3);
     mc.create_topic("fmt", 1);

@@ -1,6 +1,7 @@
 // compression_offload without sockets: batches compressed on a thread pool come back on the
 // producer's executor, each once, decodable; once closed, nothing comes back, and neither the
 // offload nor the producer's execution context has to outlive the jobs still running.
+#include "../require_codec.hpp"
 #include "kwire/client/detail/compression_offload.hpp"
 
 #include <gtest/gtest.h>
@@ -60,6 +61,8 @@ std::vector<std::string> values_in(std::vector<std::uint8_t> batch) {
 }  // namespace
 
 TEST(CompressionOffload, ResultsComeBackOnTheHomeExecutorOncePerJobAndDecode) {
+    KWIRE_REQUIRE_CODEC(compression::lz4);
+    KWIRE_REQUIRE_CODEC(compression::zstd);
     net::thread_pool pool(2);
     net::io_context io;
     std::vector<int> seen(24, 0);

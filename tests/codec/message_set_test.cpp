@@ -2,6 +2,7 @@
 // blobs that mix formats.
 #include <gtest/gtest.h>
 
+#include "../require_codec.hpp"
 #include "kwire/codec/compression.hpp"
 #include "kwire/codec/records_reader.hpp"
 #include "test_util.hpp"
@@ -88,6 +89,7 @@ bytes wrapper(std::int64_t offset, std::uint8_t magic, compression codec, std::i
 }
 
 TEST(MessageSet, GzipV1WrapperHasRelativeInnerOffsets) {
+    KWIRE_REQUIRE_CODEC(compression::gzip);
     // Inner offsets 0, 1, 2 are relative; the wrapper carries the last absolute offset, 102.
     bytes inner;
     test::append(inner, legacy_entry(0, 1, 0, 1000, bv("k0"), bv("v0")));
@@ -113,6 +115,7 @@ TEST(MessageSet, GzipV1WrapperHasRelativeInnerOffsets) {
 }
 
 TEST(MessageSet, V1WrapperWithLogAppendTimeOverridesInnerTimestamps) {
+    KWIRE_REQUIRE_CODEC(compression::gzip);
     bytes inner;
     test::append(inner, legacy_entry(0, 1, 0, 1, bv("a"), bv("x")));
     test::append(inner, legacy_entry(1, 1, 0, 2, bv("b"), bv("y")));
@@ -126,6 +129,7 @@ TEST(MessageSet, V1WrapperWithLogAppendTimeOverridesInnerTimestamps) {
 }
 
 TEST(MessageSet, GzipV0WrapperHasAbsoluteInnerOffsets) {
+    KWIRE_REQUIRE_CODEC(compression::gzip);
     bytes inner;
     test::append(inner, legacy_entry(50, 0, 0, -1, bv("a"), bv("x")));
     test::append(inner, legacy_entry(51, 0, 0, -1, bv("b"), bv("y")));
@@ -138,7 +142,10 @@ TEST(MessageSet, GzipV0WrapperHasAbsoluteInnerOffsets) {
     EXPECT_EQ(r.batches[0].last_offset(), 51);
 }
 
-class LegacyCodec : public testing::TestWithParam<compression> {};
+class LegacyCodec : public testing::TestWithParam<compression> {
+protected:
+    void SetUp() override { KWIRE_REQUIRE_CODEC(GetParam()); }
+};
 INSTANTIATE_TEST_SUITE_P(Codecs, LegacyCodec,
                          testing::Values(compression::gzip, compression::snappy, compression::lz4),
                          test::codec_param_name);
@@ -163,6 +170,7 @@ TEST_P(LegacyCodec, WrappersOfBothMagicsDecode) {
 // KAFKA-3160: Kafka 0.8/0.9 wrote the LZ4 frame header checksum over the wrong bytes. For
 // magic 0 the reader must not trust that byte (it recomputes it); for magic 1 it must.
 TEST(MessageSet, Lz4V0ToleratesTheBrokenHeaderChecksum) {
+    KWIRE_REQUIRE_CODEC(compression::lz4);
     for (std::uint8_t magic : {std::uint8_t{0}, std::uint8_t{1}}) {
         const bytes inner = legacy_entry(magic == 0 ? 3 : 0, magic, 0, 9, bv("k"), bv("lz4 payload"));
         bytes packed;

@@ -13,6 +13,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "../require_codec.hpp"
 #include "kcat.hpp"
 #include "kwire/client/consumer.hpp"
 #include "kwire/client/metadata.hpp"
@@ -72,6 +73,7 @@ protected:
 class ConsumerKcat : public ConsumerTest, public ::testing::WithParamInterface<const char*> {};
 
 TEST_P(ConsumerKcat, ReadsWhatKcatWroteIdenticalAndInOrder) {
+    KWIRE_REQUIRE_CODEC(kwire::client::parse_compression(GetParam()).value());
     const std::string topic = std::string("kcat-") + GetParam();
     mc.create_topic(topic, 1);
     std::vector<kwire::peers::kcat_message> messages;

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../require_codec.hpp"
 #include "kcat.hpp"
 #include "kwire/client/producer.hpp"
 #include "mock_cluster.hpp"
@@ -108,7 +109,10 @@ TEST(ProducerApi, UserPartitionerDecides) {
     EXPECT_EQ(partitions, (std::vector<std::int32_t>{1, 3, 3}));
 }
 
-class ProducerKcat : public ::testing::TestWithParam<kwire::codec::compression> {};
+class ProducerKcat : public ::testing::TestWithParam<kwire::codec::compression> {
+protected:
+    void SetUp() override { KWIRE_REQUIRE_CODEC(GetParam()); }
+};
 
 TEST_P(ProducerKcat, KcatReadsBackKeysValuesAndHeadersIdenticalAndInOrder) {
     kwire::peers::mock_cluster mc(3);

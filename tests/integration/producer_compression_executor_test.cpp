@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "../require_codec.hpp"
 #include "kcat.hpp"
 #include "kwire/client/producer.hpp"
 #include "mock_cluster.hpp"
@@ -77,7 +78,10 @@ void flush_nowait(kwire::producer& p) {
 // ---------------------------------------------------------------------------------------------
 // Every codec through a thread pool
 
-class CompressionExecutorKcat : public ::testing::TestWithParam<compression> {};
+class CompressionExecutorKcat : public ::testing::TestWithParam<compression> {
+protected:
+    void SetUp() override { KWIRE_REQUIRE_CODEC(GetParam()); }
+};
 
 // Several batches per partition, each several lz4 blocks, compressed on two threads that finish
 // in any order: kcat (an independent consumer) reads every key, value and header back, in send
@@ -138,6 +142,7 @@ INSTANTIATE_TEST_SUITE_P(EveryCodec, CompressionExecutorKcat,
 // Sends through an autoflush publisher still go out at once, compressed on the pool, while
 // another topic's records linger.
 TEST(CompressionExecutor, AutoflushPublisherStillSkipsLinger) {
+    KWIRE_REQUIRE_CODEC(compression::lz4);
     net::thread_pool pool(2);
     kwire::peers::mock_cluster mc(1);
     mc.create_topic("fast", 1, 1);
@@ -171,6 +176,7 @@ TEST(CompressionExecutor, AutoflushPublisherStillSkipsLinger) {
 // running in between: none may go out before the batch sealed ahead of it, so nothing goes out
 // until the first one is back; then all are delivered, in order, with contiguous sequences.
 TEST(CompressionExecutor, ABatchCompressedFirstWaitsForTheBatchSealedBeforeIt) {
+    KWIRE_REQUIRE_CODEC(compression::lz4);
     cluster_fixture f("pool-order");
     manual_executor_queue jobs;
     net::io_context io;
@@ -205,6 +211,7 @@ TEST(CompressionExecutor, ABatchCompressedFirstWaitsForTheBatchSealedBeforeIt) {
 // their place, and their bytes get the new epoch and sequences when they come back. The checker
 // replays the broker's sequence rules: the new epoch starts at 0, without a gap.
 TEST(CompressionExecutor, AnEpochBumpRenumbersBatchesStillBeingCompressed) {
+    KWIRE_REQUIRE_CODEC(compression::zstd);
     cluster_fixture f("pool-bump");
     manual_executor_queue jobs;
     net::io_context io;
@@ -244,6 +251,7 @@ TEST(CompressionExecutor, AnEpochBumpRenumbersBatchesStillBeingCompressed) {
 // delivery_timed_out, and flush() completes; their results, when they do come, are dropped.
 // The partition then carries on (a new epoch closes the sequence gap they leave).
 TEST(CompressionExecutor, DeliveryTimeoutFailsBatchesStuckInCompression) {
+    KWIRE_REQUIRE_CODEC(compression::lz4);
     cluster_fixture f("pool-timeout");
     manual_executor_queue jobs;
     net::io_context io;
@@ -296,6 +304,7 @@ TEST(CompressionExecutor, DeliveryTimeoutFailsBatchesStuckInCompression) {
 // only then do the jobs run: they must not post to the dead context or touch the batches
 // (ASan), and nothing completes a second time.
 TEST(CompressionExecutor, DestroyingTheProducerWhileBatchesAreCompressed) {
+    KWIRE_REQUIRE_CODEC(compression::zstd);
     cluster_fixture f("pool-destroy-manual");
     manual_executor_queue jobs;
     send_ledger ledger;
@@ -331,6 +340,8 @@ TEST(CompressionExecutor, DestroyingTheProducerWhileBatchesAreCompressed) {
 // different moments while the pool is busy: every send completes exactly once, and the pool's
 // late jobs find nothing to touch (ASan).
 TEST(CompressionExecutor, DestroyingTheProducerAndItsContextWhileAThreadPoolCompresses) {
+    KWIRE_REQUIRE_CODEC(compression::lz4);
+    KWIRE_REQUIRE_CODEC(compression::zstd);
     kwire::peers::mock_cluster mc(1);
     mc.create_topic("pool-destroy", partitions, 1);
     net::thread_pool pool(2);
@@ -371,6 +382,7 @@ kwire::producer_config pooled(kwire::producer_config cfg, net::thread_pool& pool
 }
 
 TEST(CompressionExecutorFaults, ProxyCutsEveryConnectionMidStream) {
+    KWIRE_REQUIRE_CODEC(compression::lz4);
     net::thread_pool pool(2);
     cluster_fixture f("pool-cut-all");
     kwire::test::kafka_proxy proxy(f.mc.broker_addresses());
@@ -387,6 +399,7 @@ TEST(CompressionExecutorFaults, ProxyCutsEveryConnectionMidStream) {
 }
 
 TEST(CompressionExecutorFaults, ProxyLosesTheAnswerToAWrittenBatch) {
+    KWIRE_REQUIRE_CODEC(compression::zstd);
     net::thread_pool pool(2);
     cluster_fixture f("pool-lost-answer");
     kwire::test::kafka_proxy proxy(f.mc.broker_addresses());
@@ -406,6 +419,7 @@ TEST(CompressionExecutorFaults, ProxyLosesTheAnswerToAWrittenBatch) {
 }
 
 TEST(CompressionExecutorFaults, BrokerDropsConnectionOnProduce) {
+    KWIRE_REQUIRE_CODEC(compression::lz4);
     net::thread_pool pool(2);
     cluster_fixture f("pool-mock-drops");
     net::io_context io;
@@ -421,6 +435,7 @@ TEST(CompressionExecutorFaults, BrokerDropsConnectionOnProduce) {
 }
 
 TEST(CompressionExecutorFaults, LeaderMovesMidStream) {
+    KWIRE_REQUIRE_CODEC(compression::zstd);
     net::thread_pool pool(2);
     cluster_fixture f("pool-leader-moves");
     net::io_context io;
@@ -448,7 +463,10 @@ struct injected {
 };
 void PrintTo(const injected& e, std::ostream* os) { *os << e.name << " (" << e.code << ")"; }
 
-class CompressionExecutorInjected : public ::testing::TestWithParam<injected> {};
+class CompressionExecutorInjected : public ::testing::TestWithParam<injected> {
+protected:
+    void SetUp() override { KWIRE_REQUIRE_CODEC(compression::zstd); }
+};
 
 // Retriable errors and the epoch bumps they cause, with batches compressed on the pool: all
 // delivered once, in order, sequences contiguous per epoch.

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "../require_codec.hpp"
 #include "kwire/client/producer.hpp"
 #include "mock_cluster.hpp"
 #include "producer_fixture.hpp"
@@ -29,7 +30,10 @@ struct result {
 
 
 
-class ProducerTest : public ::testing::TestWithParam<kwire::codec::compression> {};
+class ProducerTest : public ::testing::TestWithParam<kwire::codec::compression> {
+protected:
+    void SetUp() override { KWIRE_REQUIRE_CODEC(GetParam()); }
+};
 
 TEST_P(ProducerTest, AcknowledgedSendsCarryTheBrokersOffsetsInOrder) {
     kwire::peers::mock_cluster mc(3);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "../require_codec.hpp"
 #include "blocking_connection.hpp"
 #include "kcat.hpp"
 #include "kwire/codec/batch_builder.hpp"
@@ -238,7 +239,13 @@ TEST_F(MockCluster, MetadataReportsUnknownTopic) {
 // ---------------------------------------------------------------------------------------------
 // Records: kwire -> mock broker -> kcat, and kcat -> mock broker -> kwire, for every codec.
 
-class MockClusterCodec : public MockCluster, public ::testing::WithParamInterface<codec_case> {};
+class MockClusterCodec : public MockCluster, public ::testing::WithParamInterface<codec_case> {
+protected:
+    void SetUp() override {
+        KWIRE_REQUIRE_CODEC(GetParam().codec);
+        MockCluster::SetUp();
+    }
+};
 
 INSTANTIATE_TEST_SUITE_P(AllCodecs, MockClusterCodec, ::testing::ValuesIn(all_codecs), codec_param_name);
 

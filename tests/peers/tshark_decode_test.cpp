@@ -51,6 +51,7 @@
 #include <string>
 #include <vector>
 
+#include "../require_codec.hpp"
 #include "kwire/client/detail/fetch_session.hpp"
 #include "kwire/codec/batch_builder.hpp"
 #include "kwire/protocol/frame.hpp"
@@ -1050,6 +1051,10 @@ TEST(TsharkDecode, Produce) {
 }
 
 TEST(TsharkDecode, ProduceBatchInEveryCodecDecompressedByTshark) {
+    KWIRE_REQUIRE_CODEC(kc::compression::gzip);
+    KWIRE_REQUIRE_CODEC(kc::compression::snappy);
+    KWIRE_REQUIRE_CODEC(kc::compression::lz4);
+    KWIRE_REQUIRE_CODEC(kc::compression::zstd);
     // kwire compresses, Wireshark decompresses (with its own zlib/snappy/lz4/zstd code paths).
     const kc::compression codecs[] = {kc::compression::none, kc::compression::gzip, kc::compression::snappy,
                                       kc::compression::lz4, kc::compression::zstd};

@@ -23,6 +23,11 @@ enum class compression : std::uint8_t { none = 0, gzip = 1, snappy = 2, lz4 = 3,
 /// Whether id (0-7, from the attribute bits) names a codec kwire implements.
 constexpr bool is_known_compression(unsigned id) noexcept { return id <= 4; }
 
+/// Whether this build of kwire includes the codec (none always; the others can be left out at
+/// build time with KWIRE_WITH_ZLIB, _SNAPPY, _LZ4, _ZSTD). A codec left out fails compress and
+/// decompress with unsupported_compression.
+bool compression_available(compression c) noexcept;
+
 /// "none", "gzip", "snappy", "lz4", "zstd" (Kafka's compression.type values), "unknown" otherwise.
 std::string_view compression_name(compression c) noexcept;
 
@@ -33,7 +38,8 @@ std::string_view compression_name(compression c) noexcept;
 ///  - lz4: the LZ4 frame format (independent 64 KiB blocks, no checksums), which is what Kafka's
 ///    Java and C clients exchange for magic >= 1. Default level 0 (fast); >= 3 is LZ4-HC.
 ///  - zstd: one frame with its content size; default level 3.
-/// Errors: unsupported_compression for an unknown codec, invalid_argument for a level the codec
+/// Errors: unsupported_compression for an unknown codec or one this build left out (see
+/// compression_available), invalid_argument for a level the codec
 /// rejects or an input it cannot represent.
 std::error_code compress(compression codec, protocol::bytes_view input, std::vector<std::uint8_t>& out,
                          std::optional<int> level = std::nullopt);
@@ -52,7 +58,7 @@ std::error_code compress_snappy_raw(protocol::bytes_view input, std::vector<std:
 ///  - zstd: streaming, so frames without a content size work; concatenated frames accepted.
 /// Errors: decompressed_too_large past the cap, decompression_failed for corrupt or truncated
 /// input (an empty input is corrupt for every codec but none), unsupported_compression for an
-/// unknown codec.
+/// unknown codec or one this build left out.
 std::error_code decompress(compression codec, protocol::bytes_view input, std::vector<std::uint8_t>& out,
                            std::size_t max_decompressed_bytes);
 

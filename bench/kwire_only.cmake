@@ -1,0 +1,10 @@
+# kwire-bench-kwire: kwire-bench without librdkafka (kwire's side only, against a cluster given
+# with -b), so that it links fully static (scripts/build-static.sh).
+add_executable(kwire-bench-kwire
+  ${CMAKE_CURRENT_LIST_DIR}/kwire_bench.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/bench_kwire.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/bench_kwire_consumer.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/cluster_kwire.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/rival_absent.cpp)
+target_compile_definitions(kwire-bench-kwire PRIVATE KWIRE_BENCH_WITH_RDKAFKA=0)
+target_link_libraries(kwire-bench-kwire PRIVATE kwire::client kwire::admin kwire::options)
