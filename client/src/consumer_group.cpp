@@ -30,12 +30,6 @@ const char* assignor_name(assignor_kind k) noexcept {
     return "range";
 }
 
-constexpr std::int16_t unknown_member_id = 25;
-
-}  // namespace
-
-namespace {
-bool cooperative(const std::string& protocol) { return protocol == "cooperative-sticky"; }
 }  // namespace
 
 // --- coordinator -----------------------------------------------------------------------------
@@ -95,12 +89,32 @@ void consumer_impl::set_fatal(std::error_code ec) {
 }
 
 // --- membership ------------------------------------------------------------------------------
+// classic_ decides; what follows sends its requests, hands it the answers, and runs the timers.
+
+classic_membership::options consumer_impl::classic_options(const consumer_config& cfg) {
+    classic_membership::options o;
+    o.group_id = cfg.group_id;
+    o.instance_id = cfg.group_instance_id;
+    o.session_timeout = cfg.session_timeout;
+    o.rebalance_timeout = cfg.max_poll_interval;
+    o.heartbeat_interval = cfg.heartbeat_interval;
+    o.retry_backoff = cfg.retry_backoff;
+    return o;
+}
 
 void consumer_impl::request_rejoin() {
     rejoin_needed_ = true;
     if (joining_ || closed_ || closing_) return;
     net::post(ex_, [self = shared_from_this()] {
         if (self->rejoin_needed_ && !self->joining_) self->join_group();
+    });
+}
+
+void consumer_impl::rejoin_after(std::chrono::milliseconds delay) {
+    rejoin_needed_ = true;
+    rejoin_timer_.expires_after(delay);
+    rejoin_timer_.async_wait([self = shared_from_this()](std::error_code e) {
+        if (!e && self->rejoin_needed_) self->join_group();
     });
 }
 
@@ -122,23 +136,17 @@ void consumer_impl::join_group() {
                 return;  // fatal: set_fatal reported it
             }
             auto conn = self->cluster_->broker(self->coordinator_);
-            protocol::JoinGroupRequest req;
-            req.group_id = self->cfg_.group_id;
-            req.session_timeout_ms = static_cast<std::int32_t>(self->cfg_.session_timeout.count());
-            req.rebalance_timeout_ms = static_cast<std::int32_t>(self->cfg_.max_poll_interval.count());
-            req.member_id = self->member_id_;
-            req.group_instance_id = self->cfg_.group_instance_id;
-            req.protocol_type = "consumer";
+            auto req = self->classic_.join_request();
             const auto owned = self->owned();
+            const auto generation = self->classic_.generation();
             for (const auto kind : self->cfg_.assignors) {
                 const bool coop = kind == assignor_kind::cooperative_sticky;
                 // Owned partitions and the generation matter to the sticky assignor only; eager
                 // members have given everything up before joining.
                 const auto sub = make_subscription(
-                    self->topics_, coop ? owned : std::vector<topic_partition>{}, coop ? self->generation_ : -1,
+                    self->topics_, coop ? owned : std::vector<topic_partition>{}, coop ? generation : -1,
                     self->cfg_.client_rack.empty() ? std::nullopt : std::optional<std::string>(self->cfg_.client_rack),
-                    coop ? std::optional<protocol::bytes>(cooperative_sticky_user_data(self->generation_))
-                         : std::nullopt);
+                    coop ? std::optional<protocol::bytes>(cooperative_sticky_user_data(generation)) : std::nullopt);
                 auto& p = req.protocols.emplace_back();
                 p.name = assignor_name(kind);
                 std::vector<std::uint8_t> bytes;
@@ -149,40 +157,19 @@ void consumer_impl::join_group() {
                 std::move(req),
                 [self, epoch](std::error_code ec2, protocol::JoinGroupResponse resp, std::int16_t) {
                     if (epoch != self->join_epoch_ || self->closed_) return;
-                    const auto action = classify_group_error(group_api::join, resp.error_code, static_cast<bool>(ec2));
-                    auto again = [self](std::chrono::milliseconds delay) {
-                        self->joining_ = false;
-                        self->rejoin_needed_ = true;
-                        self->rejoin_timer_.expires_after(delay);
-                        self->rejoin_timer_.async_wait([self](std::error_code e) {
-                            if (!e && self->rejoin_needed_) self->join_group();
-                        });
-                    };
-                    switch (action) {
-                        case group_action::none: break;
-                        case group_action::rejoin_with_member_id:
-                            self->member_id_ = resp.member_id;
-                            return again(std::chrono::milliseconds(0));
-                        case group_action::rediscover_coordinator:
-                            self->coordinator_lost();
-                            return again(self->cfg_.retry_backoff);
-                        case group_action::reset_and_rejoin:
-                            if (resp.error_code == unknown_member_id) self->member_id_.clear();
-                            self->generation_ = -1;
-                            self->lose_all();
-                            return again(std::chrono::milliseconds(0));
-                        case group_action::retry:
-                        case group_action::rejoin:
-                        case group_action::fail_request:
-                            return again(self->cfg_.retry_backoff);
-                        case group_action::fatal:
+                    const auto o = self->classic_.on_join(resp, static_cast<bool>(ec2));
+                    if (o.rediscover_coordinator) self->coordinator_lost();
+                    if (o.lose_partitions) self->lose_all();
+                    switch (o.next) {
+                        case classic_membership::step::sync: break;
+                        case classic_membership::step::fatal:
                             self->joining_ = false;
-                            return self->set_fatal(ec2 ? ec2 : kafka_error(resp.error_code));
+                            return self->set_fatal(ec2 ? ec2 : o.error);
+                        default:
+                            self->joining_ = false;
+                            return self->rejoin_after(o.delay);
                     }
-                    self->generation_ = resp.generation_id;
-                    self->member_id_ = resp.member_id;
-                    self->protocol_ = resp.protocol_name.value_or("");
-                    if (resp.leader != resp.member_id) return self->sync_group({});
+                    if (!self->classic_.leader()) return self->sync_group({});
 
                     // The leader assigns: every member's subscription, every subscribed topic's
                     // partition count (fresh metadata), then the chosen assignor.
@@ -202,9 +189,10 @@ void consumer_impl::join_group() {
                         for (const auto& t : topics)
                             if (const auto* info = self->cluster_->topic(t); info && !info->partitions.empty())
                                 partitions[t] = static_cast<std::int32_t>(info->partitions.size());
+                        const auto& chosen = self->classic_.protocol_name();
                         client::assignment plan;
-                        if (self->protocol_ == "roundrobin") plan = assign_roundrobin(*members, partitions);
-                        else if (cooperative(self->protocol_)) plan = assign_cooperative_sticky(*members, partitions);
+                        if (chosen == "roundrobin") plan = assign_roundrobin(*members, partitions);
+                        else if (self->classic_.cooperative()) plan = assign_cooperative_sticky(*members, partitions);
                         else plan = assign_range(*members, partitions);
                         std::vector<std::pair<std::string, std::vector<std::uint8_t>>> out;
                         for (const auto& m : *members) {
@@ -221,7 +209,7 @@ void consumer_impl::join_group() {
 
     // Eager protocols give up every partition before joining (their offsets committed first);
     // cooperative members keep theirs and report them in the subscription.
-    if (!cooperative(protocol_) && !owned().empty()) return revoke(owned(), false, send_join);
+    if (classic_.revoke_all_before_join() && !owned().empty()) return revoke(owned(), false, send_join);
     send_join();
 }
 
@@ -234,13 +222,7 @@ void consumer_impl::sync_group(std::vector<std::pair<std::string, std::vector<st
             self->joining_ = false;
             return;
         }
-        protocol::SyncGroupRequest req;
-        req.group_id = self->cfg_.group_id;
-        req.generation_id = self->generation_;
-        req.member_id = self->member_id_;
-        req.group_instance_id = self->cfg_.group_instance_id;
-        req.protocol_type = "consumer";
-        req.protocol_name = self->protocol_;
+        auto req = self->classic_.sync_request();
         for (auto& [member, bytes] : assignments) {
             auto& a = req.assignments.emplace_back();
             a.member_id = member;
@@ -259,27 +241,14 @@ void consumer_impl::sync_group(std::vector<std::pair<std::string, std::vector<st
 }
 
 void consumer_impl::on_sync(std::error_code ec, std::int16_t error, protocol::bytes_view assignment_bytes) {
-    const auto action = classify_group_error(group_api::sync, error, static_cast<bool>(ec));
+    const auto o = classic_.on_sync(error, static_cast<bool>(ec), clock::now());
     joining_ = false;
-    switch (action) {
-        case group_action::none: break;
-        case group_action::rediscover_coordinator:
-            coordinator_lost();
-            rejoin_needed_ = true;
-            rejoin_timer_.expires_after(cfg_.retry_backoff);
-            rejoin_timer_.async_wait([self = shared_from_this()](std::error_code e) {
-                if (!e && self->rejoin_needed_) self->join_group();
-            });
-            return;
-        case group_action::reset_and_rejoin:
-            if (error == unknown_member_id) member_id_.clear();
-            generation_ = -1;
-            lose_all();
-            return request_rejoin();
-        case group_action::fatal:
-            return set_fatal(kafka_error(error));
-        default:
-            return request_rejoin();
+    if (o.rediscover_coordinator) coordinator_lost();
+    if (o.lose_partitions) lose_all();
+    switch (o.next) {
+        case classic_membership::step::assign: break;
+        case classic_membership::step::fatal: return set_fatal(o.error);
+        default: return o.delay.count() > 0 ? rejoin_after(o.delay) : request_rejoin();
     }
     consumer_assignment a;
     std::vector<topic_partition> assigned;
@@ -292,8 +261,7 @@ void consumer_impl::on_sync(std::error_code ec, std::int16_t error, protocol::by
 
 void consumer_impl::apply_assignment(const std::vector<topic_partition>& assigned) {
     stable_ = true;
-    last_heartbeat_ok_ = clock::now();
-    arm_heartbeat();
+    arm_heartbeat(cfg_.heartbeat_interval);
     const auto diff = diff_assignment(owned(), assigned);
     auto self = shared_from_this();
     auto add = [self, added = diff.added] {
@@ -305,9 +273,9 @@ void consumer_impl::apply_assignment(const std::vector<topic_partition>& assigne
     };
     if (!diff.revoked.empty()) {
         // Cooperative: give up what moved, then rejoin so that its new owner gets it.
-        return revoke(diff.revoked, false, [self, add] {
+        return revoke(diff.revoked, false, [self, add, rejoin = classic_.rejoin_after_revoking(true)] {
             add();
-            self->request_rejoin();
+            if (rejoin) self->request_rejoin();
         });
     }
     add();
@@ -337,8 +305,8 @@ void consumer_impl::lose_all() {
     if (!tps.empty()) revoke(tps, true, [] {});
 }
 
-void consumer_impl::arm_heartbeat() {
-    heartbeat_timer_.expires_after(cfg_.heartbeat_interval);
+void consumer_impl::arm_heartbeat(std::chrono::milliseconds delay) {
+    heartbeat_timer_.expires_after(delay);
     heartbeat_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
         if (!ec) self->heartbeat();
     });
@@ -346,10 +314,8 @@ void consumer_impl::arm_heartbeat() {
 
 void consumer_impl::heartbeat() {
     if (!stable_ || joining_ || closed_ || closing_) return;
-    if (clock::now() - last_heartbeat_ok_ > cfg_.session_timeout) {
-        // The coordinator has surely expired us by now.
-        generation_ = -1;
-        member_id_.clear();
+    if (classic_.check_session(clock::now())) {
+        // No heartbeat succeeded for a session: the coordinator has surely expired us by now.
         lose_all();
         return request_rejoin();
     }
@@ -357,34 +323,20 @@ void consumer_impl::heartbeat() {
     auto self = shared_from_this();
     with_coordinator([self, epoch](std::error_code ec) {
         if (ec || epoch != self->join_epoch_ || self->closed_) return;
-        protocol::HeartbeatRequest req;
-        req.group_id = self->cfg_.group_id;
-        req.generation_id = self->generation_;
-        req.member_id = self->member_id_;
-        req.group_instance_id = self->cfg_.group_instance_id;
         self->cluster_->broker(self->coordinator_)
-            ->request(std::move(req), [self, epoch](std::error_code ec2, protocol::HeartbeatResponse resp, std::int16_t) {
-                if (epoch != self->join_epoch_ || self->closed_ || !self->stable_) return;
-                switch (classify_group_error(group_api::heartbeat, resp.error_code, static_cast<bool>(ec2))) {
-                    case group_action::none:
-                        self->last_heartbeat_ok_ = clock::now();
-                        return self->arm_heartbeat();
-                    case group_action::rediscover_coordinator:
-                        self->coordinator_lost();
-                        return self->arm_heartbeat();
-                    case group_action::reset_and_rejoin:
-                        if (resp.error_code == unknown_member_id) self->member_id_.clear();
-                        self->generation_ = -1;
-                        self->lose_all();
-                        return self->request_rejoin();
-                    case group_action::fatal:
-                        return self->set_fatal(kafka_error(resp.error_code));
-                    case group_action::rejoin:
-                        return self->request_rejoin();
-                    default:
-                        return self->arm_heartbeat();
-                }
-            });
+            ->request(self->classic_.heartbeat_request(),
+                      [self, epoch](std::error_code ec2, protocol::HeartbeatResponse resp, std::int16_t) {
+                          if (epoch != self->join_epoch_ || self->closed_ || !self->stable_) return;
+                          const auto o =
+                              self->classic_.on_heartbeat(resp.error_code, static_cast<bool>(ec2), clock::now());
+                          if (o.rediscover_coordinator) self->coordinator_lost();
+                          if (o.lose_partitions) self->lose_all();
+                          switch (o.next) {
+                              case classic_membership::step::fatal: return self->set_fatal(o.error);
+                              case classic_membership::step::rejoin: return self->request_rejoin();
+                              default: return self->arm_heartbeat(o.delay);
+                          }
+                      });
     });
 }
 
@@ -396,8 +348,12 @@ void consumer_impl::arm_poll_interval_timer() {
         // The application stopped polling: give the partitions to someone who will (as the
         // Java client does), and rejoin at the next poll.
         self->leave_group([self] {
-            self->generation_ = -1;
-            self->member_id_.clear();
+            if (self->consumer_protocol()) {
+                self->generation_ = -1;
+                self->member_id_.clear();
+            } else {
+                self->classic_.reset();
+            }
             self->lose_all();
             self->rejoin_needed_ = true;
             self->deferred_error_ = make_error_code(client_errc::poll_interval_exceeded);
@@ -411,17 +367,11 @@ void consumer_impl::leave_group(std::function<void()> then) {
     ++join_epoch_;  // answers to a join or heartbeat in flight no longer matter
     joining_ = false;
     stable_ = false;
-    // Static members do not leave: their instance id keeps their place until the session times out.
-    if (!subscribed_ || member_id_.empty() || cfg_.group_instance_id || coordinator_ < 0) return then();
+    if (!subscribed_ || coordinator_ < 0) return then();
+    auto req = classic_.leave_request();  // none for a static member
     auto conn = cluster_->broker(coordinator_);
-    if (!conn) return then();
-    protocol::LeaveGroupRequest req;
-    req.group_id = cfg_.group_id;
-    req.member_id = member_id_;
-    auto& m = req.members.emplace_back();
-    m.member_id = member_id_;
-    m.reason = "the consumer is closing";
-    conn->request(std::move(req), [then = std::move(then)](std::error_code, protocol::LeaveGroupResponse, std::int16_t) {
+    if (!req || !conn) return then();
+    conn->request(std::move(*req), [then = std::move(then)](std::error_code, protocol::LeaveGroupResponse, std::int16_t) {
         then();
     });
 }
@@ -682,8 +632,11 @@ void consumer_impl::send_commit(std::map<std::uint32_t, std::int64_t> offsets, s
         if (ec) return done(ec);
         protocol::OffsetCommitRequest req;
         req.group_id = self->cfg_.group_id;
-        req.generation_id_or_member_epoch = self->subscribed_ ? self->generation_ : -1;
-        req.member_id = self->subscribed_ ? self->member_id_ : std::string();
+        // KIP-848 members commit with their epoch, classic ones with their generation.
+        const bool member = self->consumer_protocol();
+        req.generation_id_or_member_epoch =
+            !self->subscribed_ ? -1 : member ? self->generation_ : self->classic_.generation();
+        req.member_id = !self->subscribed_ ? std::string() : member ? self->member_id_ : self->classic_.member_id();
         req.group_instance_id = self->subscribed_ ? self->cfg_.group_instance_id : std::nullopt;
         std::vector<std::pair<std::uint32_t, std::uint32_t>> sent;
         for (const auto& [i, off] : offsets) {
@@ -774,8 +727,7 @@ void consumer_impl::send_commit(std::map<std::uint32_t, std::int64_t> offsets, s
                                   self->request_rejoin();
                                   return retry_later();
                               case group_action::reset_and_rejoin:
-                                  if (worst == unknown_member_id) self->member_id_.clear();
-                                  self->generation_ = -1;
+                                  self->classic_.on_membership_lost(worst);
                                   self->lose_all();
                                   self->request_rejoin();
                                   return done(kafka_error(worst));

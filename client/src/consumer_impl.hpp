@@ -33,6 +33,7 @@
 
 #include "cluster.hpp"
 #include "kwire/client/consumer.hpp"
+#include "kwire/client/detail/classic_membership.hpp"
 #include "kwire/client/detail/fetch_session.hpp"
 #include "kwire/client/detail/group_errors.hpp"
 #include "kwire/client/detail/group_membership.hpp"
@@ -152,7 +153,9 @@ public:
     void revoke(const std::vector<topic_partition>& tps, bool lost, std::function<void()> then);
     void lose_all();
     void request_rejoin();
-    void arm_heartbeat();
+    void rejoin_after(std::chrono::milliseconds delay);
+    void arm_heartbeat(std::chrono::milliseconds delay);
+    static classic_membership::options classic_options(const consumer_config& cfg);
     void heartbeat();
     void leave_group(std::function<void()> then);
     void set_fatal(std::error_code ec);
@@ -225,9 +228,11 @@ public:
     std::int32_t coordinator_ = -1;
     bool finding_coordinator_ = false;
     std::vector<std::function<void(std::error_code)>> coordinator_waiters_;
+    // Classic protocol: the membership's decisions (ids, generation, what each answer means).
+    classic_membership classic_{classic_options(cfg_)};
+    // KIP-848: the member's id and epoch, for offset commits (classic uses classic_'s).
     std::string member_id_;
     std::int32_t generation_ = -1;
-    std::string protocol_;                 // the assignor the group chose
     bool joining_ = false;
     bool rejoin_needed_ = false;
     bool stable_ = false;
@@ -236,7 +241,6 @@ public:
     net::steady_timer rejoin_timer_;
     net::steady_timer poll_interval_timer_;
     net::steady_timer topic_check_timer_;
-    clock::time_point last_heartbeat_ok_{};
     bool closing_ = false;
     bool closed_ = false;
 
