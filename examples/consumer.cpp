@@ -23,16 +23,6 @@
 
 namespace asio = boost::asio;
 
-static std::vector<std::string> split_commas(const std::string& s) {
-    std::vector<std::string> out;
-    for (std::size_t start = 0, end; start <= s.size(); start = end + 1) {
-        end = s.find(',', start);
-        if (end == std::string::npos) end = s.size();
-        if (end > start) out.push_back(s.substr(start, end - start));
-    }
-    return out;
-}
-
 static std::string_view text(const std::optional<kwire::protocol::bytes_view>& b) {
     if (!b) return "(null)";
     return {reinterpret_cast<const char*>(b->data()), b->size()};
@@ -79,7 +69,7 @@ int main(int argc, char** argv) {
     try {
         asio::io_context io;
         kwire::consumer_config cfg;
-        cfg.bootstrap_servers = split_commas(argv[1]);
+        kwire::client::apply_properties(cfg, {{"bootstrap.servers", argv[1]}});  // a comma-separated list
         cfg.client_id = "kwire-example-consumer";
         cfg.group_id = argc > 3 ? argv[3] : "kwire-example";
         cfg.auto_offset_reset = kwire::client::offset_reset::earliest;  // a new group starts at the beginning

@@ -21,27 +21,12 @@
 
 namespace asio = boost::asio;
 
-// kwire takes keys and values as bytes.
-static kwire::protocol::bytes_view bytes(const std::string& s) {
-    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
-
-static std::vector<std::string> split_commas(const std::string& s) {
-    std::vector<std::string> out;
-    for (std::size_t start = 0, end; start <= s.size(); start = end + 1) {
-        end = s.find(',', start);
-        if (end == std::string::npos) end = s.size();
-        if (end > start) out.push_back(s.substr(start, end - start));
-    }
-    return out;
-}
-
 static asio::awaitable<int> produce(kwire::producer& producer, std::string topic, int count) {
     int failed = 0;
     for (int i = 0; i < count; ++i) {
         const std::string key = "key-" + std::to_string(i);
         const std::string value = "hello from kwire, record " + std::to_string(i);
-        const kwire::record r{.topic = topic, .key = bytes(key), .value = bytes(value)};
+        const kwire::record r{.topic = topic, .key = kwire::protocol::bytes_view::from(key), .value = kwire::protocol::bytes_view::from(value)};
         // as_tuple: the error comes back as a value instead of an exception.
         auto [ec, d] = co_await producer.send(r, asio::as_tuple(asio::use_awaitable));
         if (ec) {
@@ -67,7 +52,7 @@ int main(int argc, char** argv) {
     try {
         asio::io_context io;
         kwire::producer_config cfg;
-        cfg.bootstrap_servers = split_commas(argv[1]);
+        kwire::client::apply_properties(cfg, {{"bootstrap.servers", argv[1]}});  // a comma-separated list
         cfg.client_id = "kwire-example-producer";
         kwire::producer producer(io.get_executor(), cfg);
 

@@ -14,21 +14,6 @@
 
 #include "kwire/client/sync_producer.hpp"
 
-// kwire takes keys and values as bytes.
-static kwire::protocol::bytes_view bytes(const std::string& s) {
-    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
-
-static std::vector<std::string> split_commas(const std::string& s) {
-    std::vector<std::string> out;
-    for (std::size_t start = 0, end; start <= s.size(); start = end + 1) {
-        end = s.find(',', start);
-        if (end == std::string::npos) end = s.size();
-        if (end > start) out.push_back(s.substr(start, end - start));
-    }
-    return out;
-}
-
 int main(int argc, char** argv) {
     if (argc < 3) {
         std::fprintf(stderr, "usage: %s BOOTSTRAP TOPIC [VALUE...]   (no values: one per stdin line)\n", argv[0]);
@@ -40,13 +25,13 @@ int main(int argc, char** argv) {
 
     try {
         kwire::producer_config cfg;
-        cfg.bootstrap_servers = split_commas(argv[1]);
+        kwire::client::apply_properties(cfg, {{"bootstrap.servers", argv[1]}});  // a comma-separated list
         cfg.client_id = "kwire-example-sync-producer";
         kwire::sync_producer producer(cfg);
 
         int failed = 0;
         for (const auto& v : values) {
-            const kwire::record r{.topic = argv[2], .value = bytes(v)};
+            const kwire::record r{.topic = argv[2], .value = kwire::protocol::bytes_view::from(v)};
             auto [ec, d] = producer.send(r).get();  // blocks until acknowledged or failed
             if (ec) {
                 std::fprintf(stderr, "'%s': %s\n", v.c_str(), ec.message().c_str());

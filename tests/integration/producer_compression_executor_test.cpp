@@ -44,6 +44,7 @@ using kwire::test::cluster_fixture;
 using kwire::test::expect_all_acked;
 using kwire::test::fast_config;
 using kwire::test::flush_all;
+using kwire::test::leaders_move;
 using kwire::test::manual_executor_queue;
 using kwire::test::operation_aborted;
 using kwire::test::partitions;
@@ -441,17 +442,7 @@ TEST(CompressionExecutorFaults, LeaderMovesMidStream) {
     net::io_context io;
     send_ledger ledger;
     kwire::producer p(io.get_executor(), pooled(fast_config(f.mc.broker_addresses()), pool, compression::zstd));
-    stream(io, p, ledger, f.topic, 50, 10ms, [&](int i) {
-        if (i == 12) {
-            f.mc.broker_set_rtt(2, 300);
-            f.mc.partition_set_leader(f.topic, 1, 3);
-            f.mc.partition_set_leader(f.topic, 0, 3);
-        }
-        if (i == 30) {
-            f.mc.broker_set_rtt(2, 0);
-            f.mc.partition_set_leader(f.topic, 2, 1);
-        }
-    });
+    stream(io, p, ledger, f.topic, 50, 10ms, leaders_move(f));
     ASSERT_TRUE(flush_all(io, p, ledger));
     expect_all_acked(ledger);
     print("pool-leader-moves", check_log(f.mc, f.topic, ledger, {}));

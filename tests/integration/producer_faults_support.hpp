@@ -64,6 +64,22 @@ inline void stream(boost::asio::io_context& io, producer& p, send_ledger& ledger
     }
 }
 
+/// A stream() script: before wave 12 broker 2 slows down (300 ms) and partitions 0 and 1 move
+/// to broker 3; before wave 30 broker 2 recovers and partition 2 moves to broker 1.
+inline std::function<void(int)> leaders_move(cluster_fixture& f) {
+    return [&f](int i) {
+        if (i == 12) {
+            f.mc.broker_set_rtt(2, 300);
+            f.mc.partition_set_leader(f.topic, 1, 3);
+            f.mc.partition_set_leader(f.topic, 0, 3);
+        }
+        if (i == 30) {
+            f.mc.broker_set_rtt(2, 0);
+            f.mc.partition_set_leader(f.topic, 2, 1);
+        }
+    };
+}
+
 /// Flushes and waits (bounded) for the flush and every send; reports what did not complete.
 inline bool flush_all(boost::asio::io_context& io, producer& p, send_ledger& ledger,
                       std::chrono::milliseconds limit = 20s) {

@@ -31,6 +31,10 @@ public:
         : data_(data), size_(size) {}
     bytes_view(std::span<const std::uint8_t> s) noexcept : data_(s.data()), size_(s.size()) {}
     bytes_view(const bytes& b) noexcept : data_(b.data()), size_(b.size()) {}
+    /// The bytes of a string, e.g. a record's key or value (a view: the string must outlive it).
+    static bytes_view from(std::string_view s) noexcept {
+        return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+    }
 
     constexpr const std::uint8_t* data() const noexcept { return data_; }
     constexpr std::size_t size() const noexcept { return size_; }
