@@ -330,9 +330,8 @@ void broker_connection::start_sasl() {
 
 void broker_connection::sasl_handshake(const oauth_token* token) {
     std::error_code ec;
-    std::shared_ptr<sasl_mechanism> mechanism = make_sasl_mechanism(cfg_.sasl, token, ec);
-    if (!mechanism) return fail(ec ? ec : make_error_code(client_errc::sasl_mechanism_unsupported), true);
-    sasl_ = mechanism;
+    sasl_ = make_sasl_mechanism(cfg_.sasl, token, ec);
+    if (!sasl_) return fail(ec ? ec : make_error_code(client_errc::sasl_mechanism_unsupported), true);
     const auto handshake_version = session_.versions().pick(protocol::SaslHandshakeRequest::api_key, 1, 1);
     const auto auth_version = session_.versions().pick(protocol::SaslAuthenticateRequest::api_key, 0, 2);
     if (handshake_version < 0 || auth_version < 0) return fail(make_error_code(client_errc::unsupported_version), true);
@@ -350,7 +349,7 @@ void broker_connection::sasl_handshake(const oauth_token* token) {
                          if (resp.error_code == unsupported_sasl_mechanism)
                              return self->fail(make_error_code(client_errc::sasl_mechanism_unsupported), true);
                          if (resp.error_code) return self->fail(kafka_error(resp.error_code), true);
-                         auto step = static_cast<sasl_mechanism*>(self->sasl_.get())->start();
+                         auto step = self->sasl_->start();
                          if (step.error) return self->fail(step.error, true);
                          self->sasl_exchange(std::move(step.send), auth_version);
                      });
@@ -370,8 +369,8 @@ void broker_connection::sasl_exchange(std::vector<std::uint8_t> send, std::int16
         // SASL_AUTHENTICATION_FAILED and friends: the broker's error message may name the user;
         // the error code is what is reported (credentials never reach an error message).
         if (resp.error_code) return self->fail(kafka_error(resp.error_code), true);
-        auto step = static_cast<sasl_mechanism*>(self->sasl_.get())
-                        ->on_server_message(std::span<const std::uint8_t>(resp.auth_bytes.data(), resp.auth_bytes.size()));
+        auto step = self->sasl_->on_server_message(
+            std::span<const std::uint8_t>(resp.auth_bytes.data(), resp.auth_bytes.size()));
         if (step.error) return self->fail(step.error, true);
         if (step.done) return self->authenticated(resp.session_lifetime_ms);
         self->sasl_exchange(std::move(step.send), version);

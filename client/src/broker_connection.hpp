@@ -37,6 +37,8 @@ namespace net = boost::asio;
 /// Splits a bootstrap entry "host:port" ("[v6]:port" too); a missing port means 9092.
 std::pair<std::string, std::uint16_t> split_broker_address(const std::string& address);
 
+class sasl_mechanism;  // detail/sasl.hpp
+
 class broker_connection : public std::enable_shared_from_this<broker_connection> {
 public:
     broker_connection(net::any_io_executor ex, const connection_config& cfg, std::int32_t node_id, std::string host,
@@ -156,7 +158,7 @@ private:
     net::steady_timer timer_;           // request deadlines and connect timeout
     net::steady_timer backoff_timer_;
     net::steady_timer reauth_timer_;    // KIP-368: re-authenticate before the SASL session expires
-    std::shared_ptr<void> sasl_;        // the SASL mechanism of the exchange in progress
+    std::unique_ptr<sasl_mechanism> sasl_;  // the SASL mechanism of the exchange in progress
     broker_session session_;
     std::deque<starter> waiting_;
     std::vector<std::uint8_t> writing_;
