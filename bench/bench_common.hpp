@@ -34,6 +34,7 @@ struct scenario {
     std::size_t messages = 0;          ///< records measured (warm-up excluded)
     std::size_t size = 100;            ///< value bytes per record (no key, no headers)
     int compression_threads = 0;       ///< kwire only: a thread_pool of this many threads compresses (0: inline)
+    int spin_us = 0;                   ///< latency: the application thread busy-polls this long before blocking
     std::string topic;
     int partitions = 0;                ///< the topic's partition count (known before the run)
     std::string commit;                ///< commit scenarios: interval0 | interval100 | manual1000

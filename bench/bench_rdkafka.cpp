@@ -111,8 +111,18 @@ run_result run_rdkafka(const scenario& s, const std::string& bootstrap, const st
         }
         return true;
     };
+    // Latency, --spin-us N: rd_kafka_poll(rk, 0) for up to N us before each blocking poll, the
+    // same busy-polling kwire's io_context thread does (kwire::run_spinning).
+    const auto spin = std::chrono::microseconds(s.kind == scenario_kind::latency ? s.spin_us : 0);
     auto poll_until = [&](auto pred) {
-        while (!pred() && bench_clock::now() < deadline) rd_kafka_poll(rk, 100);
+        while (!pred() && bench_clock::now() < deadline) {
+            if (spin.count() > 0) {
+                const auto until = bench_clock::now() + spin;
+                while (!pred() && bench_clock::now() < until) rd_kafka_poll(rk, 0);
+                if (pred()) break;
+            }
+            rd_kafka_poll(rk, 100);
+        }
         return pred();
     };
 

@@ -17,6 +17,10 @@
 //   --latency-messages N (20000)     sends per latency run
 //   --size B (100) --rounds R (9) --partitions P (16) --brokers N (3, mock only)
 //   --client kwire|librdkafka        one client only (to profile it); no ratios then
+//   --spin-us N (200)                latency scenarios: each client's application thread busy-polls
+//                                    N us before it blocks (kwire::run_spinning; rd_kafka_poll(rk, 0)
+//                                    for librdkafka); 0: both block at once (io_context::run,
+//                                    rd_kafka_poll(rk, 100))
 //   --compression-threads N (0)      kwire compresses on a boost::asio::thread_pool of N threads
 //                                    (producer_config::compression_executor); 0: on its one thread
 //   KWIRE_BENCH_DUMP=DIR             also writes each run's raw latencies (ns, completion order)
@@ -80,6 +84,7 @@ struct options {
     std::size_t commit_messages = 0;  // 0: the defaults above
     bool run_client[2] = {true, KWIRE_BENCH_WITH_RDKAFKA != 0};  // kwire, librdkafka
     int compression_threads = 0;
+    int spin_us = 200;
 };
 
 [[noreturn]] void usage(int code) {
@@ -88,6 +93,7 @@ struct options {
                  "                   [--latency-messages N] [--size B] [--rounds R] [--partitions P] [--brokers N]\n"
                  "                   [--client kwire|librdkafka]   (one client only, e.g. to profile it)\n"
                  "                   [--compression-threads N]   (kwire: compress on a thread pool of N threads)\n"
+                 "                   [--spin-us N]   (latency: both application threads busy-poll N us before blocking; 200)\n"
                  "                   [--consumer] [--consumer-partitions P] [--commit-messages N]\n"
                  "scenarios: throughput throughput-lz4 throughput-zstd latency-acks1 latency-acksall (default set)\n"
                  "           consume consume-lz4 consume-zstd commit-interval0 commit-interval100\n"
@@ -134,6 +140,16 @@ options parse(int argc, char** argv) {
         else if (a == "--consumer-partitions") o.consumer_partitions = static_cast<int>(number(i));
         else if (a == "--commit-messages") o.commit_messages = number(i);
         else if (a == "--compression-threads") o.compression_threads = static_cast<int>(number(i));
+        else if (a == "--spin-us") {
+            const auto v = value(i);  // 0 allowed: block at once
+            char* end = nullptr;
+            const auto n = std::strtoull(v.c_str(), &end, 10);
+            if (v.empty() || *end != '\0' || n > 1000000) {
+                std::fprintf(stderr, "kwire-bench: --spin-us wants 0..1000000, not '%s'\n", v.c_str());
+                usage(1);
+            }
+            o.spin_us = static_cast<int>(n);
+        }
         else if (a == "--client") {
             // Runs one client only (for profiling); no ratios then.
             const auto c = value(i);
@@ -211,6 +227,7 @@ std::vector<scenario> scenarios_for(const options& o) {
         s.size = o.size;
         s.topic = "kwire-bench-" + s.name;
         s.compression_threads = o.compression_threads;
+        s.spin_us = o.spin_us;
         s.partitions = is_consumer(s) ? o.consumer_partitions : o.partitions;
     }
     if (o.only.empty()) {
@@ -476,10 +493,11 @@ std::string json_line(const scenario& s, const char* client, const client_summar
     std::snprintf(buf, sizeof buf,
                   "{\"scenario\":\"%s\",\"client\":\"%s\",\"msgs_per_s\":%.0f,\"mb_per_s\":%.2f,\"p50_us\":%.1f,"
                   "\"p99_us\":%.1f,\"p999_us\":%.1f,\"rounds\":%zu,\"messages\":%zu,\"delivered\":%zu,\"errors\":%zu,"
-                  "\"log_mismatch\":%lld,\"kwire_compression_threads\":%d}",
+                  "\"log_mismatch\":%lld,\"kwire_compression_threads\":%d,\"spin_us\":%d}",
                   s.name.c_str(), client, mps, mps * static_cast<double>(s.size) / 1e6, c.med(&round_stats::p50),
                   c.med(&round_stats::p99), c.med(&round_stats::p999), c.rounds.size(), s.messages, c.delivered,
-                  c.errors, static_cast<long long>(c.log_mismatch), s.compression_threads);
+                  c.errors, static_cast<long long>(c.log_mismatch), s.compression_threads,
+                  s.kind == scenario_kind::latency ? s.spin_us : 0);
     return buf;
 }
 
@@ -522,7 +540,8 @@ int main(int argc, char** argv) {
             std::to_string(opt.size) + " B values, " + std::to_string(opt.rounds) + " rounds" +
             rival_version() + ", kwire compression " +
             (opt.compression_threads > 0 ? "on a pool of " + std::to_string(opt.compression_threads) + " thread(s)"
-                                         : std::string("inline")));
+                                         : std::string("inline")) +
+            ", latency: application threads busy-poll " + std::to_string(opt.spin_us) + " us before blocking");
         for (auto& s : scenarios) {
             const int want = s.partitions;
             s.partitions = env.ensure_topic(s.topic, want);

@@ -194,7 +194,7 @@ void producer_impl::append(topic_state& t, std::int32_t partition, std::optional
         schedule_drain();
     } else if (t.linger.count() == 0 || (!flush_waiters_.empty() && flush_pending_for(generation))) {
         // No linger, or a flush waits for this record (it was parked before the flush): go now.
-        schedule_drain();  // posted: sends made in the same handler still share one request
+        drain_soon();
     }
 }
 
@@ -363,7 +363,16 @@ void producer_impl::fail_now(record_done& r, std::error_code ec) {
 
 void producer_impl::complete(record_done& r, std::error_code ec, delivery d) {
     forget(r.generation, 1);
-    if (r.handler) invoke(ex_, std::move(r.handler), ec, d, false);
+    if (r.handler) call_handler(std::move(r.handler), ec, d);
+}
+
+void producer_impl::call_handler(send_handler h, std::error_code ec, delivery d) {
+    ++in_callbacks_;
+    struct leave {
+        int& depth;
+        ~leave() { --depth; }
+    } on_exit{in_callbacks_};
+    invoke(ex_, std::move(h), ec, d, initiating_);
 }
 
 void producer_impl::complete_batch(produce_batch& b, std::error_code ec, std::int32_t partition,
@@ -385,7 +394,7 @@ void producer_impl::complete_batch(produce_batch& b, std::error_code ec, std::in
         d.partition = partition;
         d.offset = (ec || base_offset < 0) ? -1 : base_offset + static_cast<std::int64_t>(i);
         d.timestamp = log_append_time >= 0 ? log_append_time : r.timestamp;
-        if (r.handler) invoke(ex_, std::move(r.handler), ec, d, false);
+        if (r.handler) call_handler(std::move(r.handler), ec, d);
     }
     b.records.clear();
     // Memory came free: let waiting sends in, in order.
@@ -400,7 +409,24 @@ void producer_impl::complete_batch(produce_batch& b, std::error_code ec, std::in
 void producer_impl::schedule_drain() {
     if (drain_scheduled_) return;
     drain_scheduled_ = true;
-    net::post(ex_, [self = shared_from_this()] { self->drain(); });
+    // A drain that ran in the meantime (after a response, or at once in send()) took care of it.
+    net::post(ex_, [self = shared_from_this()] {
+        if (self->drain_scheduled_) self->drain();
+    });
+}
+
+void producer_impl::drain_soon() {
+    // Inside a send handler or a drain, producer state is being walked up the stack: leave it to
+    // the drain that follows (on_produce_response ends with one). With requests in flight, the
+    // next response drains soon enough, and whatever is sent meanwhile shares that request.
+    if (draining_ || in_callbacks_ > 0 || requests_in_flight_ > 0 || shut_down_) return schedule_drain();
+    // An awaited send on an idle producer: no turn of the executor between send() and the
+    // write. A completion reached on this path (a closed connection) is posted, never invoked
+    // inside send().
+    const bool was_initiating = initiating_;
+    initiating_ = true;
+    drain();
+    initiating_ = was_initiating;
 }
 
 void producer_impl::arm_linger_timer() {

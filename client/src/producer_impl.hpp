@@ -151,11 +151,18 @@ private:
     /// `n` records of flush generation `generation` are complete.
     void forget(std::uint64_t generation, std::size_t n) noexcept;
     void complete(record_done& r, std::error_code ec, delivery d);
+    /// Runs a send handler (inline when it may be, see invoke), counted in in_callbacks_.
+    void call_handler(send_handler h, std::error_code ec, delivery d);
     /// Completes a send that failed inside send() itself: posted, never invoked inline.
     void fail_now(record_done& r, std::error_code ec);
     void complete_batch(produce_batch& b, std::error_code ec, std::int32_t partition, std::int64_t base_offset,
                         std::int64_t log_append_time);
+    /// A drain on the next turn of the executor: sends made meanwhile share its requests.
     void schedule_drain();
+    /// A record with no linger is ready. An idle producer sends it before returning (no turn of
+    /// the executor, and no request in flight it could share); otherwise it waits for the drain
+    /// already due (a response's, or a scheduled one) and shares that request.
+    void drain_soon();
     void arm_linger_timer();
     void arm_expiry_timer();
     void expire(clock::time_point now);
@@ -207,6 +214,9 @@ private:
     clock::time_point linger_armed_for_ = clock::time_point::max();
     bool expiry_armed_ = false;
     bool drain_scheduled_ = false;
+    bool draining_ = false;     // drain() is on the stack: a nested call schedules instead
+    int in_callbacks_ = 0;      // send handlers running inline: the producer is mid-update up the stack
+    bool initiating_ = false;   // inside send(): completions must be posted, never invoked inline
     bool closed_ = false;     // close() was called: new sends fail, pending ones finish
     bool shut_down_ = false;  // close() completed (or abort()): no timers, no requests, no reconnects
     bool aborted_ = false;

@@ -29,8 +29,14 @@
 namespace kwire::client::detail {
 
 void producer_impl::drain() {
+    if (draining_) return schedule_drain();  // reached again from a request that failed at once
     drain_scheduled_ = false;
     if (shut_down_) return;
+    draining_ = true;
+    struct reset {
+        bool& flag;
+        ~reset() { flag = false; }
+    } reset_draining{draining_};
     const auto now = clock::now();
 
     // The idempotent producer sends nothing without a producer id, and nothing while an epoch
@@ -155,7 +161,9 @@ void producer_impl::on_produce_response(std::int32_t leader, std::vector<sent_ba
         handle_partition_result(*t, *p, b, found->error_code, found->base_offset, found->log_append_time_ms, {});
     }
     check_flushes();
-    schedule_drain();
+    // Drain now, not on the next turn: a send made by the handlers above (an application awaiting
+    // each acknowledgement before the next send) goes out before this connection reads again.
+    drain();
 }
 
 void producer_impl::handle_partition_result(topic_state& t, partition_state& p, std::uint64_t order, std::int16_t error,

@@ -9,7 +9,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../require_codec.hpp"
@@ -17,6 +19,7 @@
 #include "kwire/client/producer.hpp"
 #include "mock_cluster.hpp"
 #include "producer_fixture.hpp"
+#include "support_proxy.hpp"
 
 namespace net = boost::asio;
 
@@ -63,6 +66,49 @@ TEST(ProducerApi, UseAwaitableDeferredAndAsTuple) {
         net::detached);
     ASSERT_TRUE(run_until(io, [&] { return done; }));
     EXPECT_EQ(offsets, (std::vector<std::int64_t>{0, 1, 2}));
+}
+
+// Linger 0 on an idle producer: send() writes its request before it returns, without a turn of
+// the executor in between (an awaited send's latency), yet never completes inside send(). A send
+// made while a request is in flight waits for the next drain, so a burst shares requests.
+TEST(ProducerApi, AnIdleProducerWritesAnUnlingeredSendBeforeSendReturns) {
+    using namespace std::chrono_literals;
+    kwire::peers::mock_cluster mc(1);
+    mc.create_topic("at-once", 1, 1);
+    kwire::test::kafka_proxy proxy(mc.broker_addresses());  // counts the Produce requests
+    constexpr std::int16_t produce_api = 0;
+    net::io_context io;
+    auto cfg = config_for(mc);
+    cfg.bootstrap_servers = proxy.addresses();
+    cfg.linger = 0ms;
+    kwire::producer p(io.get_executor(), cfg);
+    bool warm = false;  // metadata, the producer id and the connection in place
+    p.send({.topic = "at-once", .value = bv("warm-up")}, [&](std::error_code ec, kwire::delivery) {
+        EXPECT_FALSE(ec) << ec.message();
+        warm = true;
+    });
+    ASSERT_TRUE(run_until(io, [&] { return warm; }));
+    const int before = proxy.requests(produce_api);
+
+    std::vector<std::int64_t> offsets;
+    auto record_offset = [&](std::error_code ec, kwire::delivery d) {
+        EXPECT_FALSE(ec) << ec.message();
+        offsets.push_back(d.offset);
+    };
+    p.send({.topic = "at-once", .value = bv("first")}, record_offset);
+    EXPECT_TRUE(offsets.empty());  // no completion inside send()
+    p.send({.topic = "at-once", .value = bv("second")}, record_offset);
+    // The io_context is not running: only send() itself can have written the first request.
+    const auto limit = std::chrono::steady_clock::now() + 10s;
+    while (proxy.requests(produce_api) == before && std::chrono::steady_clock::now() < limit)
+        std::this_thread::sleep_for(1ms);
+    EXPECT_EQ(proxy.requests(produce_api), before + 1);
+    std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(proxy.requests(produce_api), before + 1) << "the second send waits for the executor";
+
+    ASSERT_TRUE(run_until(io, [&] { return offsets.size() == 2; }));
+    EXPECT_EQ(offsets, (std::vector<std::int64_t>{1, 2}));
+    EXPECT_EQ(proxy.requests(produce_api), before + 2);
 }
 
 TEST(ProducerApi, AutoflushPublisherSkipsLingerWhileOtherTopicsKeepBatching) {
