@@ -34,7 +34,8 @@ struct scenario {
     std::size_t messages = 0;          ///< records measured (warm-up excluded)
     std::size_t size = 100;            ///< value bytes per record (no key, no headers)
     int compression_threads = 0;       ///< kwire only: a thread_pool of this many threads compresses (0: inline)
-    int spin_us = 0;                   ///< latency: the application thread busy-polls this long before blocking
+    int spin_us = 0;                   ///< latency, kwire: its io_context thread busy-polls this long before blocking
+    int rival_spin_us = 0;             ///< latency, librdkafka: rd_kafka_poll(rk, 0) this long before blocking
     std::string topic;
     int partitions = 0;                ///< the topic's partition count (known before the run)
     std::string commit;                ///< commit scenarios: interval0 | interval100 | manual1000

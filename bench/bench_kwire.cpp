@@ -8,7 +8,7 @@
 // per-record latency for every 16th record (latency_sample_every).
 // Latency: one send at a time, the next one issued from the previous one's callback.
 // --spin-us N (latency): the io_context thread runs kwire::run_spinning, polling N us before it
-// blocks, the same spin the librdkafka side gets around rd_kafka_poll.
+// blocks (0: io_context::run()).
 // --compression-threads N: a boost::asio::thread_pool of N threads, made by the benchmark (the
 // application), is the producer's compression_executor in compressed scenarios.
 #include <boost/asio/io_context.hpp>
@@ -79,7 +79,7 @@ public:
         });
         net::post(io_, [this] { warm_up(); });
         // Latency, --spin-us N: the io_context thread polls for N us before each blocking wait
-        // (kwire::run_spinning), as librdkafka's side polls rd_kafka_poll(rk, 0) for as long.
+        // (kwire::run_spinning), as a latency-sensitive application runs its event loop.
         kwire::run_spinning(io_, std::chrono::microseconds(s_.kind == scenario_kind::latency ? s_.spin_us : 0));
         if (timed_out_) {
             const auto missing = s_.messages - std::min(s_.messages, acked_);

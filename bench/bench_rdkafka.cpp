@@ -111,9 +111,10 @@ run_result run_rdkafka(const scenario& s, const std::string& bootstrap, const st
         }
         return true;
     };
-    // Latency, --spin-us N: rd_kafka_poll(rk, 0) for up to N us before each blocking poll, the
-    // same busy-polling kwire's io_context thread does (kwire::run_spinning).
-    const auto spin = std::chrono::microseconds(s.kind == scenario_kind::latency ? s.spin_us : 0);
+    // Latency, --rival-spin-us N: rd_kafka_poll(rk, 0) for up to N us before each blocking poll,
+    // the application-side busy-polling kwire's io_context thread does with --spin-us. Off by
+    // default: librdkafka's own threads then compete with the spinning one (see RESULTS.md).
+    const auto spin = std::chrono::microseconds(s.kind == scenario_kind::latency ? s.rival_spin_us : 0);
     auto poll_until = [&](auto pred) {
         while (!pred() && bench_clock::now() < deadline) {
             if (spin.count() > 0) {

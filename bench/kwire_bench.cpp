@@ -17,10 +17,12 @@
 //   --latency-messages N (20000)     sends per latency run
 //   --size B (100) --rounds R (9) --partitions P (16) --brokers N (3, mock only)
 //   --client kwire|librdkafka        one client only (to profile it); no ratios then
-//   --spin-us N (200)                latency scenarios: each client's application thread busy-polls
-//                                    N us before it blocks (kwire::run_spinning; rd_kafka_poll(rk, 0)
-//                                    for librdkafka); 0: both block at once (io_context::run,
-//                                    rd_kafka_poll(rk, 100))
+//   --spin-us N (200)                latency scenarios: kwire's io_context thread busy-polls N us
+//                                    before it blocks (kwire::run_spinning); 0: io_context::run()
+//   --rival-spin-us N (0)            latency scenarios: librdkafka's application thread calls
+//                                    rd_kafka_poll(rk, 0) for N us before rd_kafka_poll(rk, 100).
+//                                    Off by default: on 2 cores it makes librdkafka's p99 ~5x worse,
+//                                    its broker thread and the mock competing with the spinning one
 //   --compression-threads N (0)      kwire compresses on a boost::asio::thread_pool of N threads
 //                                    (producer_config::compression_executor); 0: on its one thread
 //   KWIRE_BENCH_DUMP=DIR             also writes each run's raw latencies (ns, completion order)
@@ -60,6 +62,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <unistd.h>
@@ -85,6 +88,7 @@ struct options {
     bool run_client[2] = {true, KWIRE_BENCH_WITH_RDKAFKA != 0};  // kwire, librdkafka
     int compression_threads = 0;
     int spin_us = 200;
+    int rival_spin_us = 0;
 };
 
 [[noreturn]] void usage(int code) {
@@ -93,7 +97,8 @@ struct options {
                  "                   [--latency-messages N] [--size B] [--rounds R] [--partitions P] [--brokers N]\n"
                  "                   [--client kwire|librdkafka]   (one client only, e.g. to profile it)\n"
                  "                   [--compression-threads N]   (kwire: compress on a thread pool of N threads)\n"
-                 "                   [--spin-us N]   (latency: both application threads busy-poll N us before blocking; 200)\n"
+                 "                   [--spin-us N] [--rival-spin-us N]   (latency: kwire's io_context thread,\n"
+                 "                   librdkafka's application thread, busy-polls N us before blocking; 200, 0)\n"
                  "                   [--consumer] [--consumer-partitions P] [--commit-messages N]\n"
                  "scenarios: throughput throughput-lz4 throughput-zstd latency-acks1 latency-acksall (default set)\n"
                  "           consume consume-lz4 consume-zstd commit-interval0 commit-interval100\n"
@@ -140,15 +145,15 @@ options parse(int argc, char** argv) {
         else if (a == "--consumer-partitions") o.consumer_partitions = static_cast<int>(number(i));
         else if (a == "--commit-messages") o.commit_messages = number(i);
         else if (a == "--compression-threads") o.compression_threads = static_cast<int>(number(i));
-        else if (a == "--spin-us") {
+        else if (a == "--spin-us" || a == "--rival-spin-us") {
             const auto v = value(i);  // 0 allowed: block at once
             char* end = nullptr;
             const auto n = std::strtoull(v.c_str(), &end, 10);
             if (v.empty() || *end != '\0' || n > 1000000) {
-                std::fprintf(stderr, "kwire-bench: --spin-us wants 0..1000000, not '%s'\n", v.c_str());
+                std::fprintf(stderr, "kwire-bench: %s wants 0..1000000, not '%s'\n", a.c_str(), v.c_str());
                 usage(1);
             }
-            o.spin_us = static_cast<int>(n);
+            (a == "--spin-us" ? o.spin_us : o.rival_spin_us) = static_cast<int>(n);
         }
         else if (a == "--client") {
             // Runs one client only (for profiling); no ratios then.
@@ -228,6 +233,7 @@ std::vector<scenario> scenarios_for(const options& o) {
         s.topic = "kwire-bench-" + s.name;
         s.compression_threads = o.compression_threads;
         s.spin_us = o.spin_us;
+        s.rival_spin_us = o.rival_spin_us;
         s.partitions = is_consumer(s) ? o.consumer_partitions : o.partitions;
     }
     if (o.only.empty()) {
@@ -497,7 +503,7 @@ std::string json_line(const scenario& s, const char* client, const client_summar
                   s.name.c_str(), client, mps, mps * static_cast<double>(s.size) / 1e6, c.med(&round_stats::p50),
                   c.med(&round_stats::p99), c.med(&round_stats::p999), c.rounds.size(), s.messages, c.delivered,
                   c.errors, static_cast<long long>(c.log_mismatch), s.compression_threads,
-                  s.kind == scenario_kind::latency ? s.spin_us : 0);
+                  s.kind != scenario_kind::latency ? 0 : std::string_view(client) == "kwire" ? s.spin_us : s.rival_spin_us);
     return buf;
 }
 
@@ -541,7 +547,8 @@ int main(int argc, char** argv) {
             rival_version() + ", kwire compression " +
             (opt.compression_threads > 0 ? "on a pool of " + std::to_string(opt.compression_threads) + " thread(s)"
                                          : std::string("inline")) +
-            ", latency: application threads busy-poll " + std::to_string(opt.spin_us) + " us before blocking");
+            ", latency: busy-poll before blocking " + std::to_string(opt.spin_us) + " us (kwire), " +
+            std::to_string(opt.rival_spin_us) + " us (librdkafka)");
         for (auto& s : scenarios) {
             const int want = s.partitions;
             s.partitions = env.ensure_topic(s.topic, want);
