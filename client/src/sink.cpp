@@ -161,9 +161,11 @@ void producer_impl::on_produce_response(std::int32_t leader, std::vector<sent_ba
         handle_partition_result(*t, *p, b, found->error_code, found->base_offset, found->log_append_time_ms, {});
     }
     check_flushes();
-    // Drain now, not on the next turn: a send made by the handlers above (an application awaiting
-    // each acknowledgement before the next send) goes out before this connection reads again.
-    drain();
+    // A send made by the handlers above (an application awaiting each acknowledgement before its
+    // next send) goes out now, before this connection reads again. Otherwise the drain waits for
+    // the next turn, so responses read together share one pass over the partitions.
+    if (drain_scheduled_) drain();
+    else schedule_drain();
 }
 
 void producer_impl::handle_partition_result(topic_state& t, partition_state& p, std::uint64_t order, std::int16_t error,
