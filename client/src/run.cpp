@@ -2,6 +2,8 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <thread>
+
 namespace kwire {
 
 std::size_t run_spinning(boost::asio::io_context& io, std::chrono::nanoseconds spin) {
@@ -17,7 +19,12 @@ std::size_t run_spinning(boost::asio::io_context& io, std::chrono::nanoseconds s
         // poll() also stops the context when it has no work left, which ends both loops.
         const auto until = clock::now() + spin;
         std::size_t n = 0;
-        while (n == 0 && !io.stopped() && clock::now() < until) n = io.poll();
+        while (n == 0 && !io.stopped() && clock::now() < until) {
+            // Let a thread the scheduler woke on this CPU (the peer this thread just wrote to)
+            // run at once, instead of waiting for the end of this thread's time slice.
+            std::this_thread::yield();
+            n = io.poll();
+        }
         if (n == 0 && !io.stopped()) n = io.run_one();
         handlers += n;
     }
