@@ -400,7 +400,13 @@ int tls_engine::on_recv(void* self, unsigned char* data, std::size_t n) {
 }
 
 net::mutable_buffer tls_engine::input_space() noexcept {
-    if (in_pos_ == in_end_) in_pos_ = in_end_ = 0;
+    // mbedTLS asks for more only once it has taken everything here, so this is normally empty;
+    // if not, what is left moves to the front rather than the space running out.
+    if (in_pos_ > 0) {
+        std::memmove(in_.data(), in_.data() + in_pos_, in_end_ - in_pos_);
+        in_end_ -= in_pos_;
+        in_pos_ = 0;
+    }
     return {in_.data() + in_end_, in_.size() - in_end_};
 }
 

@@ -52,6 +52,13 @@ std::shared_ptr<tls_context> make_tls_context(const tls_config& t, std::error_co
 /// client_errc::plaintext_on_tls; anything else unchanged.
 std::error_code classify_handshake_error(const std::error_code& ec);
 
+/// The first buffer of the sequence that is not empty (an empty one if none is).
+template <class Buffer, class Buffers> Buffer first_non_empty(const Buffers& buffers) {
+    for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers); ++it)
+        if (Buffer(*it).size() > 0) return Buffer(*it);
+    return {};
+}
+
 class tls_engine {
 public:
     /// `host`: SNI and, with `verify_hostname`, the name the certificate must carry.
@@ -99,11 +106,8 @@ private:
 };
 
 template <class ConstBuffers> net::const_buffer tls_engine::record_source(const ConstBuffers& buffers) {
-    auto it = net::buffer_sequence_begin(buffers);
-    const auto end = net::buffer_sequence_end(buffers);
-    while (it != end && net::const_buffer(*it).size() == 0) ++it;
-    if (it == end) return {};
-    const net::const_buffer first(*it);
+    const auto first = first_non_empty<net::const_buffer>(buffers);
+    if (first.size() == 0) return {};
     const std::size_t wanted = std::min(net::buffer_size(buffers), max_record_payload);
     if (first.size() >= wanted) return {first.data(), wanted};
     if (gather_.size() < max_record_payload) gather_.resize(max_record_payload);
@@ -133,7 +137,7 @@ public:
     /// without close_notify.
     template <class MutableBuffers, class Handler> auto async_read_some(const MutableBuffers& b, Handler&& handler) {
         return net::async_compose<Handler, void(std::error_code, std::size_t)>(
-            read_op{*this, net::mutable_buffer(*net::buffer_sequence_begin(b))}, handler, socket_);
+            read_op{*this, first_non_empty<net::mutable_buffer>(b)}, handler, socket_);
     }
     /// Encrypts and sends up to one record of `b`: handler(std::error_code, std::size_t).
     template <class ConstBuffers, class Handler> auto async_write_some(const ConstBuffers& b, Handler&& handler) {
