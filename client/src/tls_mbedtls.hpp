@@ -131,132 +131,113 @@ public:
 
     /// handler(std::error_code): the raw failure (see classify_handshake_error).
     template <class Handler> auto async_handshake(handshake_type, Handler&& handler) {
-        return net::async_compose<Handler, void(std::error_code)>(handshake_op{*this}, handler, socket_);
+        return net::async_compose<Handler, void(std::error_code)>(handshake_op{{*this}}, handler, socket_);
     }
     /// handler(std::error_code, std::size_t): net::error::eof once the peer has closed, with or
     /// without close_notify.
     template <class MutableBuffers, class Handler> auto async_read_some(const MutableBuffers& b, Handler&& handler) {
         return net::async_compose<Handler, void(std::error_code, std::size_t)>(
-            read_op{*this, first_non_empty<net::mutable_buffer>(b)}, handler, socket_);
+            read_op{{*this}, first_non_empty<net::mutable_buffer>(b)}, handler, socket_);
     }
     /// Encrypts and sends up to one record of `b`: handler(std::error_code, std::size_t).
     template <class ConstBuffers, class Handler> auto async_write_some(const ConstBuffers& b, Handler&& handler) {
         return net::async_compose<Handler, void(std::error_code, std::size_t)>(
-            write_op{*this, engine_.record_source(b)}, handler, socket_);
+            write_op{{*this}, engine_.record_source(b)}, handler, socket_);
     }
 
 private:
     // Each operation runs engine steps until one needs the socket, then resumes in its
-    // completion. A result ready at once is delivered through a post, never from inside the
-    // initiating call. `phase` says what the operation is resumed from.
+    // completion. `phase` says what the operation is resumed from.
     enum class phase { start, sent, received, posted };
 
-    struct handshake_op {
+    /// What the operations share: the stream, the phase, the result, and how it is delivered:
+    /// at once when resumed from the socket, through a post from inside the initiating call.
+    template <bool WithBytes> struct op_base {
         tls_stream& s;
         phase at = phase::start;
+        std::error_code result{};
+        std::size_t bytes = 0;
+
+        template <class Self> void deliver(Self& self) {
+            if (at == phase::start) {
+                at = phase::posted;
+                return net::post(s.socket_.get_executor(), std::move(self));
+            }
+            if constexpr (WithBytes) self.complete(result, bytes);
+            else self.complete(result);
+        }
+        /// Takes in what the socket did (bytes sent or received); false if the operation is over.
+        template <class Self> bool resume(Self& self, boost::system::error_code io, std::size_t n) {
+            if (at == phase::posted) return deliver(self), false;
+            if (io) return fail(self, io), false;
+            if (at == phase::sent) s.engine_.output_sent(n);
+            if (at == phase::received) s.engine_.input_received(n);
+            return true;
+        }
+        template <class Self> void fail(Self& self, std::error_code ec) {
+            result = ec;
+            bytes = 0;
+            deliver(self);
+        }
+        template <class Self, class Buffers> void send(Self& self, const Buffers& b) {
+            at = phase::sent;
+            net::async_write(s.socket_, b, std::move(self));
+        }
+        template <class Self> void receive(Self& self) {
+            at = phase::received;
+            s.socket_.async_read_some(s.engine_.input_space(), std::move(self));
+        }
+    };
+
+    struct handshake_op : op_base<false> {
         tls_engine::step last{};
-        std::error_code result{};
         template <class Self> void operator()(Self& self, boost::system::error_code io = {}, std::size_t n = 0) {
             tls_engine& e = s.engine_;
-            const bool resumed = at != phase::start;
-            switch (at) {
-                case phase::posted: return self.complete(result);
-                case phase::start: last = e.handshake(); break;
-                case phase::received:
-                    if (io) return self.complete(io);
-                    e.input_received(n);
-                    last = e.handshake();
-                    break;
-                case phase::sent:
-                    if (io) return self.complete(io);
-                    e.output_sent(n);
-                    // mbedTLS stopped because the output buffer was full: it goes on from there.
-                    if (last.next == tls_engine::want::output) last = e.handshake();
-                    break;
-            }
+            if (!resume(self, io, n)) return;
+            // After a send, mbedTLS goes on only if it stopped because the output buffer was full.
+            if (at != phase::sent || last.next == tls_engine::want::output) last = e.handshake();
             // On failure the alert mbedTLS may have queued is not waited for: the caller closes.
-            if (!last.ec && e.output().size() > 0) {
-                at = phase::sent;
-                return net::async_write(s.socket_, e.output(), std::move(self));
-            }
-            if (!last.ec && last.next == tls_engine::want::input) {
-                at = phase::received;
-                return s.socket_.async_read_some(e.input_space(), std::move(self));
-            }
-            result = last.ec;
-            if (!result && last.next == tls_engine::want::output) result = make_error_code(std::errc::io_error);
-            if (resumed) return self.complete(result);
-            at = phase::posted;
-            net::post(s.socket_.get_executor(), std::move(self));
+            if (last.ec) return fail(self, last.ec);
+            if (e.output().size() > 0) return send(self, e.output());
+            if (last.next == tls_engine::want::input) return receive(self);
+            if (last.next == tls_engine::want::output) return fail(self, make_error_code(std::errc::io_error));
+            deliver(self);
         }
     };
 
-    struct read_op {
-        tls_stream& s;
+    struct read_op : op_base<true> {
         net::mutable_buffer b;
-        phase at = phase::start;
-        std::error_code result{};
-        std::size_t bytes = 0;
         template <class Self> void operator()(Self& self, boost::system::error_code io = {}, std::size_t n = 0) {
             tls_engine& e = s.engine_;
-            if (at == phase::posted) return self.complete(result, bytes);
-            if (at == phase::received) {
-                if (io) return self.complete(io, 0);
-                e.input_received(n);
-            }
-            if (b.size() > 0) {
-                const auto step = e.read(b);
-                if (!step.ec && step.next == tls_engine::want::input) {
-                    at = phase::received;
-                    return s.socket_.async_read_some(e.input_space(), std::move(self));
-                }
-                // want::output: a record mbedTLS could not queue while a write was sending; it
-                // cannot happen with the engine's buffer sizes, and is reported, not waited for.
-                result = step.ec ? step.ec
-                         : step.next == tls_engine::want::output ? make_error_code(std::errc::io_error)
-                                                                  : std::error_code{};
-                bytes = step.ec ? 0 : step.bytes;
-            }
-            if (at == phase::received) return self.complete(result, bytes);
-            at = phase::posted;
-            net::post(s.socket_.get_executor(), std::move(self));
+            if (!resume(self, io, n)) return;
+            if (b.size() == 0) return deliver(self);
+            const auto step = e.read(b);
+            if (step.ec) return fail(self, step.ec);
+            if (step.next == tls_engine::want::input) return receive(self);
+            // want::output: a record mbedTLS could not queue while a write was sending; it
+            // cannot happen with the engine's buffer sizes, and is reported, not waited for.
+            if (step.next == tls_engine::want::output) return fail(self, make_error_code(std::errc::io_error));
+            bytes = step.bytes;
+            deliver(self);
         }
     };
 
-    struct write_op {
-        tls_stream& s;
+    struct write_op : op_base<true> {
         net::const_buffer b;
-        phase at = phase::start;
-        std::error_code result{};
-        std::size_t bytes = 0;
         template <class Self> void operator()(Self& self, boost::system::error_code io = {}, std::size_t n = 0) {
             tls_engine& e = s.engine_;
-            switch (at) {
-                case phase::posted: return self.complete(result, bytes);
-                case phase::sent:
-                    if (io) return self.complete(io, 0);
-                    e.output_sent(n);
-                    break;
-                case phase::start:
-                case phase::received: break;
-            }
-            // Anything queued before (a record of this write, or an alert a read queued) goes
-            // first; then this write's record, once.
-            if (e.output().size() == 0 && bytes == 0 && !result && b.size() > 0) {
+            if (!resume(self, io, n)) return;
+            // Anything queued before (an alert a read queued) goes first; then this write's
+            // record, taken once, and sent before the operation completes.
+            if (e.output().size() == 0 && bytes == 0 && b.size() > 0) {
                 const auto step = e.write(b);
-                if (step.ec) result = step.ec;
-                else bytes = step.bytes;  // want::output: nothing taken; sent below, then taken
+                if (step.ec) return fail(self, step.ec);
+                bytes = step.bytes;
             }
-            if (!result && e.output().size() > 0) {
-                at = phase::sent;
-                return net::async_write(s.socket_, e.output(), std::move(self));
-            }
-            if (!result && bytes == 0 && b.size() > 0) {  // want::output with nothing to send
-                result = make_error_code(std::errc::io_error);
-            }
-            if (at == phase::sent) return self.complete(result, bytes);
-            at = phase::posted;
-            net::post(s.socket_.get_executor(), std::move(self));
+            if (e.output().size() > 0) return send(self, e.output());
+            // want::output with nothing queued cannot make progress.
+            if (bytes == 0 && b.size() > 0) return fail(self, make_error_code(std::errc::io_error));
+            deliver(self);
         }
     };
 
