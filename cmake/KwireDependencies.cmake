@@ -15,8 +15,13 @@ endif()
 if(KWIRE_WITH_SNAPPY OR KWIRE_BUILD_TESTS)
   pkg_check_modules(SNAPPY REQUIRED IMPORTED_TARGET snappy)
 endif()
-# TLS (security.protocol=ssl, sasl_ssl); SCRAM's hashes, PBKDF2 and nonces; wiping secrets.
-find_package(OpenSSL REQUIRED)
+# TLS (security.protocol=ssl, sasl_ssl); SCRAM's hashes, PBKDF2 and nonces; wiping secrets:
+# OpenSSL, or mbedTLS (cmake/FindMbedTLS.cmake) with KWIRE_TLS_BACKEND=mbedtls.
+if(KWIRE_TLS_BACKEND STREQUAL "mbedtls")
+  find_package(MbedTLS 2.28 REQUIRED)
+else()
+  find_package(OpenSSL REQUIRED)
+endif()
 # Broker names resolved without blocking and without glibc's NSS (static binaries, empty containers).
 pkg_check_modules(CARES REQUIRED IMPORTED_TARGET libcares)
 # SASLprep (RFC 4013) for SCRAM credentials that are not ASCII: libidn's stringprep profiles.

@@ -38,6 +38,9 @@ set(kwire_dependency_rows
   "PkgConfig::SNAPPY|snappy|pkg SNAPPY snappy"
   "OpenSSL::SSL|libssl|package OpenSSL"
   "OpenSSL::Crypto|libcrypto|package OpenSSL"
+  "MbedTLS::mbedtls|-lmbedtls|package MbedTLS 2.28"
+  "MbedTLS::mbedx509|-lmbedx509|package MbedTLS 2.28"
+  "MbedTLS::mbedcrypto|-lmbedcrypto|package MbedTLS 2.28"
   "PkgConfig::CARES|libcares|pkg CARES libcares"
   "PkgConfig::LIBCARES|libcares|pkg LIBCARES libcares"
   "PkgConfig::C_ARES|libcares|pkg C_ARES libcares"
@@ -189,7 +192,9 @@ configure_package_config_file(${CMAKE_CURRENT_LIST_DIR}/kwireConfig.cmake.in
   INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/kwire)
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/package/kwireConfigVersion.cmake
   COMPATIBILITY SameMinorVersion)
+# FindMbedTLS.cmake: Debian's mbedTLS 2.28 has no package of its own for the config to find.
 install(FILES ${PROJECT_BINARY_DIR}/package/kwireConfig.cmake ${PROJECT_BINARY_DIR}/package/kwireConfigVersion.cmake
+        ${CMAKE_CURRENT_LIST_DIR}/FindMbedTLS.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/kwire COMPONENT development)
 
 # kwire.pc. The prefix is found from where the file is (${pcfiledir}), so an installed tree can be

@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake ninja-build ccache pkg-config python3
   libboost1.81-all-dev
-  libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev libssl-dev libc-ares-dev
+  libzstd-dev liblz4-dev libsnappy-dev zlib1g-dev libssl-dev libmbedtls-dev libc-ares-dev
   libidn-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev

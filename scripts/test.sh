@@ -2,16 +2,20 @@
 # Builds kwire and runs the whole test suite, exactly as CI does:
 #   1. Release build (warnings are errors), every test;
 #   2. ASan+UBSan build, every test;
-#   3. the fully static `kwire` and examples (scripts/build-static.sh --cli), and the test that
-#      runs that `kwire` alone in a chroot against a mock cluster (packaging.static_chroot);
-#   4. the libFuzzer targets (clang), each for a bounded number of runs.
-# `scripts/test.sh release` (or asan, static, fuzz) runs only that step.
+#   3. the mbedTLS backend (preset `mbedtls`: Release, -DKWIRE_TLS_BACKEND=mbedtls, only the
+#      TLS, SASL and SCRAM tests built: SCRAM unit tests, SCRAM against Cyrus SASL, the TLS and
+#      SASL integration tests);
+#   4. the fully static `kwire` and examples (scripts/build-static.sh --cli, on mbedTLS), and
+#      the test that runs that `kwire` alone in a chroot against a mock cluster, also over TLS
+#      (packaging.static_chroot);
+#   5. the libFuzzer targets (clang), each for a bounded number of runs.
+# `scripts/test.sh release` (or asan, mbedtls, static, fuzz) runs only that step.
 # Installs missing Debian packages first (scripts/deps.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(release asan static fuzz)
+[ ${#steps[@]} -eq 0 ] && steps=(release asan mbedtls static fuzz)
 
 bash scripts/deps.sh
 jobs=$(nproc)
@@ -45,6 +49,15 @@ for step in "${steps[@]}"; do
         status=$?
       tally_ctest
       ;;
+    mbedtls)
+      echo "=== mbedtls: configure and build (build-mbedtls/, TLS and SASL tests only)"
+      cmake --preset mbedtls >/dev/null
+      cmake --build --preset mbedtls -j "$jobs"
+      echo "=== mbedtls: tests"
+      status=0
+      ctest --test-dir build-mbedtls --output-on-failure -j "$jobs" | tee "$log" || status=$?
+      tally_ctest
+      ;;
     static)
       echo "=== static: fully static kwire and examples (build-static/)"
       bash scripts/build-static.sh --cli
@@ -65,7 +78,7 @@ for step in "${steps[@]}"; do
       fi
       ;;
     *)
-      echo "unknown step '$step' (release, asan, static, fuzz)" >&2
+      echo "unknown step '$step' (release, asan, mbedtls, static, fuzz)" >&2
       exit 2
       ;;
   esac

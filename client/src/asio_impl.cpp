@@ -4,6 +4,9 @@
 #ifndef KWIRE_WITH_TLS
 #define KWIRE_WITH_TLS 1
 #endif
-#if KWIRE_WITH_TLS
+#ifndef KWIRE_TLS_MBEDTLS
+#define KWIRE_TLS_MBEDTLS 0
+#endif
+#if KWIRE_WITH_TLS && !KWIRE_TLS_MBEDTLS  // Asio's ssl::stream is OpenSSL's
 #include <boost/asio/ssl/impl/src.hpp>
 #endif

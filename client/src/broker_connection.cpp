@@ -7,12 +7,17 @@
 #ifndef KWIRE_WITH_TLS
 #define KWIRE_WITH_TLS 1
 #endif
-#if KWIRE_WITH_TLS
+#ifndef KWIRE_TLS_MBEDTLS
+#define KWIRE_TLS_MBEDTLS 0
+#endif
+#if KWIRE_WITH_TLS && !KWIRE_TLS_MBEDTLS
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <boost/asio/ssl.hpp>
+#elif KWIRE_WITH_TLS
+#include "tls_mbedtls.hpp"
 #endif
 
 #include <algorithm>
@@ -23,8 +28,7 @@
 #include "kwire/protocol/messages/sasl_authenticate.hpp"
 #include "kwire/protocol/messages/sasl_handshake.hpp"
 
-#include <openssl/crypto.h>
-
+#include "crypto.hpp"
 #include "kwire/client/detail/sasl.hpp"
 
 namespace kwire::client::detail {
@@ -34,14 +38,15 @@ using net::ip::tcp;
 namespace {
 constexpr std::int16_t unsupported_version_code = 35;
 
+#if KWIRE_WITH_TLS && !KWIRE_TLS_MBEDTLS
+namespace ssl = net::ssl;
+using tls_stream = ssl::stream<tcp::socket>;
+
 bool is_ip_literal(const std::string& host) {
     boost::system::error_code ec;
     (void)net::ip::make_address(host, ec);
     return !ec;
 }
-
-#if KWIRE_WITH_TLS
-namespace ssl = net::ssl;
 
 /// The TLS client context for a connection: TLS 1.2 at least, the broker's chain verified against
 /// the configured CAs (or the system store), an optional client certificate (mutual TLS).
@@ -86,6 +91,17 @@ std::error_code classify_tls_error(const boost::system::error_code& ec) {
     }
     return ec;
 }
+#elif KWIRE_WITH_TLS
+// KWIRE_TLS_BACKEND=mbedtls: the context, the stream and the same classification of a handshake
+// that meets plaintext live in tls_mbedtls.{hpp,cpp}.
+using mbed::make_tls_context;
+using tls_stream = mbed::tls_stream;
+std::error_code classify_tls_error(const std::error_code& ec) { return mbed::classify_handshake_error(ec); }
+// read_more() maps Asio's ssl::error::stream_truncated (OpenSSL: closed without close_notify) to
+// connection_closed; mbed::tls_stream reports any close as net::error::eof, which it maps already.
+namespace ssl::error {
+const boost::system::error_code stream_truncated = net::error::eof;
+}
 #endif
 }  // namespace
 
@@ -95,7 +111,7 @@ struct broker_connection::transport {
     explicit transport(net::any_io_executor ex) : socket(ex) {}
     tcp::socket socket;
 #if KWIRE_WITH_TLS
-    std::optional<ssl::stream<tcp::socket>> tls;
+    std::optional<tls_stream> tls;
     tcp::socket& lowest() { return tls ? tls->next_layer() : socket; }
 #else
     tcp::socket& lowest() { return socket; }
@@ -223,8 +239,14 @@ void broker_connection::tls_handshake() {
         if (!ctx) return fail(ec, true);
         tls_context_ = std::move(ctx);
     }
-    auto& ctx = *static_cast<ssl::context*>(tls_context_.get());
     auto io = io_;
+#if KWIRE_TLS_MBEDTLS
+    // SNI, and the host name or address checked unless ssl.endpoint.identification.algorithm is
+    // none: tls_mbedtls.cpp, with the same rules as below.
+    io->tls.emplace(std::move(io->socket), std::static_pointer_cast<mbed::tls_context>(tls_context_), host_,
+                    cfg_.tls.verify_hostname);
+#else
+    auto& ctx = *static_cast<ssl::context*>(tls_context_.get());
     io->tls.emplace(std::move(io->socket), ctx);
     SSL* handle = io->tls->native_handle();
     const bool ip = is_ip_literal(host_);
@@ -237,10 +259,11 @@ void broker_connection::tls_handshake() {
         if (ip) X509_VERIFY_PARAM_set1_ip_asc(param, host_.c_str());
         else X509_VERIFY_PARAM_set1_host(param, host_.c_str(), host_.size());
     }
+#endif
     state_ = state::tls_handshaking;
     const auto gen = generation_;
     auto self = shared_from_this();
-    io->tls->async_handshake(ssl::stream_base::client, [self, gen, io](boost::system::error_code ec) {
+    io->tls->async_handshake(tls_stream::client, [self, gen, io](const auto& ec) {
         if (gen != self->generation_) return;
         if (ec) return self->fail(classify_tls_error(ec), true);
         self->start_protocol();
@@ -377,7 +400,7 @@ void broker_connection::sasl_exchange(std::vector<std::uint8_t> send, std::int16
     });
     // PLAIN's and OAUTHBEARER's messages hold the secret: wipe this copy (the encoded one is
     // overwritten as the output buffer is reused).
-    if (!req.auth_bytes.empty()) OPENSSL_cleanse(req.auth_bytes.data(), req.auth_bytes.size());
+    if (!req.auth_bytes.empty()) crypto::cleanse(req.auth_bytes.data(), req.auth_bytes.size());
     write_more();
     arm_timer();
 }

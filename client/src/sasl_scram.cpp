@@ -9,16 +9,11 @@
 // ("c=biws" is its base64). The client proves it knows the password without sending it, and the
 // server proves the same with ServerSignature, which the client checks before it reports done:
 // a server that only replays the exchange cannot produce it.
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-
 #include <charconv>
-#include <climits>
 #include <cstdint>
 #include <optional>
 
+#include "crypto.hpp"
 #include "kwire/client/error.hpp"
 #include "sasl_support.hpp"
 
@@ -27,7 +22,7 @@ namespace kwire::client::detail::sasl {
 namespace {
 
 constexpr std::size_t random_nonce_bytes = 24;  // 32 base64 characters
-using key = secret_bytes<EVP_MAX_MD_SIZE>;
+using key = secret_bytes<crypto::max_digest_size>;
 
 bool printable(std::string_view s) noexcept {  // RFC 5802: %x21-2B / %x2D-7E
     for (const char c : s)
@@ -88,7 +83,7 @@ class scram final : public sasl_mechanism {
 public:
     // Copies rather than moves the password: moving a short std::string leaves its bytes in the
     // source's small-string buffer, where the caller's wipe could no longer reach them.
-    scram(std::string_view name, const EVP_MD* md, std::string_view user, std::string_view password,
+    scram(std::string_view name, crypto::digest md, std::string_view user, std::string_view password,
           std::string_view nonce)
         : name_(name), md_(md), user_(user), password_(password), nonce_(nonce) {}
     ~scram() override { forget_secrets(); }
@@ -101,8 +96,8 @@ public:
         if (state_ != state::initial) return fail(client_errc::sasl_bad_server_message);
         if (nonce_.empty()) {
             std::array<std::uint8_t, random_nonce_bytes> random{};
-            // RAND_bytes fails only when the system's randomness source is unusable.
-            if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1)
+            // Fails only when the system's randomness source is unusable.
+            if (!crypto::random_bytes(random))
                 return fail(std::make_error_code(std::errc::resource_unavailable_try_again));
             nonce_ = base64_encode(random);
         }
@@ -137,7 +132,7 @@ private:
         wipe(std::span<std::uint8_t>(server_signature_.bytes));
     }
 
-    std::size_t digest_size() const noexcept { return static_cast<std::size_t>(EVP_MD_get_size(md_)); }
+    std::size_t digest_size() const noexcept { return crypto::digest_size(md_); }
 
     // server-first-message = [reserved-mext ","] nonce "," salt "," iteration-count ["," extensions]
     sasl_step on_server_first(std::string_view msg) {
@@ -175,12 +170,8 @@ private:
                 key& proof) {
         const std::size_t n = digest_size();
         key salted, client_key, stored_key, client_signature, server_key;
-        const bool fits = password_.size() <= INT_MAX && salt.size() <= INT_MAX && iterations <= INT_MAX;
         const bool ok =
-            fits &&
-            PKCS5_PBKDF2_HMAC(password_.data(), static_cast<int>(password_.size()), salt.data(),
-                              static_cast<int>(salt.size()), static_cast<int>(iterations), md_, static_cast<int>(n),
-                              salted.data()) == 1 &&
+            crypto::pbkdf2_hmac(md_, password_, salt, iterations, salted.data()) &&
             hmac(salted, "Client Key", client_key) && hash(client_key, stored_key) &&
             hmac(stored_key, auth_message, client_signature) && hmac(salted, "Server Key", server_key) &&
             hmac(server_key, auth_message, server_signature_);
@@ -191,16 +182,11 @@ private:
     }
 
     bool hmac(const key& k, std::string_view data, key& out) const {
-        unsigned int len = 0;
-        return HMAC(md_, k.data(), static_cast<int>(digest_size()), reinterpret_cast<const unsigned char*>(data.data()),
-                    data.size(), out.data(), &len) != nullptr &&
-               len == digest_size();
+        return crypto::hmac(md_, {k.data(), digest_size()},
+                            {reinterpret_cast<const std::uint8_t*>(data.data()), data.size()}, out.data());
     }
 
-    bool hash(const key& in, key& out) const {
-        unsigned int len = 0;
-        return EVP_Digest(in.data(), digest_size(), out.data(), &len, md_, nullptr) == 1 && len == digest_size();
-    }
+    bool hash(const key& in, key& out) const { return crypto::hash(md_, {in.data(), digest_size()}, out.data()); }
 
     // server-final-message = (server-error / verifier) ["," extensions]
     sasl_step on_server_final(std::string_view msg) {
@@ -210,7 +196,7 @@ private:
             return fail(client_errc::sasl_bad_server_message);
         auto signature = base64_decode(value);
         if (!signature || signature->size() != digest_size()) return fail(client_errc::sasl_bad_server_message);
-        const bool match = CRYPTO_memcmp(signature->data(), server_signature_.data(), digest_size()) == 0;
+        const bool match = crypto::equal_constant_time(signature->data(), server_signature_.data(), digest_size());
         wipe(*signature);
         if (!match) return fail(client_errc::sasl_server_signature_mismatch);
         forget_secrets();
@@ -219,7 +205,7 @@ private:
     }
 
     std::string_view name_;
-    const EVP_MD* md_;
+    crypto::digest md_;
     std::string user_;      // SASLprep'd
     std::string password_;  // SASLprep'd; wiped once the keys are derived
     std::string nonce_;     // the client's; empty until start() unless fixed for a test
@@ -236,10 +222,11 @@ std::unique_ptr<sasl_mechanism> make_scram(std::string_view mechanism, std::stri
                                            std::error_code& ec) {
     struct variant {
         std::string_view name;
-        const EVP_MD* (*md)();
+        crypto::digest md;
     };
-    static constexpr variant variants[] = {
-        {"SCRAM-SHA-1", EVP_sha1}, {"SCRAM-SHA-256", EVP_sha256}, {"SCRAM-SHA-512", EVP_sha512}};
+    static constexpr variant variants[] = {{"SCRAM-SHA-1", crypto::digest::sha1},
+                                           {"SCRAM-SHA-256", crypto::digest::sha256},
+                                           {"SCRAM-SHA-512", crypto::digest::sha512}};
     const variant* v = nullptr;
     for (const auto& candidate : variants)
         if (candidate.name == mechanism) v = &candidate;
@@ -255,7 +242,7 @@ std::unique_ptr<sasl_mechanism> make_scram(std::string_view mechanism, std::stri
     std::unique_ptr<sasl_mechanism> m;
     if (!(ec = saslprep(user, saslprep_kind::query, prepared_user)) &&
         !(ec = saslprep(password, saslprep_kind::stored, prepared_password)))
-        m = std::make_unique<scram>(v->name, v->md(), prepared_user, prepared_password, fixed_nonce);
+        m = std::make_unique<scram>(v->name, v->md, prepared_user, prepared_password, fixed_nonce);
     wipe(prepared_password);
     return m;
 }

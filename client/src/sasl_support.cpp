@@ -1,6 +1,6 @@
 #include "sasl_support.hpp"
 
-#include <openssl/crypto.h>
+#include "crypto.hpp"
 
 namespace kwire::client::detail::sasl {
 
@@ -20,17 +20,17 @@ int sextet(char c) noexcept {
 }  // namespace
 
 void wipe(std::string& s) noexcept {
-    if (!s.empty()) OPENSSL_cleanse(s.data(), s.size());
+    if (!s.empty()) crypto::cleanse(s.data(), s.size());
     s.clear();
 }
 
 void wipe(std::vector<std::uint8_t>& v) noexcept {
-    if (!v.empty()) OPENSSL_cleanse(v.data(), v.size());
+    if (!v.empty()) crypto::cleanse(v.data(), v.size());
     v.clear();
 }
 
 void wipe(std::span<std::uint8_t> b) noexcept {
-    if (!b.empty()) OPENSSL_cleanse(b.data(), b.size());
+    if (!b.empty()) crypto::cleanse(b.data(), b.size());
 }
 
 std::string base64_encode(std::span<const std::uint8_t> in) {

@@ -16,7 +16,7 @@
 
 namespace kwire::client::detail::sasl {
 
-/// Overwrites the bytes (OPENSSL_cleanse: not optimised away) and empties the container. A
+/// Overwrites the bytes (crypto::cleanse: not optimised away) and empties the container. A
 /// std::string wiped this way keeps no copy in its small-string buffer either.
 void wipe(std::string& s) noexcept;
 void wipe(std::vector<std::uint8_t>& v) noexcept;

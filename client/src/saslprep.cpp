@@ -3,12 +3,12 @@
 // are not something to keep by hand. ASCII needs none of it: no ASCII character is mapped, NFKC
 // leaves ASCII alone, none is right-to-left or unassigned, and only the control characters
 // (U+0000-001F, U+007F; RFC 3454 table C.2.1) are prohibited.
-#include <openssl/crypto.h>
 #include <idn-free.h>
 #include <stringprep.h>
 
 #include <cstring>
 
+#include "crypto.hpp"
 #include "kwire/client/error.hpp"
 #include "sasl_support.hpp"
 
@@ -43,7 +43,7 @@ std::error_code saslprep_unicode(std::string_view in, saslprep_kind kind, std::s
     const std::size_t n = std::strlen(prepared);
     out.reserve(n);
     out.assign(prepared, n);
-    OPENSSL_cleanse(prepared, n);
+    crypto::cleanse(prepared, n);
     idn_free(prepared);
     return {};
 }

@@ -150,6 +150,30 @@ TEST_F(TlsTest, ACertificateForAnotherHostIsRefused) {
     EXPECT_NE(untrusted.message().find("certificate verify failed"), std::string::npos) << untrusted.message();
 }
 
+TEST_F(TlsTest, ANumericHostMustBeAnAddressOfTheCertificate) {
+    // A broker given as an address is checked against the certificate's iPAddress names only: a
+    // DNS name spelled like the address does not count, nor does another address. (OpenSSL does
+    // this itself; on the mbedTLS backend kwire reads the addresses from the certificate.)
+    kwire::peers::mock_cluster mc(1);
+    const auto connect_to = [&](const kwire::peers::test_certificates& certs, bool verify_hostname) {
+        kwire::peers::stunnel_front tunnel(certs, mc.broker_addresses().front());
+        kc::connection_config cfg;
+        cfg.bootstrap_servers = {"127.0.0.1:" + std::to_string(tunnel.port())};
+        cfg.security = kc::security_protocol::ssl;
+        cfg.tls.ca_location = certs.ca();
+        cfg.tls.verify_hostname = verify_hostname;
+        cfg.request_timeout = 5000ms;
+        return metadata_with(cfg);
+    };
+    kwire::peers::test_certificates wrong({"DNS:127.0.0.1", "IP:127.0.0.2", "IP:::1"});
+    const auto ec = connect_to(wrong, true);
+    ASSERT_TRUE(ec);
+    EXPECT_NE(ec.message().find("certificate verify failed"), std::string::npos) << ec.message();
+    EXPECT_FALSE(connect_to(wrong, false)) << "ssl.endpoint.identification.algorithm=none";
+    kwire::peers::test_certificates right({"DNS:kafka.test", "IP:127.0.0.1"});
+    EXPECT_FALSE(connect_to(right, true));
+}
+
 TEST_F(TlsTest, AnUntrustedCaIsRefused) {
     kwire::peers::mock_cluster mc(1);
     kwire::peers::test_certificates certs({"DNS:kafka.test", "IP:127.0.0.1"});

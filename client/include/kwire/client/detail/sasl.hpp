@@ -12,9 +12,10 @@
 // sees it: the broker's error is the reason, not anything the mechanism could add.
 //
 // Secrets: the machines keep the password only as long as they need it and wipe it, and every key
-// derived from it, with OPENSSL_cleanse. No error carries a credential (an error_code has no text
-// of its own). The bytes a step asks to send may hold the password (PLAIN) or the token
-// (OAUTHBEARER); the caller should wipe them once written.
+// derived from it, with the crypto library's cleanse (OpenSSL's or mbedTLS's, whichever the build
+// uses). No error carries a credential (an error_code has no text of its own). The bytes a step
+// asks to send may hold the password (PLAIN) or the token (OAUTHBEARER); the caller should wipe
+// them once written.
 //
 // The key derivation of SCRAM (PBKDF2, a few thousand HMACs) runs inside on_server_message, on the
 // caller's thread: with Kafka's at most 16384 iterations that is a few milliseconds, and the
