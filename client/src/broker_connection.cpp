@@ -97,12 +97,17 @@ std::error_code classify_tls_error(const boost::system::error_code& ec) {
 using mbed::make_tls_context;
 using tls_stream = mbed::tls_stream;
 std::error_code classify_tls_error(const std::error_code& ec) { return mbed::classify_handshake_error(ec); }
-// read_more() maps Asio's ssl::error::stream_truncated (OpenSSL: closed without close_notify) to
-// connection_closed; mbed::tls_stream reports any close as net::error::eof, which it maps already.
-namespace ssl::error {
-const boost::system::error_code stream_truncated = net::error::eof;
-}
 #endif
+
+/// The peer closed the stream: end of file, or (OpenSSL) a TLS stream closed without
+/// close_notify. mbed::tls_stream reports any close as end of file.
+bool is_closed_by_peer(const std::error_code& ec) {
+    if (ec == std::error_code(boost::system::error_code(net::error::eof))) return true;
+#if KWIRE_WITH_TLS && !KWIRE_TLS_MBEDTLS
+    if (ec == std::error_code(boost::system::error_code(ssl::error::stream_truncated))) return true;
+#endif
+    return false;
+}
 }  // namespace
 
 /// The byte stream of one connection attempt: TCP, with TLS over it when configured. Reads and
@@ -509,12 +514,7 @@ void broker_connection::read_more() {
         if (gen != self->generation_) return;
         self->read_in_progress_ = false;
         if (ec) {
-            if (ec == std::error_code(boost::system::error_code(net::error::eof)))
-                ec = make_error_code(client_errc::connection_closed);
-#if KWIRE_WITH_TLS
-            if (ec == std::error_code(boost::system::error_code(ssl::error::stream_truncated)))
-                ec = make_error_code(client_errc::connection_closed);  // closed without TLS close_notify
-#endif
+            if (is_closed_by_peer(ec)) ec = make_error_code(client_errc::connection_closed);
             return self->fail(ec, true);
         }
         if (auto e = self->session_.input_received(n)) return self->fail(e, true);
