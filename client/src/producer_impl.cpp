@@ -172,7 +172,8 @@ void producer_impl::append(topic_state& t, std::int32_t partition, std::optional
         const auto now = clock::now();
         p.open = std::make_unique<produce_batch>();
         p.open->deadline = deadline.value_or(now + cfg_.delivery_timeout);
-        if (compresses_elsewhere()) p.open->bytes = take_buffer(spare_records_);
+        // A buffer an answered batch left behind, capacity intact: no regrowth while filling.
+        p.open->bytes = take_buffer(spare_records_);
         p.open->bytes.reserve(std::min<std::size_t>(cfg_.batch_size + 1024, std::max<std::size_t>(4096, memory * 16)));
         codec::batch_options opts;
         opts.codec = cfg_.compression;

@@ -193,9 +193,11 @@ void producer_impl::handle_partition_result(topic_state& t, partition_state& p, 
         case batch_outcome::retry_after_metadata:
             return retry(t, p, std::move(owned), true);
     }
-    // Answered, so its request is long encoded: the buffer can carry the next compressed batch.
-    // (Not so for a batch expired in flight, whose request may still wait for a connection.)
+    // Answered, so its request is long encoded: the buffer can carry the next compressed batch,
+    // or (compressing inline) the next open batch's records. (Not so for a batch expired in
+    // flight, whose request may still wait for a connection.)
     if (compresses_elsewhere()) give_buffer(spare_wire_, std::move(owned->bytes), spare_wire_kept);
+    else give_buffer(spare_records_, std::move(owned->bytes), spare_records_kept);
 }
 
 void producer_impl::retry(topic_state& t, partition_state& p, batch_ptr owned, bool refresh_metadata) {

@@ -107,7 +107,10 @@ public:
     void varint(std::int32_t v) { uvarint(zigzag32(v)); }
     void varlong(std::int64_t v) { uvarint(zigzag64(v)); }
 
+    /// Appends n bytes copied from p (never from this buffer itself). Long runs (a Produce
+    /// request's record batches) are copied once, without zero-filling the space first.
     void raw(const void* p, std::size_t n) {
+        if (n >= long_run) return append_long(*out_, p, n);
         if (n) std::memcpy(grow(n), p, n);
     }
 
@@ -148,6 +151,9 @@ public:
     void patch_i32(std::size_t at, std::int32_t v) noexcept { store_be(out_->data() + at, v); }
 
 private:
+    static constexpr std::size_t long_run = 256;
+    static void append_long(std::vector<std::uint8_t>& out, const void* p, std::size_t n);  // wire.cpp
+
     std::vector<std::uint8_t>* out_;
 };
 
