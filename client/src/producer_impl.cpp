@@ -7,6 +7,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <utility>
 
 namespace kwire::client::detail {
 
@@ -130,7 +131,11 @@ void producer_impl::send(const record& r, send_handler h, topic_state* t) {
         memory_used_ -= memory;
         return fail_now(done, ec);
     }
+    // Inside send(): whatever completes on this path is posted, never invoked here, and an idle
+    // producer may write the record at once (drain_soon).
+    const bool was_initiating = std::exchange(initiating_, true);
     append(*t, *partition, r.key, r.value, r.headers, timestamp, std::move(done.handler), gen, std::nullopt, memory);
+    initiating_ = was_initiating;
 }
 
 std::optional<std::int32_t> producer_impl::choose_partition(topic_state& t,
@@ -417,17 +422,14 @@ void producer_impl::schedule_drain() {
 }
 
 void producer_impl::drain_soon() {
-    // Inside a send handler or a drain, producer state is being walked up the stack: leave it to
-    // the drain that follows (on_produce_response ends with one). With requests in flight, the
-    // next response drains soon enough, and whatever is sent meanwhile shares that request.
-    if (draining_ || in_callbacks_ > 0 || requests_in_flight_ > 0 || shut_down_) return schedule_drain();
-    // An awaited send on an idle producer: no turn of the executor between send() and the
-    // write. A completion reached on this path (a closed connection) is posted, never invoked
-    // inside send().
-    const bool was_initiating = initiating_;
-    initiating_ = true;
-    drain();
-    initiating_ = was_initiating;
+    // At once only for a send() on an idle producer: no turn of the executor between send() and
+    // the write. Anywhere else -- a record released from waiting (metadata, buffer memory), a
+    // send handler or a drain up the stack -- producer state may be mid-walk: leave it to the
+    // drain that follows (on_produce_response ends with one). With requests in flight, the next
+    // response drains soon enough, and whatever is sent meanwhile shares that request.
+    if (!initiating_ || draining_ || in_callbacks_ > 0 || requests_in_flight_ > 0 || shut_down_)
+        return schedule_drain();
+    drain();  // a completion reached on this path (a closed connection) is posted: initiating_
 }
 
 void producer_impl::arm_linger_timer() {

@@ -159,9 +159,9 @@ private:
                         std::int64_t log_append_time);
     /// A drain on the next turn of the executor: sends made meanwhile share its requests.
     void schedule_drain();
-    /// A record with no linger is ready. An idle producer sends it before returning (no turn of
-    /// the executor, and no request in flight it could share); otherwise it waits for the drain
-    /// already due (a response's, or a scheduled one) and shares that request.
+    /// A record with no linger is ready. Inside send(), an idle producer writes it before
+    /// returning (no turn of the executor, and no request in flight it could share); otherwise
+    /// it waits for the drain already due (a response's, or a scheduled one) and shares it.
     void drain_soon();
     void arm_linger_timer();
     void arm_expiry_timer();
