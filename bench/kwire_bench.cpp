@@ -57,6 +57,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -116,13 +117,16 @@ options parse(int argc, char** argv) {
         }
         return argv[++i];
     };
-    auto number = [&](int& i) -> std::size_t {
+    // A whole number in [lo, hi] (by default a positive one).
+    auto number = [&](int& i, unsigned long long lo = 1,
+                      unsigned long long hi = std::numeric_limits<unsigned long long>::max()) -> std::size_t {
         const std::string name = argv[i];
         const auto v = value(i);
         char* end = nullptr;
         const auto n = std::strtoull(v.c_str(), &end, 10);
-        if (v.empty() || *end != '\0' || n == 0) {
-            std::fprintf(stderr, "kwire-bench: %s wants a positive number, not '%s'\n", name.c_str(), v.c_str());
+        if (v.empty() || *end != '\0' || n < lo || n > hi) {
+            std::fprintf(stderr, "kwire-bench: %s wants a number in %llu..%llu, not '%s'\n", name.c_str(), lo, hi,
+                         v.c_str());
             usage(1);
         }
         return static_cast<std::size_t>(n);
@@ -145,16 +149,8 @@ options parse(int argc, char** argv) {
         else if (a == "--consumer-partitions") o.consumer_partitions = static_cast<int>(number(i));
         else if (a == "--commit-messages") o.commit_messages = number(i);
         else if (a == "--compression-threads") o.compression_threads = static_cast<int>(number(i));
-        else if (a == "--spin-us" || a == "--rival-spin-us") {
-            const auto v = value(i);  // 0 allowed: block at once
-            char* end = nullptr;
-            const auto n = std::strtoull(v.c_str(), &end, 10);
-            if (v.empty() || *end != '\0' || n > 1000000) {
-                std::fprintf(stderr, "kwire-bench: %s wants 0..1000000, not '%s'\n", a.c_str(), v.c_str());
-                usage(1);
-            }
-            (a == "--spin-us" ? o.spin_us : o.rival_spin_us) = static_cast<int>(n);
-        }
+        else if (a == "--spin-us") o.spin_us = static_cast<int>(number(i, 0, 1000000));  // 0: block at once
+        else if (a == "--rival-spin-us") o.rival_spin_us = static_cast<int>(number(i, 0, 1000000));
         else if (a == "--client") {
             // Runs one client only (for profiling); no ratios then.
             const auto c = value(i);

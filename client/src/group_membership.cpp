@@ -119,16 +119,7 @@ void group_membership::fence(clock::time_point now) {
 
 group_membership::action group_membership::on_response(const protocol::ConsumerGroupHeartbeatResponse& resp,
                                                clock::time_point now) {
-    in_flight_ = false;
-    if (leave_sent_) {
-        leave_sent_ = false;
-        state_ = state::left;
-        return action::left;
-    }
-    if (state_ == state::leaving) {
-        next_ = now;  // the answer to a heartbeat sent before leave(): the leave goes out now
-        return action::none;
-    }
+    if (const auto a = heartbeat_answered(now)) return *a;
     if (state_ != state::joining && state_ != state::stable) return action::none;  // fatal meanwhile
     switch (resp.error_code) {
         case 0:
@@ -139,14 +130,12 @@ group_membership::action group_membership::on_response(const protocol::ConsumerG
             return action::lose_all;
         case coordinator_not_available:
         case not_coordinator:
-            send_all_ = true;
-            next_ = now + opt_.retry_backoff;
+            retry_later(now);
             return action::rediscover_coordinator;
         default:
             if (resp.error_code == coordinator_load_in_progress || resp.error_code == request_timed_out ||
                 is_retriable(resp.error_code)) {
-                send_all_ = true;
-                next_ = now + opt_.retry_backoff;
+                retry_later(now);
                 return action::none;
             }
             // UNRELEASED_INSTANCE_ID, FENCED_INSTANCE_ID, GROUP_MAX_SIZE_REACHED, UNSUPPORTED_ASSIGNOR,
@@ -174,6 +163,17 @@ group_membership::action group_membership::on_response(const protocol::ConsumerG
 }
 
 group_membership::action group_membership::on_failure(std::error_code ec, clock::time_point now) {
+    if (const auto a = heartbeat_answered(now)) return *a;
+    if (ec == make_error_code(client_errc::unsupported_version)) {
+        state_ = state::fatal;
+        error_ = ec;
+        return action::fatal;
+    }
+    retry_later(now);  // the broker may or may not have seen it
+    return action::rediscover_coordinator;
+}
+
+std::optional<group_membership::action> group_membership::heartbeat_answered(clock::time_point now) {
     in_flight_ = false;
     if (leave_sent_) {
         leave_sent_ = false;
@@ -181,17 +181,15 @@ group_membership::action group_membership::on_failure(std::error_code ec, clock:
         return action::left;
     }
     if (state_ == state::leaving) {
-        next_ = now;
+        next_ = now;  // the answer to a heartbeat sent before leave(): the leave goes out now
         return action::none;
     }
-    if (ec == make_error_code(client_errc::unsupported_version)) {
-        state_ = state::fatal;
-        error_ = ec;
-        return action::fatal;
-    }
-    send_all_ = true;  // the broker may or may not have seen it
+    return std::nullopt;
+}
+
+void group_membership::retry_later(clock::time_point now) {
+    send_all_ = true;
     next_ = now + opt_.retry_backoff;
-    return action::rediscover_coordinator;
 }
 
 bool group_membership::reconcile_needed() const noexcept {

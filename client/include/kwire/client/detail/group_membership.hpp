@@ -115,6 +115,12 @@ public:
     bool in_flight() const noexcept { return in_flight_; }
 
 private:
+    /// What every heartbeat answer (response or failure) does first: the leave completes, or a
+    /// pending leave goes out now; nullopt when neither applies.
+    std::optional<action> heartbeat_answered(clock::time_point now);
+    /// Heartbeat again after retry.backoff.ms, with the full state.
+    void retry_later(clock::time_point now);
+
     void fence(clock::time_point now);
 
     options opt_;
