@@ -115,6 +115,17 @@ scripted_cluster::script scripted_cluster::coordinator_is(int node, std::vector<
     };
 }
 
+void scripted_cluster::set_leader(const std::string& topic, int partition, int node) {
+    std::lock_guard lock(mutex_);
+    leaders_[{topic, partition}] = node;
+}
+
+int scripted_cluster::leader_of(const std::string& topic, int partition) const {
+    std::lock_guard lock(mutex_);
+    const auto it = leaders_.find({topic, partition});
+    return it != leaders_.end() ? it->second : partition % static_cast<int>(ports_.size()) + 1;
+}
+
 void scripted_cluster::on(std::int16_t api_key, script s) {
     std::lock_guard lock(mutex_);
     scripts_[api_key] = std::move(s);
@@ -169,6 +180,19 @@ void scripted_cluster::accept_loop(int index) {
 }
 
 void scripted_cluster::serve(int node, int fd) {
+    // However serving ends (the peer hung up, a script returned nullopt, a write failed), hang up
+    // at once, so the peer sees the close now and not at its request timeout -- unless the
+    // destructor is shutting every connection down, and closes them itself.
+    struct hang_up {
+        scripted_cluster& cluster;
+        int fd;
+        ~hang_up() {
+            std::lock_guard lock(cluster.mutex_);
+            if (cluster.stopping_) return;
+            std::erase(cluster.connections_, fd);
+            ::close(fd);
+        }
+    } hang_up_at_end{*this, fd};
     for (;;) {
         std::uint8_t size_bytes[4];
         if (!read_all(fd, size_bytes, 4)) return;
@@ -249,10 +273,11 @@ std::optional<std::vector<std::uint8_t>> scripted_cluster::answer(const scripted
             }
             for (int p = 0; p < it->second; ++p) {
                 auto& part = t.partitions.emplace_back();
+                const int leader = leader_of(name, p);
                 part.partition_index = p;
-                part.leader_id = p % n + 1;
-                part.replica_nodes = {p % n + 1};
-                part.isr_nodes = {p % n + 1};
+                part.leader_id = leader;
+                part.replica_nodes = {leader};
+                part.isr_nodes = {leader};
             }
         };
         if (!asked.topics || asked.topics->empty()) {

@@ -42,7 +42,9 @@ struct scripted_request {
 
 class scripted_cluster {
 public:
-    /// Returns the response frame (with its size), or nullopt to close the connection.
+    /// Returns the response frame (with its size), nullopt to close the connection, or an empty
+    /// frame to answer nothing and read the next request (a Produce with acks=0). A script runs
+    /// on the connection's own thread and may block; only that connection waits.
     using script = std::function<std::optional<std::vector<std::uint8_t>>(const scripted_request&)>;
 
     explicit scripted_cluster(int brokers = 3);
@@ -68,6 +70,12 @@ public:
         std::lock_guard lock(mutex_);
         topics[name] = partitions;
     }
+
+    /// Moves a partition's leadership to broker `node` (the built-in Metadata answer and
+    /// scripted_log's Fetch and ListOffsets follow); safe from any thread.
+    void set_leader(const std::string& topic, int partition, int node);
+    /// A partition's leader: as set_leader moved it, else broker p % n + 1.
+    int leader_of(const std::string& topic, int partition) const;
 
     /// Scripts an API (replaces the built-in answer for ApiVersions and Metadata).
     void on(std::int16_t api_key, script s);
@@ -105,6 +113,7 @@ private:
     std::map<std::int16_t, script> scripts_;
     std::vector<std::int16_t> hidden_;
     std::map<std::int16_t, std::pair<std::int16_t, std::int16_t>> extra_apis_;
+    std::map<std::pair<std::string, int>, int> leaders_;  // set_leader's moves
     std::vector<scripted_request> log_;
     std::atomic<bool> stopping_{false};
 };

@@ -88,6 +88,7 @@ std::int64_t scripted_log::partition_log::first_open() const {
 
 std::shared_ptr<scripted_log> scripted_log::start(scripted_cluster& cluster, int brokers) {
     auto self = std::make_shared<scripted_log>(brokers);
+    self->cluster_ = &cluster;
     cluster.on(kp::FetchRequest::api_key, [self](const scripted_request& r) { return self->fetch(r); });
     cluster.on(kp::ListOffsetsRequest::api_key, [self](const scripted_request& r) { return self->list_offsets(r); });
     return self;
@@ -128,6 +129,14 @@ std::int64_t scripted_log::end_transaction(const std::string& topic, int partiti
     const auto marker = append_locked(topic, partition, build_marker(producer_id, commit));
     if (!commit) log.aborted.push_back({producer_id, first, marker});
     return marker;
+}
+
+std::vector<std::vector<std::uint8_t>> scripted_log::batches(const std::string& topic, int partition) const {
+    std::lock_guard lock(mutex_);
+    std::vector<std::vector<std::uint8_t>> out;
+    if (const auto it = logs_.find({topic, partition}); it != logs_.end())
+        for (const auto& b : it->second.batches) out.push_back(b.bytes);
+    return out;
 }
 
 std::int64_t scripted_log::high_watermark(const std::string& topic, int partition) const {
@@ -253,7 +262,7 @@ std::optional<std::vector<std::uint8_t>> scripted_log::fetch(const scripted_requ
     // below `upper` (the high watermark, or the last stable offset under read_committed).
     auto has_records = [&](const tp& key, std::int64_t offset) {
         const auto it = logs_.find(key);
-        if (it == logs_.end() || leader_of(key.second) != req.node) return false;
+        if (it == logs_.end() || leader_of(key.first, key.second) != req.node) return false;
         const auto upper = r.isolation_level == 1 ? it->second.lso() : it->second.end;
         for (const auto& b : it->second.batches)
             if (b.last >= offset && b.base < upper) return true;
@@ -272,7 +281,7 @@ std::optional<std::vector<std::uint8_t>> scripted_log::fetch(const scripted_requ
         kp::FetchResponse::PartitionData pd;
         pd.partition_index = key.second;
         pd.aborted_transactions = std::nullopt;
-        if (leader_of(key.second) != req.node) {
+        if (leader_of(key.first, key.second) != req.node) {
             pd.error_code = not_leader;
         } else {
             const auto& log = logs_[key];
@@ -337,7 +346,7 @@ std::optional<std::vector<std::uint8_t>> scripted_log::list_offsets(const script
         for (const auto& p : t.partitions) {
             auto& pr = tr.partitions.emplace_back();
             pr.partition_index = p.partition_index;
-            if (leader_of(p.partition_index) != req.node) {
+            if (leader_of(t.name, p.partition_index) != req.node) {
                 pr.error_code = not_leader;
                 continue;
             }

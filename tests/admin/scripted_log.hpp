@@ -37,7 +37,8 @@ namespace kwire::test {
 class scripted_log : public std::enable_shared_from_this<scripted_log> {
 public:
     /// Serves Fetch and ListOffsets for `cluster`'s topics (its built-in Metadata names the
-    /// leaders: partition p on broker p % n + 1). The cluster's scripts keep it alive.
+    /// leaders: partition p on broker p % n + 1, unless set_leader moved it). The cluster's
+    /// scripts keep it alive.
     static std::shared_ptr<scripted_log> start(scripted_cluster& cluster, int brokers);
     explicit scripted_log(int brokers) : brokers_(brokers) {}
 
@@ -50,6 +51,9 @@ public:
     /// Writes the control marker (COMMIT or ABORT) ending `producer_id`'s open transaction on the
     /// partition. Returns the marker's offset.
     std::int64_t end_transaction(const std::string& topic, int partition, std::int64_t producer_id, bool commit);
+
+    /// The partition's batches as stored (base offsets rewritten), oldest first.
+    std::vector<std::vector<std::uint8_t>> batches(const std::string& topic, int partition) const;
 
     std::int64_t high_watermark(const std::string& topic, int partition) const;
     std::int64_t last_stable_offset(const std::string& topic, int partition) const;
@@ -117,9 +121,12 @@ private:
     std::optional<std::vector<std::uint8_t>> fetch(const scripted_request& req);
     std::optional<std::vector<std::uint8_t>> list_offsets(const scripted_request& req);
     std::int64_t append_locked(const std::string& topic, int partition, std::vector<std::uint8_t> bytes);
-    int leader_of(int partition) const { return partition % brokers_ + 1; }
+    int leader_of(const std::string& topic, int partition) const {
+        return cluster_ ? cluster_->leader_of(topic, partition) : partition % brokers_ + 1;
+    }
 
     int brokers_;
+    const scripted_cluster* cluster_ = nullptr;  // set by start(): only its threads call fetch()
     mutable std::mutex mutex_;
     std::condition_variable appended_;
     std::map<tp, partition_log> logs_;
