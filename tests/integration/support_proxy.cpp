@@ -21,26 +21,18 @@
 
 #include "kwire/protocol/frame.hpp"
 #include "kwire/protocol/messages/api_versions.hpp"
-#include "kwire/protocol/messages/metadata.hpp"
 #include "kwire/protocol/messages/sasl_authenticate.hpp"
 #include "kwire/protocol/messages/sasl_handshake.hpp"
 #include "mock_cluster.hpp"
+#include "support_address_rewrite.hpp"
 
 namespace kwire::test {
 
 namespace {
 
-constexpr std::int16_t metadata_key = 3;
-constexpr std::int16_t api_versions_key = 18;
+constexpr std::int16_t api_versions_key = api_versions_api_key;
 constexpr std::int16_t sasl_handshake_key = 17;
 constexpr std::int16_t sasl_authenticate_key = 36;
-
-std::uint32_t load_u32(const std::uint8_t* p) {
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
-}
-std::int16_t load_i16(const std::uint8_t* p) {
-    return static_cast<std::int16_t>((std::uint16_t{p[0]} << 8) | std::uint16_t{p[1]});
-}
 
 void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL, 0) | O_NONBLOCK); }
 void set_nodelay(int fd) {
@@ -305,33 +297,15 @@ struct kafka_proxy::impl {
         out.insert(out.end(), encoded.begin(), encoded.end());
     }
 
-    void rewrite_metadata(const std::uint8_t* frame, std::size_t size, std::int16_t version, std::vector<std::uint8_t>& out) {
-        protocol::MetadataResponse resp;
-        protocol::response_header header;
-        if (protocol::decode_response(protocol::bytes_view(frame + 4, size), version, resp, &header)) {
-            ++owner.metadata_undecodable_;
-            out.insert(out.end(), frame, frame + 4 + size);
-            return;
-        }
-        if (trace)
-            for (const auto& t : resp.topics)
-                for (const auto& p : t.partitions)
-                    std::fprintf(stderr, "proxy   metadata %s/%d leader %d\n", t.name ? t.name->c_str() : "?",
-                                 p.partition_index, p.leader_id);
-        for (auto& b : resp.brokers)
-            for (const auto& l : listeners)
-                if (b.port == l.upstream_port) {
-                    b.host = "127.0.0.1";
-                    b.port = l.port;
-                }
-        std::vector<std::uint8_t> encoded;
-        if (protocol::encode_response(encoded, resp, version, header.correlation_id)) {
-            ++owner.metadata_undecodable_;
-            out.insert(out.end(), frame, frame + 4 + size);
-            return;
-        }
-        out.insert(out.end(), encoded.begin(), encoded.end());
-        ++owner.metadata_rewritten_;
+    /// Metadata and FindCoordinator answers name the proxy's ports (support_address_rewrite.hpp).
+    void forward(const std::uint8_t* frame, std::size_t size, std::int16_t key, std::int16_t version,
+                 std::vector<std::uint8_t>& out) {
+        address_map map;
+        map.trace = trace;
+        for (const auto& l : listeners) map.ports.emplace_back(l.upstream_port, l.port);
+        const auto outcome = forward_response(frame, size, key, version, map, out);
+        if (key != metadata_api_key) return;
+        ++(outcome == rewrite_outcome::rewritten ? owner.metadata_rewritten_ : owner.metadata_undecodable_);
     }
 
     void upstream_frames(connection& c) {
@@ -355,9 +329,8 @@ struct kafka_proxy::impl {
                 close_conn(c);
                 return;
             }
-            if (key == metadata_key) rewrite_metadata(frame, size, version, c.to_client);
-            else if (key == api_versions_key && c.gate) rewrite_api_versions(frame, size, version, c.to_client);
-            else c.to_client.insert(c.to_client.end(), frame, frame + 4 + size);
+            if (key == api_versions_key && c.gate) rewrite_api_versions(frame, size, version, c.to_client);
+            else forward(frame, size, key, version, c.to_client);
             c.upstream_in.erase(c.upstream_in.begin(), c.upstream_in.begin() + static_cast<std::ptrdiff_t>(4 + size));
         }
     }

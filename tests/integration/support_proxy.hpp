@@ -1,9 +1,10 @@
 // A Kafka-aware TCP proxy for fault tests: one listening port per upstream broker, a thread with
 // poll() forwarding whole frames both ways, and commands to kill connections.
 //
-// The client bootstraps from addresses(); Metadata responses passing through are rewritten so
-// that every broker they advertise is one of the proxy's own ports (decoded and re-encoded with
-// kwire's codecs), so every connection the client makes -- bootstrap, leaders, reconnects --
+// The client bootstraps from addresses(); Metadata and FindCoordinator responses passing through
+// are rewritten so that every broker they advertise is one of the proxy's own ports (decoded and
+// re-encoded with kwire's codecs; tests/chaos/support_address_rewrite.hpp, shared with the chaos
+// proxy), so every connection the client makes -- bootstrap, leaders, coordinators, reconnects --
 // goes through the proxy. Other responses pass through byte for byte.
 //
 // Faults:
@@ -31,7 +32,6 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <string>
 #include <string>
 #include <vector>
 
