@@ -21,6 +21,7 @@
 #endif
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <optional>
 
@@ -101,6 +102,12 @@ std::error_code classify_tls_error(const std::error_code& ec) { return mbed::cla
 
 /// The peer closed the stream: end of file, or (OpenSSL) a TLS stream closed without
 /// close_notify. mbed::tls_stream reports any close as end of file.
+/// Connection incarnations, unique in the process (see broker_connection::incarnation).
+std::uint64_t next_incarnation() noexcept {
+    static std::atomic<std::uint64_t> counter{0};
+    return ++counter;
+}
+
 bool is_closed_by_peer(const std::error_code& ec) {
     if (ec == std::error_code(boost::system::error_code(net::error::eof))) return true;
 #if KWIRE_WITH_TLS && !KWIRE_TLS_MBEDTLS
@@ -164,7 +171,8 @@ broker_connection::broker_connection(net::any_io_executor ex, const connection_c
       timer_(ex),
       backoff_timer_(ex),
       reauth_timer_(ex),
-      session_(cfg.max_response_bytes, cfg.client_id) {}
+      session_(cfg.max_response_bytes, cfg.client_id),
+      incarnation_(next_incarnation()) {}
 
 broker_connection::~broker_connection() = default;
 
@@ -452,6 +460,7 @@ void broker_connection::close(std::error_code ec) {
 
 void broker_connection::fail(std::error_code ec, bool reconnect) {
     ++generation_;  // every callback of the old connection is stale from here on
+    incarnation_ = next_incarnation();  // before any handler runs: what they submit is the next life's
     if (io_) io_->close();  // its pending handlers hold it until they have run (and find themselves stale)
     resolver_.cancel();
     timer_.cancel();

@@ -51,6 +51,13 @@ public:
     std::string address() const { return host_ + ":" + std::to_string(port_); }
     bool ready() const noexcept { return state_ == state::ready; }
     std::size_t in_flight() const noexcept { return session_.in_flight(); }
+    /// Which life of this connection a request submitted now belongs to. Every request submitted
+    /// during one incarnation -- written, being written, or waiting for the connection to come up
+    /// -- is written in submission order or fails with that incarnation; a failure starts a new
+    /// one, before it reports the failed requests (so a request submitted from a failure handler
+    /// already belongs to the next). Unique across connections, so a caller can tell "the same
+    /// stream as my earlier requests" from "a later stream, possibly of a new connection object".
+    std::uint64_t incarnation() const noexcept { return incarnation_; }
     const api_version_table& versions() const noexcept { return session_.versions(); }
 
     /// Sends a request at the highest version both sides speak, within [min_version, Req's max]
@@ -167,6 +174,7 @@ private:
     state state_ = state::idle;
     clock::time_point timer_armed_for_{};
     std::uint64_t generation_ = 0;      // bumps on every (re)connect; stale callbacks check it
+    std::uint64_t incarnation_;         // see incarnation(); a new one from each fail()
     int failures_ = 0;                  // consecutive, for the backoff
     bool closing_ = false;              // close() was called: never reconnect
     std::minstd_rand jitter_{std::random_device{}()};

@@ -80,7 +80,7 @@ struct partition_state {
     batch_ptr open;                        // accumulating
     clock::time_point linger_until{};      // when the open batch must be sealed
     partition_queue<produce_batch> queue;  // sealed and in flight, with the sequence rules
-    std::int32_t in_flight_to = -1;        // the broker its in-flight batches went to
+    std::uint64_t in_flight_on = 0;        // the connection incarnation its in-flight batches went to
 };
 
 /// A send that cannot be encoded yet (the topic's metadata is unknown, or buffer.memory is
@@ -203,6 +203,8 @@ private:
         return cfg_.enable_idempotence ? 5 : cfg_.max_in_flight_per_connection;
     }
     void init_producer_id();
+    /// KIP-360's epoch bump for a sequence gap, once nothing is in flight (see sink.cpp).
+    void bump_epoch();
     void resequence_all();
 
     net::any_io_executor ex_;
@@ -235,7 +237,7 @@ private:
     std::int64_t producer_id_ = -1;
     std::int16_t producer_epoch_ = -1;
     bool init_in_flight_ = false;
-    bool bump_needed_ = false;       // KIP-360: a sequence gap; bump the epoch once nothing is in flight
+    bool bump_needed_ = false;       // a sequence gap: bump the epoch once nothing is in flight
     std::size_t requests_in_flight_ = 0;
     std::map<std::int32_t, int> broker_in_flight_;
 

@@ -6,8 +6,10 @@
 //  - with a compression executor, a batch whose records are still being compressed holds back
 //    every batch of its partition sealed after it (partition_queue::can_send), however the
 //    compression jobs finish;
-//  - a partition's batches in flight all travel on its leader's one connection, which the broker
-//    processes in order, so up to five can be pipelined;
+//  - a partition's batches in flight all travel on one incarnation of its leader's connection
+//    (send_request), which the broker processes in order, so up to five can be pipelined --
+//    but only once the broker has acknowledged one of them under the current producer id and
+//    epoch: until then it may hold no state for us and would take any sequence (partition_queue);
 //  - when one comes back for a retry (a retriable error, a lost connection), the batches behind it
 //    come back too (same connection failure, or OUT_OF_ORDER_SEQUENCE_NUMBER because their
 //    predecessor was not written); they return to `sealed` in their original order, and the
@@ -15,11 +17,12 @@
 //    the first of them resent, with the same sequence numbers, so the broker deduplicates
 //    whatever had in fact been written;
 //  - a real gap (the broker lost our producer state, or a batch was given up) cannot be closed
-//    with the old sequence numbers: the producer bumps its epoch (InitProducerId with its current
-//    id and epoch), once nothing is in flight, and renumbers every unsent batch from 0.
+//    with the old sequence numbers: the producer bumps its epoch itself (bump_epoch), once
+//    nothing is in flight, and renumbers every unsent batch from 0.
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 
 #include "kwire/codec/crc.hpp"
@@ -42,9 +45,11 @@ void producer_impl::drain() {
     // The idempotent producer sends nothing without a producer id, and nothing while an epoch
     // bump is due: the bump waits for the requests in flight to answer, then renumbers.
     bool may_send = true;
+    if (cfg_.enable_idempotence && bump_needed_ && producer_id_ >= 0 && requests_in_flight_ == 0 && !init_in_flight_)
+        bump_epoch();
     if (cfg_.enable_idempotence && (producer_id_ < 0 || bump_needed_)) {
         may_send = false;
-        if (!init_in_flight_ && (producer_id_ < 0 || requests_in_flight_ == 0)) init_producer_id();
+        if (!init_in_flight_ && producer_id_ < 0) init_producer_id();
     }
 
     std::map<std::int32_t, std::vector<std::pair<topic_state*, partition_state*>>> by_leader;
@@ -62,9 +67,6 @@ void producer_impl::drain() {
                 request_metadata(t);
                 continue;
             }
-            // Leadership moved while batches are in flight to the old leader: wait for their
-            // answers before sending to the new one, or a later batch could overtake them.
-            if (!p.queue.in_flight().empty() && p.in_flight_to != leader) continue;
             by_leader[leader].emplace_back(&t, &p);
         }
     }
@@ -92,8 +94,18 @@ void producer_impl::send_request(std::int32_t leader, std::vector<std::pair<topi
     std::size_t total = 0;
     const auto now = clock::now();
     std::vector<sent_batch> sent;
+    const auto incarnation = conn->incarnation();
     for (auto& [t, p] : parts) {
         if (!p->queue.can_send(now, max_in_flight_per_partition())) continue;
+        // The pipelining invariant: a batch joins its partition's batches in flight only on the
+        // same connection incarnation, so that the broker reads them in sequence order, or all of
+        // them fail together. Batches still in flight elsewhere -- on the old leader after a
+        // leadership move, or on this connection's previous life, whose failure is being
+        // reported request by request right now (a drain can run between two of those reports)
+        // -- must all be answered or failed first. Sent on the next incarnation, this batch would
+        // reach the broker before the earlier ones are retried; a broker without state for our
+        // producer (KIP-360) accepts any sequence and would store it first.
+        if (!p->queue.in_flight().empty() && p->in_flight_on != incarnation) continue;
         auto& b = *p->queue.sealed().front();
         if (total > 0 && total + b.bytes.size() > cfg_.max_request_size) continue;
         total += b.bytes.size();
@@ -105,7 +117,7 @@ void producer_impl::send_request(std::int32_t leader, std::vector<std::pair<topi
         pd.index = p->id;
         pd.records = protocol::bytes_view(b.bytes.data(), b.bytes.size());
         sent.push_back({t, p, p->queue.send_front()->order});
-        p->in_flight_to = leader;
+        p->in_flight_on = incarnation;
     }
     if (sent.empty()) return;
     ++requests_in_flight_;
@@ -179,6 +191,7 @@ void producer_impl::handle_partition_result(topic_state& t, partition_state& p, 
     if (!owned) return;
     switch (outcome) {
         case batch_outcome::delivered:
+            p.queue.acknowledged(*owned);
             complete_batch(*owned, {}, p.id, base_offset, log_append_time);
             break;
         case batch_outcome::failed:
@@ -219,6 +232,24 @@ void producer_impl::retry(topic_state& t, partition_state& p, batch_ptr owned, b
     }
 }
 
+void producer_impl::bump_epoch() {
+    // An idempotent producer bumps its epoch itself, as the Java client and librdkafka do: same
+    // producer id, epoch + 1, every partition from sequence 0 (a broker takes a higher epoch that
+    // starts at 0). Keeping the id matters: the broker then rejects any batch of the old epoch
+    // that reaches it late (INVALID_PRODUCER_EPOCH) -- say a request it read before a connection
+    // died and works through after the retry was written -- where a new producer id would let
+    // that old copy in behind the retry. InitProducerId without a transactional id always
+    // answers with a new id, so it is asked only when the epoch is exhausted.
+    bump_needed_ = false;
+    if (producer_epoch_ == std::numeric_limits<std::int16_t>::max()) {
+        producer_id_ = -1;  // the next drain asks for a fresh id
+        producer_epoch_ = -1;
+        return;
+    }
+    ++producer_epoch_;
+    resequence_all();
+}
+
 void producer_impl::init_producer_id() {
     init_in_flight_ = true;
     auto conn = cluster_->any_broker();
@@ -229,8 +260,8 @@ void producer_impl::init_producer_id() {
     protocol::InitProducerIdRequest req;
     req.transactional_id.reset();
     req.transaction_timeout_ms = 0x7fffffff;
-    req.producer_id = producer_id_;  // v3+: with our current id and epoch, an epoch bump (KIP-360)
-    req.producer_epoch = producer_epoch_;
+    req.producer_id = -1;  // a fresh id: epochs are bumped locally (bump_epoch)
+    req.producer_epoch = -1;
     auto self = shared_from_this();
     conn->request(std::move(req), [self](std::error_code ec, protocol::InitProducerIdResponse resp, std::int16_t) {
         self->init_in_flight_ = false;
@@ -239,15 +270,6 @@ void producer_impl::init_producer_id() {
         if (ec) {
             const bool retriable = ec.category() != kafka_category() || is_retriable(static_cast<std::int16_t>(ec.value())) ||
                                    ec == kafka_error(15) || ec == kafka_error(16);
-            if (!retriable && self->producer_id_ >= 0) {
-                // The broker would not bump our epoch (older brokers, or ones that answer
-                // INVALID_PRODUCER_ID_MAPPING): as the Java client does, start over with a fresh
-                // producer id, which is a fresh sequence space. Nothing is in flight.
-                self->producer_id_ = -1;
-                self->producer_epoch_ = -1;
-                self->schedule_drain();
-                return;
-            }
             if (!retriable) {
                 // Without a producer id nothing can be sent: fail what waits, with the reason.
                 for (auto& [name, t] : self->topics_)

@@ -40,6 +40,14 @@ std::unique_ptr<fake_batch> batch(std::size_t records, steady::time_point deadli
     return b;
 }
 
+/// As if the broker had acknowledged an earlier batch of the partition under the current id and
+/// epoch: it knows the producer, so batches may be pipelined.
+void known_to_the_broker(queue& q) {
+    fake_batch earlier;
+    earlier.base_sequence = 0;
+    q.acknowledged(earlier);
+}
+
 const auto t0 = steady::now();
 constexpr std::int16_t NOT_LEADER = 6, TIMED_OUT = 7, OUT_OF_ORDER = 45, DUPLICATE = 46, UNKNOWN_PID = 59,
                        TOO_LARGE = 10;
@@ -59,19 +67,56 @@ TEST(PartitionQueue, SequencesFollowSealOrderAndWrapAtTwoToThe31) {
     EXPECT_EQ(q.next_sequence(), 3);
 }
 
-TEST(PartitionQueue, PipelinesUpToTheInFlightLimitInOrder) {
+TEST(PartitionQueue, PipelinesUpToTheInFlightLimitInOrderOnceABatchIsAcknowledged) {
     queue q;
-    for (int i = 0; i < 7; ++i) q.push_sealed(batch(10), 1, 0);
+    for (int i = 0; i < 8; ++i) q.push_sealed(batch(10), 1, 0);
+    // Nothing acknowledged under this id and epoch yet: the broker may hold no state for the
+    // producer and would take any sequence, so one batch at a time.
+    ASSERT_TRUE(q.can_send(t0, 5));
+    auto* first = q.send_front();
+    EXPECT_FALSE(q.can_send(t0, 5));
+    auto acked = q.take(first);
+    q.acknowledged(*acked);
+    EXPECT_TRUE(q.confirmed());
     std::vector<std::int32_t> sent;
     while (q.can_send(t0, 5)) sent.push_back(q.send_front()->base_sequence);
-    EXPECT_EQ(sent, (std::vector<std::int32_t>{0, 10, 20, 30, 40}));
+    EXPECT_EQ(sent, (std::vector<std::int32_t>{10, 20, 30, 40, 50}));
     EXPECT_FALSE(q.can_send(t0, 5));
-    auto first = q.take(q.in_flight().front().get());  // answered
+    auto second = q.take(q.in_flight().front().get());  // answered
+    EXPECT_TRUE(q.can_send(t0, 5));
+}
+
+// The case the rule exists for: the first batch of a new producer is lost (a retriable error, a
+// dead connection) while the second, pipelined behind it, reaches a broker with no state for the
+// producer -- which stores it, so the first would land behind it. Every new epoch starts over.
+TEST(PartitionQueue, AFirstBatchIsNeverPipelinedUnderANewProducerIdOrEpoch) {
+    queue q;
+    for (int i = 0; i < 3; ++i) q.push_sealed(batch(1), 5, 0);
+    auto* a = q.send_front();
+    EXPECT_FALSE(q.can_send(t0, 5)) << "the second batch would be pipelined behind the first";
+    q.requeue(q.take(a), t0);  // a retriable error
+    ASSERT_TRUE(q.can_send(t0, 5));
+    a = q.send_front();
+    EXPECT_EQ(a->base_sequence, 0);
+    EXPECT_FALSE(q.can_send(t0, 5));
+    q.acknowledged(*q.take(a));
+    EXPECT_TRUE(q.can_send(t0, 5));
+    q.resequence(5, 1);  // an epoch bump: the broker knows nothing of epoch 1 yet
+    EXPECT_FALSE(q.confirmed());
+    q.send_front();
+    EXPECT_FALSE(q.can_send(t0, 5));
+}
+
+TEST(PartitionQueue, BatchesWithoutSequenceNumbersPipelineFromTheStart) {
+    queue q;
+    for (int i = 0; i < 3; ++i) q.push_sealed(batch(1), -1, -1);  // not idempotent
+    q.send_front();
     EXPECT_TRUE(q.can_send(t0, 5));
 }
 
 TEST(PartitionQueue, OutOfOrderResponsesBehindAFailedBatchAreRetriedInOriginalOrderWithTheSameSequences) {
     queue q;
+    known_to_the_broker(q);
     for (int i = 0; i < 3; ++i) q.push_sealed(batch(5), 7, 2);
     auto* a = q.send_front();  // seq 0
     auto* b = q.send_front();  // seq 5
@@ -106,7 +151,7 @@ TEST(PartitionQueue, OutOfOrderWithNothingEarlierOutstandingIsARealGapAndRenumbe
     EXPECT_EQ(classify_produce_result(OUT_OF_ORDER, false, true, true), batch_outcome::bump_epoch_and_retry);
     q.requeue(q.take(b), t0);
     ASSERT_TRUE(q.in_flight().empty());
-    q.resequence(7, 3);  // InitProducerId with our id and epoch gave epoch 3
+    q.resequence(7, 3);  // the producer bumped its epoch to 3
     ASSERT_EQ(q.sealed().size(), 2u);
     EXPECT_EQ(q.sealed()[0]->base_sequence, 0);
     EXPECT_EQ(q.sealed()[0]->producer_epoch, 3);
@@ -146,6 +191,7 @@ TEST(PartitionQueue, ClassifiesEveryKindOfAnswer) {
 // earlier ones went out.
 TEST(PartitionQueue, ABatchStillCompressingHoldsBackTheReadyBatchesSealedAfterIt) {
     queue q;
+    known_to_the_broker(q);
     for (int i = 0; i < 4; ++i) {
         auto b = batch(5);
         b->compressing = true;

@@ -6,7 +6,12 @@
 // The guarantees, step by step:
 //  - batches get sequence numbers in the order they are sealed, wrapping from INT32_MAX to 0;
 //  - up to `max_in_flight` are sent in that order, on one connection, which the broker handles
-//    in order;
+//    in order -- but a numbered batch is pipelined behind another only once the broker has
+//    acknowledged one of this partition's batches under the current producer id and epoch.
+//    Before that the broker may hold no state for the producer, and then it accepts a batch at
+//    any sequence number (KIP-360): were the first batch lost (a retriable error, a dead
+//    connection) while the second got through, the second would be stored first, and the first,
+//    now out of sequence, only after an epoch bump, behind it;
 //  - a batch whose bytes are not final yet (its records are being compressed on another thread)
 //    holds back every batch sealed after it, even ones that are ready: it keeps its place and
 //    its sequence numbers, and the partition sends nothing until it is ready;
@@ -73,8 +78,16 @@ public:
     bool can_send(clock::time_point now, int max_in_flight) const noexcept {
         if (sealed_.empty() || !sealed_.front()->ready() || now < backoff_until_) return false;
         if (retrying_ && !in_flight_.empty()) return false;  // resend only behind a clean slate
+        if (!confirmed_ && sealed_.front()->base_sequence >= 0 && !in_flight_.empty()) return false;
         return static_cast<int>(in_flight_.size()) < max_in_flight;
     }
+
+    /// The broker acknowledged `b` (or answered it as a duplicate): it knows this producer id and
+    /// epoch on the partition now, so batches may be pipelined.
+    void acknowledged(const Batch& b) noexcept {
+        if (b.base_sequence >= 0) confirmed_ = true;
+    }
+    bool confirmed() const noexcept { return confirmed_; }
 
     /// Moves the front sealed batch in flight and returns it.
     Batch* send_front() {
@@ -159,6 +172,7 @@ public:
     /// nothing in flight (the producer waits for that before bumping).
     void resequence(std::int64_t producer_id, std::int16_t epoch) {
         next_sequence_ = 0;
+        confirmed_ = false;  // a new epoch or id: the broker has seen none of it yet
         for (auto& b : sealed_) {
             b->set_producer_state(producer_id, epoch, next_sequence_);
             next_sequence_ = advance_sequence(next_sequence_, static_cast<std::int64_t>(b->record_count()));
@@ -189,6 +203,7 @@ private:
     std::uint64_t next_order_ = 0;
     clock::time_point backoff_until_{};
     bool retrying_ = false;
+    bool confirmed_ = false;  // a batch numbered under the current producer id/epoch was acknowledged
 };
 
 }  // namespace kwire::client::detail

@@ -1,0 +1,148 @@
+// Deterministic regressions for the reordering issue 11 found under chaos: a connection dies with
+// several Produce requests on it, and the producer must not let a later batch of a partition
+// reach the broker before an earlier one that died with the connection. The broker applies
+// Kafka's producer-state rules (support_rules_broker.hpp), under which a producer it has no state
+// for may start at any sequence -- so a later batch that arrives first is stored first.
+//
+// The timing is scripted, not left to luck: the broker holds the first Produce after the test
+// arms it until the test has lined up the requests it wants on the connection, then closes the
+// connection without applying anything. The client learns of the failure request by request.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+
+#include <future>
+#include <iostream>
+#include <memory>
+#include <mutex>
+
+#include "kwire/client/producer.hpp"
+#include "support_checker.hpp"
+#include "support_rules_broker.hpp"
+
+namespace kwire::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+producer_config ordering_config(rules_cluster& rc) {
+    producer_config cfg;
+    cfg.bootstrap_servers = rc.cluster().addresses();
+    cfg.linger = 0ms;
+    cfg.max_in_flight_per_connection = 5;
+    cfg.retry_backoff = 20ms;
+    cfg.retry_backoff_max = 100ms;
+    cfg.reconnect_backoff = 20ms;
+    cfg.reconnect_backoff_max = 100ms;
+    cfg.request_timeout = 5s;
+    cfg.delivery_timeout = 20s;
+    return cfg;
+}
+
+/// Holds the first Produce that arrives once armed, until released; then closes its connection
+/// without applying it (nor anything queued behind it on that connection).
+struct held_produce {
+    std::mutex mutex;
+    bool armed = false;
+    bool holding = false;
+    std::promise<void> release;
+    std::shared_future<void> released = release.get_future().share();
+
+    produce_fault operator()(const scripted_request&) {
+        {
+            std::lock_guard lock(mutex);
+            if (!armed) return produce_fault::none;
+            armed = false;
+            holding = true;
+        }
+        released.wait();
+        return produce_fault::close_before_apply;
+    }
+    bool is_holding() {
+        std::lock_guard lock(mutex);
+        return holding;
+    }
+};
+
+/// Sends one record to `partition` and gives the producer a moment to write what it can.
+void send_one(boost::asio::io_context& io, producer& p, produce_ledger& ledger, const std::string& topic, int partition) {
+    ledger.send(p, topic, "p" + std::to_string(partition), partition);
+    run_until(io, [] { return false; }, 30ms);
+}
+
+/// The scripted cut: two records for partition 0 (the broker holds the first), then four for
+/// partition 1 (three requests, and a fourth that waits for room on the connection: the
+/// producer allows five requests per connection); then the broker closes the connection
+/// without applying any of them, and the producer recovers. Returns the checker's counts.
+anomaly_counts cut_behind_partition_zero(rules_cluster& rc, held_produce& hold, boost::asio::io_context& io,
+                                         producer& p, produce_ledger& ledger) {
+    {
+        std::lock_guard lock(hold.mutex);
+        hold.armed = true;
+    }
+    send_one(io, p, ledger, "order", 0);  // held by the broker
+    EXPECT_TRUE(run_until(io, [&] { return hold.is_holding(); }, 5s));
+    send_one(io, p, ledger, "order", 0);
+    for (int i = 0; i < 4; ++i) send_one(io, p, ledger, "order", 1);
+    hold.release.set_value();
+
+    EXPECT_TRUE(run_until(io, [&] { return ledger.all_completed(); }, 15s)) << "sends still pending";
+    const auto a = check(ledger, stored(rc, "order", 3), {{}, &std::cout});
+    std::cout << "[ report ] " << a << "\n";
+    return a;
+}
+
+// Partition 1 has never been written by this producer: its first batch dies with a connection
+// behind two requests of partition 0, while a later batch of partition 1 waits for room on the
+// connection. Before the fix, the drain that ran between two failure reports sent that later
+// batch on the connection's next life, ahead of the retried first batch; the broker, with no
+// state for the producer on partition 1, stored it first, and the first batch landed after an
+// epoch bump, behind it.
+TEST(ProducerOrdering, AFirstBatchLostWithAConnectionIsNotOvertaken) {
+    rules_cluster rc(1);
+    rc.add_topic("order", 3);
+    auto hold = std::make_shared<held_produce>();
+    rc.produce_hook = [hold](const scripted_request& r) { return (*hold)(r); };
+
+    boost::asio::io_context io;
+    produce_ledger ledger;
+    {
+        producer p(io.get_executor(), ordering_config(rc));
+        // Warm up on partition 2: producer id, metadata and the connection are in place.
+        ledger.send(p, "order", "p2", 2);
+        ASSERT_TRUE(run_until(io, [&] { return ledger.all_completed(); }, 10s));
+        ASSERT_EQ(ledger.acknowledged(), 1u);
+
+        const auto a = cut_behind_partition_zero(rc, *hold, io, p, ledger);
+        EXPECT_EQ(a.violations(true), 0u) << a;
+        EXPECT_EQ(a.acknowledged, ledger.size());
+    }
+}
+
+// Partition 1 is known to the broker (acknowledged before), so it pipelines; a connection dies
+// with two requests of partition 0 ahead of three of partition 1, while a fourth waits for room.
+// A batch sent on the connection's next life before the three are retried reaches the broker out
+// of sequence: it must not be sent there at all (the broker never has to reject one).
+TEST(ProducerOrdering, NothingIsSentOnANewConnectionAheadOfBatchesLostWithTheOld) {
+    rules_cluster rc(1);
+    rc.add_topic("order", 3);
+    auto hold = std::make_shared<held_produce>();
+    rc.produce_hook = [hold](const scripted_request& r) { return (*hold)(r); };
+
+    boost::asio::io_context io;
+    produce_ledger ledger;
+    {
+        producer p(io.get_executor(), ordering_config(rc));
+        ledger.send(p, "order", "p0", 0);
+        ledger.send(p, "order", "p1", 1);
+        ASSERT_TRUE(run_until(io, [&] { return ledger.all_completed(); }, 10s));
+        ASSERT_EQ(ledger.acknowledged(), 2u);
+
+        const auto a = cut_behind_partition_zero(rc, *hold, io, p, ledger);
+        EXPECT_EQ(a.violations(true), 0u) << a;
+        EXPECT_EQ(rc.counters().out_of_order, 0) << "a batch reached the broker ahead of an earlier one";
+    }
+}
+
+}  // namespace
+}  // namespace kwire::test
