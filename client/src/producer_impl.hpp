@@ -55,6 +55,7 @@ struct produce_batch {
     clock::time_point deadline;       // delivery.timeout.ms from the first record
     std::size_t memory = 0;           // bytes charged against buffer.memory
     int attempts = 0;                 // Produce requests that carried it
+    bool maybe_written = false;       // an attempt died with its connection: the broker may hold it
     bool compressing = false;         // on the compression executor: `bytes` is empty until it is back
 
     std::size_t record_count() const noexcept { return records.size(); }
@@ -205,6 +206,7 @@ private:
     void init_producer_id();
     /// KIP-360's epoch bump for a sequence gap, once nothing is in flight (see sink.cpp).
     void bump_epoch();
+    bool any_batch_needs_resolving() const noexcept;
     void resequence_all();
 
     net::any_io_executor ex_;

@@ -44,13 +44,17 @@ void producer_impl::drain() {
 
     // The idempotent producer sends nothing without a producer id, and nothing while an epoch
     // bump is due: the bump waits for the requests in flight to answer, then renumbers.
+    // While a bump waits, a batch that the broker may already hold is sent again under its old
+    // numbers (partition_queue::needs_resolving): the bump must not renumber it.
     bool may_send = true;
-    if (cfg_.enable_idempotence && bump_needed_ && producer_id_ >= 0 && requests_in_flight_ == 0 && !init_in_flight_)
+    if (cfg_.enable_idempotence && bump_needed_ && producer_id_ >= 0 && requests_in_flight_ == 0 && !init_in_flight_ &&
+        !any_batch_needs_resolving())
         bump_epoch();
     if (cfg_.enable_idempotence && (producer_id_ < 0 || bump_needed_)) {
         may_send = false;
         if (!init_in_flight_ && producer_id_ < 0) init_producer_id();
     }
+    const bool resolving = cfg_.enable_idempotence && bump_needed_ && producer_id_ >= 0;
 
     std::map<std::int32_t, std::vector<std::pair<topic_state*, partition_state*>>> by_leader;
     for (auto& [name, tp] : topics_) {
@@ -59,7 +63,9 @@ void producer_impl::drain() {
         const auto* info = cluster_->topic(t.name);
         for (auto& p : t.partitions) {
             if (p.open && (now >= p.linger_until || flush_pending_for(p.open->records.front().generation))) seal(t, p);
-            if (!may_send || !p.queue.can_send(now, max_in_flight_per_partition())) continue;
+            if (!(may_send || (resolving && p.queue.needs_resolving())) ||
+                !p.queue.can_send(now, max_in_flight_per_partition()))
+                continue;
             std::int32_t leader = -1;
             if (info && static_cast<std::size_t>(p.id) < info->partitions.size())
                 leader = info->partitions[static_cast<std::size_t>(p.id)].leader;
@@ -95,8 +101,10 @@ void producer_impl::send_request(std::int32_t leader, std::vector<std::pair<topi
     const auto now = clock::now();
     std::vector<sent_batch> sent;
     const auto incarnation = conn->incarnation();
+    const bool resolving = cfg_.enable_idempotence && bump_needed_;
     for (auto& [t, p] : parts) {
         if (!p->queue.can_send(now, max_in_flight_per_partition())) continue;
+        if (resolving && !p->queue.needs_resolving()) continue;  // only resolving resends before a bump
         // The pipelining invariant: a batch joins its partition's batches in flight only on the
         // same connection incarnation, so that the broker reads them in sequence order, or all of
         // them fail together. Batches still in flight elsewhere -- on the old leader after a
@@ -189,6 +197,13 @@ void producer_impl::handle_partition_result(topic_state& t, partition_state& p, 
         classify_produce_result(error, static_cast<bool>(transport), cfg_.enable_idempotence, p.queue.first_outstanding(b));
     auto owned = p.queue.take(b);
     if (!owned) return;
+    // Whether the broker may hold it: a lost answer leaves that open; a sequence verdict from the
+    // leader closes it (it would have answered a batch it holds as a duplicate). Other errors
+    // (NOT_LEADER_OR_FOLLOWER, timeouts) say nothing about an earlier attempt.
+    if (transport) owned->maybe_written = true;
+    else if (error == static_cast<std::int16_t>(kafka_errc::out_of_order_sequence_number) ||
+             error == static_cast<std::int16_t>(kafka_errc::unknown_producer_id))
+        owned->maybe_written = false;
     switch (outcome) {
         case batch_outcome::delivered:
             p.queue.acknowledged(*owned);
@@ -230,6 +245,13 @@ void producer_impl::retry(topic_state& t, partition_state& p, batch_ptr owned, b
         auto self = shared_from_this();
         cluster_->refresh({t.name}, [self](std::error_code) { self->schedule_drain(); });
     }
+}
+
+bool producer_impl::any_batch_needs_resolving() const noexcept {
+    for (const auto& [name, t] : topics_)
+        for (const auto& p : t->partitions)
+            if (p.queue.needs_resolving()) return true;
+    return false;
 }
 
 void producer_impl::bump_epoch() {

@@ -11,11 +11,14 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <atomic>
 #include <future>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <thread>
 
+#include "kwire/client/error.hpp"
 #include "kwire/client/producer.hpp"
 #include "support_checker.hpp"
 #include "support_rules_broker.hpp"
@@ -141,6 +144,46 @@ TEST(ProducerOrdering, NothingIsSentOnANewConnectionAheadOfBatchesLostWithTheOld
         const auto a = cut_behind_partition_zero(rc, *hold, io, p, ledger);
         EXPECT_EQ(a.violations(true), 0u) << a;
         EXPECT_EQ(rc.counters().out_of_order, 0) << "a batch reached the broker ahead of an earlier one";
+    }
+}
+
+// An epoch bump must not renumber a batch that the broker may already hold. Batch 1 of a known
+// partition is held by the broker past its delivery timeout (it expires in flight, so the
+// producer must bump its epoch: its outcome is unknown), then written and answered too late;
+// batch 2, pipelined behind it, is written but its answer is lost with the connection. Renumbered
+// under the new epoch, batch 2 would be a new batch to the broker and stored twice; sent again
+// under its old numbers first, the broker recognises it and answers with its original offset.
+TEST(ProducerOrdering, AnEpochBumpDoesNotRenumberABatchTheBrokerMayHold) {
+    rules_cluster rc(1);
+    rc.add_topic("order", 1);
+    auto produces = std::make_shared<std::atomic<int>>(0);
+    rc.produce_hook = [produces](const scripted_request&) {
+        const int n = ++*produces;
+        if (n == 2) std::this_thread::sleep_for(700ms);  // batch 1: past its delivery timeout
+        return n == 3 ? produce_fault::close_after_apply : produce_fault::none;  // batch 2
+    };
+
+    boost::asio::io_context io;
+    produce_ledger ledger;
+    {
+        auto cfg = ordering_config(rc);
+        cfg.delivery_timeout = 600ms;
+        producer p(io.get_executor(), cfg);
+        ledger.send(p, "order", "p0", 0);  // known to the broker from here on
+        ASSERT_TRUE(run_until(io, [&] { return ledger.all_completed(); }, 10s));
+        ASSERT_EQ(ledger.acknowledged(), 1u);
+
+        ledger.send(p, "order", "p0", 0);  // batch 1, held by the broker
+        run_until(io, [] { return false; }, 300ms);
+        ledger.send(p, "order", "p0", 0);  // batch 2
+        EXPECT_TRUE(run_until(io, [&] { return ledger.all_completed(); }, 10s)) << "sends still pending";
+        check_options options{{make_error_code(client::client_errc::delivery_timed_out)}, &std::cout};
+        const auto a = check(ledger, stored(rc, "order", 1), options);
+        std::cout << "[ report ] " << a << "\n";
+        EXPECT_EQ(a.violations(true), 0u) << a;
+        EXPECT_EQ(a.failed, 1u) << "batch 1 expired in flight";
+        EXPECT_EQ(a.failed_stored, 1u) << "... and was stored all the same";
+        EXPECT_EQ(rc.counters().duplicates, 1) << "batch 2 was recognised as the batch already stored";
     }
 }
 

@@ -21,6 +21,7 @@ struct fake_batch {
     steady::time_point deadline = steady::time_point::max();
     std::size_t records = 1;
     bool compressing = false;  // its records are being compressed elsewhere
+    bool maybe_written = false;
 
     std::size_t record_count() const noexcept { return records; }
     bool ready() const noexcept { return !compressing; }
@@ -105,6 +106,25 @@ TEST(PartitionQueue, AFirstBatchIsNeverPipelinedUnderANewProducerIdOrEpoch) {
     EXPECT_FALSE(q.confirmed());
     q.send_front();
     EXPECT_FALSE(q.can_send(t0, 5));
+}
+
+// A batch whose answer was lost may be on the broker: an epoch bump would renumber it into a new
+// batch and the broker would store it twice. The queue says so while it is at the front.
+TEST(PartitionQueue, ABatchTheBrokerMayHoldMustBeResolvedBeforeAnEpochBump) {
+    queue q;
+    known_to_the_broker(q);
+    for (int i = 0; i < 2; ++i) q.push_sealed(batch(1), 5, 0);
+    EXPECT_FALSE(q.needs_resolving());
+    auto* a = q.send_front();
+    auto owned = q.take(a);
+    owned->maybe_written = true;  // its connection died before the answer
+    q.requeue(std::move(owned), t0);
+    EXPECT_TRUE(q.needs_resolving());
+    ASSERT_TRUE(q.can_send(t0, 5));
+    a = q.send_front();  // sent again under its old numbers
+    EXPECT_FALSE(q.needs_resolving()) << "the batch behind it was never sent";
+    EXPECT_EQ(a->base_sequence, 0);
+    EXPECT_EQ(a->producer_epoch, 0);
 }
 
 TEST(PartitionQueue, BatchesWithoutSequenceNumbersPipelineFromTheStart) {

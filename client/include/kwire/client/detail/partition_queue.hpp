@@ -22,7 +22,12 @@
 //    that the broker can drop whatever it had in fact written;
 //  - when numbers can no longer be made contiguous (the broker lost our producer state, or a
 //    batch was given up), the producer bumps its epoch once nothing is in flight, and every
-//    sealed batch is renumbered from 0 under the new epoch (KIP-360).
+//    sealed batch is renumbered from 0 under the new epoch (KIP-360) -- but never a batch the
+//    broker may already hold: one whose request died with its connection (or timed out) before
+//    an answer came. Renumbered, it would be a new batch to the broker and be stored twice. So
+//    such a batch, at the front of its partition, is first sent again under its old numbers
+//    (`needs_resolving`): the broker answers it as a duplicate (it had it), or as out of
+//    sequence (it did not, and it can be renumbered); only then does the epoch move on.
 #pragma once
 
 #include <algorithm>
@@ -55,7 +60,8 @@ constexpr std::int32_t advance_sequence(std::int32_t seq, std::int64_t n) noexce
 }
 
 /// Batch must have: std::uint64_t order; std::int32_t base_sequence; std::int64_t producer_id;
-/// std::int16_t producer_epoch; int attempts; std::chrono::steady_clock::time_point deadline;
+/// std::int16_t producer_epoch; int attempts; bool maybe_written (an attempt's outcome is unknown:
+/// the broker may hold it); std::chrono::steady_clock::time_point deadline;
 /// std::size_t record_count() const; bool ready() const (its bytes are final and may be sent);
 /// void set_producer_state(pid, epoch, seq) (also called on a batch that is not ready: it must
 /// then keep the numbers and write them into its bytes once they are final).
@@ -88,6 +94,10 @@ public:
         if (b.base_sequence >= 0) confirmed_ = true;
     }
     bool confirmed() const noexcept { return confirmed_; }
+
+    /// Whether the front sealed batch may already be on the broker under its current numbers
+    /// (see the header comment): an epoch bump must wait until it is sent again and answered.
+    bool needs_resolving() const noexcept { return !sealed_.empty() && sealed_.front()->maybe_written; }
 
     /// Moves the front sealed batch in flight and returns it.
     Batch* send_front() {
