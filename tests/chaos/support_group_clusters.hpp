@@ -1,0 +1,57 @@
+// The clusters the consumer-group chaos scenarios run against, behind one interface: where the
+// members connect (through the chaos proxy), how the test appends numbered records while they
+// consume, how it observes the group's committed offsets (directly, never through the chaos),
+// and what the partitions hold in the end.
+//  - mock_group_cluster: librdkafka 2.0.2's mock (3 brokers), the classic protocol. Its group
+//    coordinator does JoinGroup/SyncGroup/Heartbeat/LeaveGroup/OffsetCommit/OffsetFetch with
+//    session timeouts; assignment is the members' (range, cooperative-sticky); it reads
+//    group.instance.id and ignores it, so static members are only kwire's side of KIP-345.
+//  - scripted_group_cluster: the scripted cluster (tests/admin) with scripted_log serving Fetch
+//    and scripted_consumer_group's KIP-848 coordinator (group.protocol=consumer). That coordinator
+//    keeps no timers, so a member that dies is never expired by it: expire_silent_members() plays
+//    the broker's session timeout, sending the leave heartbeat (epoch -1) on behalf of a member
+//    that has not heartbeated for `session`, as Kafka's coordinator removes it.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace kwire::test {
+
+class group_cluster {
+public:
+    virtual ~group_cluster() = default;
+    /// "host:port" of each broker, to put the chaos proxy in front of.
+    virtual std::vector<std::string> brokers() const = 0;
+    /// Extra `kwire consume` properties the cluster needs (-X name=value pairs).
+    virtual std::vector<std::string> member_properties() const = 0;
+    /// Appends these values to the partition, in order (blocks until they are stored).
+    virtual void append(std::int32_t partition, const std::vector<std::string>& values) = 0;
+    /// The group's committed offset per partition (-1: none), read straight from the coordinator.
+    /// Throws std::runtime_error when it cannot be read (the observer tries again).
+    virtual std::map<std::int32_t, std::int64_t> committed() = 0;
+    /// What each partition holds, offset by offset, once the run is over.
+    virtual std::map<std::int32_t, std::vector<std::string>> contents() = 0;
+    /// Called by the test every ~100 ms: a chance to play what the cluster lacks.
+    virtual void tick() {}
+    /// Members the cluster removed on its own (expire_silent_members).
+    virtual int expired() const { return 0; }
+    /// What the coordinator holds, for a failure's report (which member owns what).
+    virtual std::string describe() const { return {}; }
+};
+
+/// `topic` with `partitions` partitions on librdkafka's mock; `group` is the group observed.
+std::unique_ptr<group_cluster> make_mock_group_cluster(const std::string& topic, int partitions,
+                                                       const std::string& group);
+/// The same on the scripted cluster with a KIP-848 coordinator (heartbeat interval
+/// `heartbeat_ms`) and a test-side session timeout of `session`.
+std::unique_ptr<group_cluster> make_scripted_group_cluster(const std::string& topic, int partitions,
+                                                           const std::string& group, int heartbeat_ms,
+                                                           std::chrono::milliseconds session);
+
+}  // namespace kwire::test

@@ -1,0 +1,132 @@
+// Child processes read line by line (support_process_group.hpp): posix_spawn, one reader thread
+// per pipe, waitpid.
+#include "support_process_group.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace kwire::test {
+
+child_process::child_process(const std::vector<std::string>& argv) {
+    if (argv.empty()) throw std::invalid_argument("child_process: empty argv");
+    int out[2], err[2];
+    if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
+    if (::pipe2(err, O_CLOEXEC) != 0) {
+        ::close(out[0]);
+        ::close(out[1]);
+        throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
+    }
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    started_ = chaos_clock::now();
+    const int rc = ::posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ::close(out[1]);
+    ::close(err[1]);
+    if (rc != 0) {
+        ::close(out[0]);
+        ::close(err[0]);
+        throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
+    }
+    out_reader_ = std::thread([this, fd = out[0]] { read_loop(fd, true); });
+    err_reader_ = std::thread([this, fd = err[0]] { read_loop(fd, false); });
+}
+
+child_process::~child_process() {
+    if (running()) signal(SIGKILL);
+    reap_blocking();
+    // The pipes reach their end once the child (their only writer) is gone.
+    out_reader_.join();
+    err_reader_.join();
+}
+
+void child_process::read_loop(int fd, bool is_stdout) {
+    char buf[16384];
+    for (;;) {
+        const auto n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        const auto now = chaos_clock::now();
+        std::lock_guard lock(mutex_);
+        if (!is_stdout) {
+            if (err_.size() < (1u << 20)) err_.append(buf, static_cast<std::size_t>(n));
+            continue;
+        }
+        partial_.append(buf, static_cast<std::size_t>(n));
+        std::size_t start = 0;
+        for (auto nl = partial_.find('\n'); nl != std::string::npos; nl = partial_.find('\n', start)) {
+            lines_.push_back({partial_.substr(start, nl - start), now});
+            start = nl + 1;
+        }
+        partial_.erase(0, start);
+    }
+    ::close(fd);
+    if (is_stdout) {
+        std::lock_guard lock(mutex_);
+        truncated_ = partial_.size();
+    }
+}
+
+void child_process::signal(int sig) {
+    if (pid_ > 0 && status_ == -1) ::kill(pid_, sig);
+}
+
+bool child_process::running() {
+    if (status_ != -1) return false;
+    int st = 0;
+    const auto r = ::waitpid(pid_, &st, WNOHANG);
+    if (r == pid_) status_ = st;
+    return status_ == -1;
+}
+
+int child_process::wait(std::chrono::milliseconds timeout) {
+    const auto limit = chaos_clock::now() + timeout;
+    while (running() && chaos_clock::now() < limit) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return status_;
+}
+
+void child_process::reap_blocking() {
+    if (status_ != -1) return;
+    int st = 0;
+    while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+    }
+    status_ = st;
+}
+
+std::vector<captured_line> child_process::lines(std::size_t from) const {
+    std::lock_guard lock(mutex_);
+    if (from >= lines_.size()) return {};
+    return {lines_.begin() + static_cast<std::ptrdiff_t>(from), lines_.end()};
+}
+
+std::size_t child_process::line_count() const {
+    std::lock_guard lock(mutex_);
+    return lines_.size();
+}
+
+std::string child_process::err() const {
+    std::lock_guard lock(mutex_);
+    return err_;
+}
+
+std::size_t child_process::truncated() const {
+    std::lock_guard lock(mutex_);
+    return truncated_;
+}
+
+}  // namespace kwire::test
