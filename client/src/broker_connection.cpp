@@ -100,14 +100,14 @@ using tls_stream = mbed::tls_stream;
 std::error_code classify_tls_error(const std::error_code& ec) { return mbed::classify_handshake_error(ec); }
 #endif
 
-/// The peer closed the stream: end of file, or (OpenSSL) a TLS stream closed without
-/// close_notify. mbed::tls_stream reports any close as end of file.
 /// Connection incarnations, unique in the process (see broker_connection::incarnation).
 std::uint64_t next_incarnation() noexcept {
     static std::atomic<std::uint64_t> counter{0};
     return ++counter;
 }
 
+/// The peer closed the stream: end of file, or (OpenSSL) a TLS stream closed without
+/// close_notify. mbed::tls_stream reports any close as end of file.
 bool is_closed_by_peer(const std::error_code& ec) {
     if (ec == std::error_code(boost::system::error_code(net::error::eof))) return true;
 #if KWIRE_WITH_TLS && !KWIRE_TLS_MBEDTLS

@@ -207,6 +207,8 @@ private:
     /// KIP-360's epoch bump for a sequence gap, once nothing is in flight (see sink.cpp).
     void bump_epoch();
     bool any_batch_needs_resolving() const noexcept;
+    /// A bump is due: only batches the broker may hold are sent (again, under their old numbers).
+    bool resolving_before_bump() const noexcept { return cfg_.enable_idempotence && bump_needed_ && producer_id_ >= 0; }
     void resequence_all();
 
     net::any_io_executor ex_;

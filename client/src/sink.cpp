@@ -54,7 +54,7 @@ void producer_impl::drain() {
         may_send = false;
         if (!init_in_flight_ && producer_id_ < 0) init_producer_id();
     }
-    const bool resolving = cfg_.enable_idempotence && bump_needed_ && producer_id_ >= 0;
+    const bool resolving = resolving_before_bump();
 
     std::map<std::int32_t, std::vector<std::pair<topic_state*, partition_state*>>> by_leader;
     for (auto& [name, tp] : topics_) {
@@ -101,7 +101,7 @@ void producer_impl::send_request(std::int32_t leader, std::vector<std::pair<topi
     const auto now = clock::now();
     std::vector<sent_batch> sent;
     const auto incarnation = conn->incarnation();
-    const bool resolving = cfg_.enable_idempotence && bump_needed_;
+    const bool resolving = resolving_before_bump();
     for (auto& [t, p] : parts) {
         if (!p->queue.can_send(now, max_in_flight_per_partition())) continue;
         if (resolving && !p->queue.needs_resolving()) continue;  // only resolving resends before a bump
