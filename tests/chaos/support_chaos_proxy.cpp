@@ -18,6 +18,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <optional>
@@ -26,6 +27,8 @@
 #include <thread>
 
 #include "mock_cluster.hpp"
+#include "kwire/protocol/frame.hpp"
+#include "kwire/protocol/messages/consumer_group_heartbeat.hpp"
 #include "support_address_rewrite.hpp"
 
 namespace kwire::test {
@@ -33,6 +36,7 @@ namespace kwire::test {
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 constexpr auto tuple_awaitable = net::as_tuple(net::use_awaitable);
+using chaos_clock_t = std::chrono::steady_clock;
 
 namespace {
 
@@ -63,14 +67,16 @@ net::awaitable<bool> read_frame(tcp::socket& s, std::vector<std::uint8_t>& frame
 
 struct chaos_proxy::impl {
     struct link {
-        explicit link(net::io_context& io, const chaos_settings& s, std::size_t upstream, std::uint64_t n)
-            : client(io), broker(io), dice(s, upstream, n) {}
+        explicit link(net::io_context& io, const chaos_settings& s, std::size_t upstream_index, std::uint64_t n)
+            : client(io), broker(io), dice(s, upstream_index, n), upstream(upstream_index) {}
         tcp::socket client, broker;
         chaos_dice dice;
         std::map<std::int32_t, std::pair<std::int16_t, std::int16_t>> pending;  // correlation -> key, version
         std::optional<std::int32_t> doomed;  // kill_answer_lost: drop this answer, then kill
         chaos_decision doomed_decision;
         bool dead = false;
+        std::size_t upstream = 0;
+        std::uint64_t id = 0;  // for the trace
     };
     struct listener {
         explicit listener(net::io_context& io) : acceptor(io) {}
@@ -87,11 +93,39 @@ struct chaos_proxy::impl {
     std::vector<std::weak_ptr<link>> links;
     std::thread thread;
 
+    // KWIRE_CHAOS_PROXY_TRACE=1: a line per frame on stderr (ms, connection, direction, api,
+    // correlation, fault), and the member id and epoch of each ConsumerGroupHeartbeat.
+    const bool trace = std::getenv("KWIRE_CHAOS_PROXY_TRACE") != nullptr;
+    const chaos_clock_t::time_point began = chaos_clock_t::now();
+    std::uint64_t next_link = 0;
+
     explicit impl(chaos_proxy& o) : owner(o) { map.trace = std::getenv("KWIRE_PROXY_TRACE") != nullptr; }
+
+    void log(const link& l, const char* dir, std::int16_t key, std::int32_t correlation, chaos_fault f,
+             const std::vector<std::uint8_t>& frame) const {
+        if (!trace) return;
+        std::string extra;
+        if (key == 68 && dir[0] == '-' && frame.size() > 4) {
+            protocol::ConsumerGroupHeartbeatRequest req;
+            if (!protocol::decode_request(protocol::bytes_view(frame.data() + 4, frame.size() - 4), req))
+                extra = " member " + req.member_id.substr(0, 8) + " epoch " + std::to_string(req.member_epoch);
+        }
+        const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(chaos_clock_t::now() - began).count();
+        std::fprintf(stderr, "chaos %6lld ms link %llu broker %zu %s api %d corr %d %s%s\n", static_cast<long long>(ms),
+                     static_cast<unsigned long long>(l.id), l.upstream, dir, key, correlation, to_string(f),
+                     extra.c_str());
+    }
 
     void count(chaos_fault f) { ++owner.counts_[static_cast<std::size_t>(f)]; }
 
     void kill(link& l, bool reset_client, bool reset_broker) {
+        if (trace && !l.dead)
+            std::fprintf(stderr, "chaos %6lld ms link %llu killed (client %s, broker %s)\n",
+                         static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    chaos_clock_t::now() - began)
+                                                    .count()),
+                         static_cast<unsigned long long>(l.id), reset_client ? "RST" : "FIN",
+                         reset_broker ? "RST" : "FIN");
         if (l.dead) return;
         l.dead = true;
         close_side(l.client, reset_client);
@@ -100,7 +134,8 @@ struct chaos_proxy::impl {
         (reset_broker ? owner.resets_ : owner.clean_closes_)++;
     }
     /// The end of a connection one of its peers chose: both sides closed cleanly, not counted.
-    static void end(link& l) {
+    void end(link& l) {
+        if (trace && !l.dead) std::fprintf(stderr, "chaos link %llu ended by a peer\n", static_cast<unsigned long long>(l.id));
         if (l.dead) return;
         l.dead = true;
         close_side(l.client, false);
@@ -158,6 +193,7 @@ struct chaos_proxy::impl {
             ++owner.frames_;
             auto d = l->dice.next(frame_direction::request);
             if (owner.paused_) d = {};
+            log(*l, "->", frame.size() >= 8 ? load_i16(frame.data() + 4) : -1, correlation, d.fault, frame);
             switch (d.fault) {
             case chaos_fault::kill_before_request:
                 count(d.fault);
@@ -197,6 +233,7 @@ struct chaos_proxy::impl {
                 }
             }
             if (l->doomed && *l->doomed == correlation) {
+                log(*l, "<-", key, correlation, chaos_fault::kill_answer_lost, frame);
                 // The broker handled the request: its answer is dropped with the connection.
                 count(chaos_fault::kill_answer_lost);
                 co_return kill(*l, l->doomed_decision.reset_client, l->doomed_decision.reset_broker);
@@ -206,6 +243,7 @@ struct chaos_proxy::impl {
             ++owner.frames_;
             auto d = l->dice.next(frame_direction::response);
             if (owner.paused_) d = {};
+            log(*l, "<-", key, correlation, d.fault, frame);
             if (d.fault == chaos_fault::kill_mid_response)
                 co_return co_await deliver_part_and_kill(*l, l->client, out, d, d.fault);
             if (d.fault != chaos_fault::none && d.fault != chaos_fault::kill_after_response) count(d.fault);
@@ -219,10 +257,19 @@ struct chaos_proxy::impl {
 
     net::awaitable<void> serve(std::size_t broker, tcp::socket client, std::uint64_t n) {
         auto l = std::make_shared<link>(io, owner.settings_, broker, n);
+        l->id = next_link++;
         l->client = std::move(client);
         std::erase_if(links, [](const auto& w) { return w.expired(); });
         links.push_back(l);
+        const auto accepted = chaos_clock_t::now();
         auto [ec] = co_await l->broker.async_connect(listeners[broker]->upstream, tuple_awaitable);
+        if (trace)
+            std::fprintf(stderr, "chaos link %llu broker %zu accepted, upstream connected after %lld ms%s\n",
+                         static_cast<unsigned long long>(l->id), broker,
+                         static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                    chaos_clock_t::now() - accepted)
+                                                    .count()),
+                         ec ? (" (" + ec.message() + ")").c_str() : "");
         if (ec || l->dead) co_return end(*l);
         boost::system::error_code ignored;
         l->client.set_option(tcp::no_delay(true), ignored);
@@ -272,7 +319,7 @@ chaos_proxy::~chaos_proxy() {
             l->acceptor.close(ec);
         }
         for (auto& w : impl_->links)
-            if (auto l = w.lock()) impl::end(*l);
+            if (auto l = w.lock()) impl_->end(*l);
         impl_->io.stop();
     });
     impl_->thread.join();

@@ -167,7 +167,34 @@ public:
             for (const auto& [e, n] : m) o += " e" + std::to_string(e) + "x" + std::to_string(n);
             return o;
         };
-        for (const auto& [member, m] : beats) out += "\nmember " + member + " heartbeats" + counts(m) + " commits" + counts(commits[member]);
+        std::multimap<long long, std::string> by_start;
+        for (const auto& [member, m] : beats) {
+            const auto it = seen_.find(member);
+            const auto line = "member " + member.substr(0, 8) + " heartbeats" + counts(m) + " commits" +
+                              counts(commits[member]) +
+                              (it == seen_.end() ? std::string()
+                                                 : " seen " + std::to_string(it->second.first) + ".." +
+                                                       std::to_string(it->second.last) + it->second.errors);
+            by_start.emplace(it == seen_.end() ? -1 : it->second.first, line);
+        }
+        for (const auto& [start, line] : by_start) out += "\n" + line;
+        // The last Fetches each broker answered: sessions, what they listed, what they answered.
+        const auto fetches = log_->fetches();
+        std::map<int, int> shown;
+        for (auto it = fetches.rbegin(); it != fetches.rend(); ++it) {
+            if (++shown[it->node] > 6) continue;
+            auto tps = [](const std::vector<std::pair<std::string, std::int32_t>>& v) {
+                std::string o;
+                for (const auto& [t, p] : v) o += std::to_string(p) + ",";
+                return o;
+            };
+            std::string offsets;
+            for (const auto o : it->listed_offsets) offsets += std::to_string(o) + ",";
+            out += "\nfetch node " + std::to_string(it->node) + " session " + std::to_string(it->session_id) + " epoch " +
+                   std::to_string(it->epoch) + " listed {" + tps(it->listed) + "} at {" + offsets + "} forgotten {" +
+                   tps(it->forgotten) + "} error " + std::to_string(it->error) + " answered session " +
+                   std::to_string(it->answered_session_id) + " {" + tps(it->answered) + "}";
+        }
         return out + "\n";
     }
     int expired() const override { return expired_; }
@@ -178,8 +205,17 @@ private:
     void expire_silent_members() {
         const auto now = std::chrono::steady_clock::now();
         const auto beats = coordinator_->heartbeats();
-        for (; heartbeats_seen_ < beats.size(); ++heartbeats_seen_)
-            if (!beats[heartbeats_seen_].member_id.empty()) last_beat_[beats[heartbeats_seen_].member_id] = now;
+        const auto since = std::chrono::duration_cast<std::chrono::milliseconds>(now - created_).count();
+        for (; heartbeats_seen_ < beats.size(); ++heartbeats_seen_) {
+            const auto& b = beats[heartbeats_seen_];
+            if (b.member_id.empty()) continue;
+            last_beat_[b.member_id] = now;
+            auto& seen = seen_[b.member_id];
+            if (seen.first == 0) seen.first = since;
+            seen.last = since;
+            ++seen.count;
+            if (b.error) seen.errors += " " + std::to_string(since) + ":e" + std::to_string(b.error);
+        }
         for (const auto& [member, owned] : coordinator_->owners(group_)) {
             auto [it, fresh] = last_beat_.try_emplace(member, now);
             if (fresh || now - it->second < session_) continue;
@@ -209,6 +245,12 @@ private:
     std::map<std::string, std::chrono::steady_clock::time_point> last_beat_;
     int expired_ = 0;
     std::vector<std::pair<long long, std::string>> expiries_;
+    struct member_seen {
+        long long first = 0, last = 0;  // ms since the cluster started, at the reaper's ticks
+        int count = 0;
+        std::string errors;
+    };
+    std::map<std::string, member_seen> seen_;
     std::chrono::steady_clock::time_point created_ = std::chrono::steady_clock::now();
     std::shared_ptr<scripted_log> log_;
     std::shared_ptr<scripted_group> coordinator_;
