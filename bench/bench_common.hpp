@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -13,10 +14,27 @@ namespace kwire::bench {
 
 using bench_clock = std::chrono::steady_clock;
 
-/// throughput/latency: the producers. consume: consumers without a group (assign from the
-/// beginning), timed from the first poll to the last record. commit: consumers in a group
-/// (subscribe), each record acknowledged, committed per `commit`; timed from the first record.
-enum class scenario_kind { throughput, latency, consume, commit };
+/// throughput/latency: the producers (latency: awaited sends, one at a time; against the mock
+/// cluster, or against instant_broker when `instant`). consume: consumers without a group
+/// (assign from the beginning), timed from the first poll to the last record. commit: consumers
+/// in a group (subscribe), each record acknowledged, committed per `commit`; timed from the
+/// first record. e2e: a producer and a consumer of the same client on two threads, latency from
+/// send() on one to the record returned by poll() on the other.
+enum class scenario_kind { throughput, latency, consume, commit, e2e };
+
+/// How one client is set up for a run. kwire runs in one configuration; librdkafka in each of
+/// those a tuned user would try (kwire_bench's rival_configs), and kwire is compared with the
+/// best of them, per figure. The label is printed beside the figures and goes into the JSON.
+struct client_config {
+    std::string label;
+    bool spin = false;                ///< latency/e2e, librdkafka: poll(rk, 0) + sched_yield() until the report/record
+                                      ///< arrives, instead of a blocking poll (kwire: scenario::spin_us)
+    bool explicit_partition = false;  ///< latency: produce to partition 0 instead of leaving it to the partitioner
+    int linger_ms = -1;               ///< producers: linger.ms (queue.buffering.max.ms); -1: the scenario's
+    int fetch_wait_ms = -1;           ///< consumers: fetch.wait.max.ms; -1: 500
+    int queued_min_messages = -1;     ///< librdkafka consumer: queued.min.messages; -1: its default
+    int fetch_queue_backoff_ms = -1;  ///< librdkafka consumer: fetch.queue.backoff.ms; -1: not set (2.0 lacks it)
+};
 
 /// Throughput runs time every record's delivery only for one record in this many: a clock read
 /// costs ~60 ns on the test machine, and two per record would weigh on both clients' sending
@@ -34,13 +52,20 @@ struct scenario {
     std::size_t messages = 0;          ///< records measured (warm-up excluded)
     std::size_t size = 100;            ///< value bytes per record (no key, no headers)
     int compression_threads = 0;       ///< kwire only: a thread_pool of this many threads compresses (0: inline)
-    int spin_us = 0;                   ///< latency, kwire: its io_context thread busy-polls this long before blocking
-    int rival_spin_us = 0;             ///< latency, librdkafka: rd_kafka_poll(rk, 0) this long before blocking
+    int spin_us = 0;                   ///< latency/e2e, kwire: its io_context threads busy-poll this long before blocking
     std::string topic;
     int partitions = 0;                ///< the topic's partition count (known before the run)
     std::string commit;                ///< commit scenarios: interval0 | interval100 | manual1000
     std::string group;                 ///< commit scenarios: the group id (fresh per run)
+    bool instant = false;              ///< latency: against instant_broker (the floor scenario), not the cluster
+    int e2e_rate = 0;                  ///< e2e: records/s at a steady pace; 0: one at a time (the next after the last arrived)
+    std::int64_t start_offset = 0;     ///< e2e: partition 0's log end before the run (where the consumer starts)
+    client_config config;              ///< this run's client configuration
 };
+
+/// e2e: untimed records sent one at a time first, so that connections, producer id and the
+/// consumer's position are in place before the clock starts.
+constexpr std::size_t e2e_warmup = 20;
 
 /// Consumer scenarios only.
 inline bool is_consumer(const scenario& s) {
@@ -143,5 +168,23 @@ run_result run_kwire_consumer(const scenario& s, const std::string& bootstrap);
 run_result run_rdkafka_consumer(const scenario& s, const std::string& bootstrap);
 /// librdkafka's run of the same scenario.
 run_result run_rdkafka(const scenario& s, const std::string& bootstrap, const std::vector<std::string>& payloads);
+/// Whether the linked librdkafka has this configuration property (false without librdkafka).
+bool rival_knows(const char* property);
+/// e2e runs: a producer and a consumer of the client on their own threads.
+run_result run_kwire_e2e(const scenario& s, const std::string& bootstrap, const std::vector<std::string>& payloads);
+run_result run_rdkafka_e2e(const scenario& s, const std::string& bootstrap, const std::vector<std::string>& payloads);
+
+/// e2e: a record's value carries its index in its first 8 bytes (the rest is the payload).
+inline std::string e2e_value(const std::string& payload, std::uint64_t index) {
+    std::string v = payload;
+    if (v.size() < sizeof index) v.resize(sizeof index);
+    std::memcpy(v.data(), &index, sizeof index);
+    return v;
+}
+inline std::uint64_t e2e_index(const std::uint8_t* value, std::size_t size) {
+    std::uint64_t index = ~std::uint64_t{0};
+    if (size >= sizeof index) std::memcpy(&index, value, sizeof index);
+    return index;
+}
 
 }  // namespace kwire::bench

@@ -21,23 +21,22 @@
 #include <stdexcept>
 
 #include "bench_common.hpp"
+#include "bench_kwire_config.hpp"
 #include "kwire/client/producer.hpp"
 #include "kwire/client/run.hpp"
 
 namespace kwire::bench {
 
-namespace {
-
 namespace net = boost::asio;
+
+namespace {
 
 constexpr std::size_t chunk = 1000;
 constexpr auto run_limit = std::chrono::minutes(5);
 
-protocol::bytes_view bv(const std::string& s) {
-    return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
+}  // namespace
 
-producer_config make_config(const scenario& s, const std::string& bootstrap, net::thread_pool* pool) {
+producer_config make_producer_config(const scenario& s, const std::string& bootstrap, net::thread_pool* pool) {
     producer_config cfg;
     cfg.bootstrap_servers = split_bootstrap(bootstrap);
     cfg.client_id = "kwire-bench";
@@ -58,6 +57,8 @@ producer_config make_config(const scenario& s, const std::string& bootstrap, net
     return cfg;
 }
 
+namespace {
+
 class kwire_run {
 public:
     kwire_run(const scenario& s, const std::string& bootstrap, const std::vector<std::string>& payloads)
@@ -67,7 +68,7 @@ public:
           pool_(s.compression_threads > 0 && s.compression != "none"
                     ? std::make_unique<net::thread_pool>(static_cast<std::size_t>(s.compression_threads))
                     : nullptr),
-          producer_(io_.get_executor(), make_config(s, bootstrap, pool_.get())),
+          producer_(io_.get_executor(), make_producer_config(s, bootstrap, pool_.get())),
           publisher_(producer_.make_publisher(s.topic)) {}
 
     run_result run() {

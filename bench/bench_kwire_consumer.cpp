@@ -8,7 +8,7 @@
 // record (the group join is not timed). commits_sent() is read at that last batch.
 //
 // Settings (the librdkafka side gets the same): max.poll.records 500, fetch.min.bytes 1,
-// fetch.max.wait.ms 500, max.partition.fetch.bytes 1 MiB, fetch.max.bytes 50 MiB, check.crcs on.
+// fetch.max.wait.ms 500 (or the run's client_config), max.partition.fetch.bytes 1 MiB, fetch.max.bytes 50 MiB, check.crcs on.
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -16,24 +16,25 @@
 #include <stdexcept>
 
 #include "bench_common.hpp"
+#include "bench_kwire_config.hpp"
 #include "kwire/client/consumer.hpp"
 
 namespace kwire::bench {
 
-namespace {
-
 namespace net = boost::asio;
 
+namespace {
 constexpr auto run_limit = std::chrono::minutes(5);
 constexpr std::size_t max_poll_errors = 100;  // give up after this many failed polls
+}  // namespace
 
-consumer_config make_config(const scenario& s, const std::string& bootstrap) {
+consumer_config make_consumer_config(const scenario& s, const std::string& bootstrap) {
     consumer_config cfg;
     cfg.bootstrap_servers = split_bootstrap(bootstrap);
     cfg.client_id = "kwire-bench";
     cfg.max_poll_records = 500;                 // librdkafka: batch of 500 (rd_kafka_consume_batch_queue)
     cfg.fetch_min_bytes = 1;                    // fetch.min.bytes
-    cfg.fetch_max_wait = std::chrono::milliseconds(500);  // fetch.wait.max.ms
+    cfg.fetch_max_wait = std::chrono::milliseconds(s.config.fetch_wait_ms >= 0 ? s.config.fetch_wait_ms : 500);
     cfg.max_partition_fetch_bytes = 1 << 20;    // max.partition.fetch.bytes
     cfg.fetch_max_bytes = 50 << 20;             // fetch.max.bytes
     cfg.check_crcs = true;                      // check.crcs
@@ -48,10 +49,12 @@ consumer_config make_config(const scenario& s, const std::string& bootstrap) {
     return cfg;
 }
 
+namespace {
+
 class kwire_consumer_run {
 public:
     kwire_consumer_run(const scenario& s, const std::string& bootstrap)
-        : s_(s), check_(s.partitions), limit_(io_), consumer_(io_.get_executor(), make_config(s, bootstrap)) {}
+        : s_(s), check_(s.partitions), limit_(io_), consumer_(io_.get_executor(), make_consumer_config(s, bootstrap)) {}
 
     run_result run() {
         limit_.expires_after(run_limit);

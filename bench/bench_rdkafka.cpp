@@ -6,7 +6,13 @@
 // delivery report; timed from the first produce to the last report, per-record latency for every
 // 16th record (latency_sample_every). Latency: produce one record,
 // poll until its report arrives, repeat.
+//
+// The run's client_config says how a tuned user would set it up: the application thread either
+// blocks in rd_kafka_poll(rk, 100) or spins on rd_kafka_poll(rk, 0) (yielding between polls, as
+// kwire::run_spinning does) until the report arrives; the record goes to partition 0 or to the
+// partitioner's choice; linger.ms as the configuration says.
 #include <librdkafka/rdkafka.h>
+#include <sched.h>
 
 #include <stdexcept>
 
@@ -66,6 +72,15 @@ void set(rd_kafka_conf_t* conf, const char* name, const std::string& value) {
 
 }  // namespace
 
+bool rival_knows(const char* property) {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    char value[64];
+    std::size_t size = sizeof value;
+    const bool known = rd_kafka_conf_get(conf, property, value, &size) != RD_KAFKA_CONF_UNKNOWN;
+    rd_kafka_conf_destroy(conf);
+    return known;
+}
+
 run_result run_rdkafka(const scenario& s, const std::string& bootstrap, const std::vector<std::string>& payloads) {
     rk_state st;
     st.s = &s;
@@ -76,7 +91,7 @@ run_result run_rdkafka(const scenario& s, const std::string& bootstrap, const st
     set(conf, "socket.nagle.disable", "true");
     set(conf, "acks", s.acks == 1 ? "1" : "all");
     set(conf, "enable.idempotence", s.idempotence ? "true" : "false");
-    set(conf, "linger.ms", std::to_string(s.linger_ms));
+    set(conf, "linger.ms", std::to_string(s.config.linger_ms >= 0 ? s.config.linger_ms : s.linger_ms));
     set(conf, "compression.codec", s.compression);
     set(conf, "batch.size", "1000000");
     set(conf, "batch.num.messages", "1000000");  // bytes decide the batch, as in kwire
@@ -111,21 +126,19 @@ run_result run_rdkafka(const scenario& s, const std::string& bootstrap, const st
         }
         return true;
     };
-    // Latency, --rival-spin-us N: rd_kafka_poll(rk, 0) for up to N us before each blocking poll,
-    // the application-side busy-polling kwire's io_context thread does with --spin-us. Off by
-    // default: librdkafka's own threads then compete with the spinning one (see RESULTS.md).
-    const auto spin = std::chrono::microseconds(s.kind == scenario_kind::latency ? s.rival_spin_us : 0);
+    const bool spin = s.kind == scenario_kind::latency && s.config.spin;
     auto poll_until = [&](auto pred) {
         while (!pred() && bench_clock::now() < deadline) {
-            if (spin.count() > 0) {
-                const auto until = bench_clock::now() + spin;
-                while (!pred() && bench_clock::now() < until) rd_kafka_poll(rk, 0);
-                if (pred()) break;
+            if (!spin) {
+                rd_kafka_poll(rk, 100);
+                continue;
             }
-            rd_kafka_poll(rk, 100);
+            rd_kafka_poll(rk, 0);
+            if (!pred()) sched_yield();
         }
         return pred();
     };
+    const std::int32_t partition = s.config.explicit_partition ? 0 : RD_KAFKA_PARTITION_UA;
 
     // Warm-up: one record per partition.
     st.warmup_left = static_cast<std::size_t>(s.partitions);
@@ -152,7 +165,7 @@ run_result run_rdkafka(const scenario& s, const std::string& bootstrap, const st
             const auto first = bench_clock::now();
             for (std::size_t i = 0; i < s.messages && ok; ++i) {
                 st.last_send = bench_clock::now();
-                if (!produce(RD_KAFKA_PARTITION_UA, payloads[i % payloads.size()], i)) continue;
+                if (!produce(partition, payloads[i % payloads.size()], i)) continue;
                 ++produced;
                 ok = poll_until([&] { return st.acked == produced; });
             }

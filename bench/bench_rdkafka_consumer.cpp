@@ -16,6 +16,9 @@
 // summed over brokers; statistics.interval.ms=100 in commit scenarios only), from the last
 // statistics emitted during a 300 ms pause after the last record. offset_commit_cb calls are
 // counted too (completed commits).
+//
+// The run's client_config sets fetch.wait.max.ms, queued.min.messages (how much librdkafka's
+// fetcher prefetches) and fetch.queue.backoff.ms (librdkafka 2.1+) as a tuned user would.
 #include <librdkafka/rdkafka.h>
 
 #include <cstdlib>
@@ -82,7 +85,10 @@ run_result run_rdkafka_consumer(const scenario& s, const std::string& bootstrap)
     set(conf, "client.id", "rdkafka-bench");
     set(conf, "socket.nagle.disable", "true");
     set(conf, "fetch.min.bytes", "1");
-    set(conf, "fetch.wait.max.ms", "500");
+    set(conf, "fetch.wait.max.ms", std::to_string(s.config.fetch_wait_ms >= 0 ? s.config.fetch_wait_ms : 500));
+    if (s.config.queued_min_messages > 0) set(conf, "queued.min.messages", std::to_string(s.config.queued_min_messages));
+    if (s.config.fetch_queue_backoff_ms >= 0 && rival_knows("fetch.queue.backoff.ms"))
+        set(conf, "fetch.queue.backoff.ms", std::to_string(s.config.fetch_queue_backoff_ms));
     set(conf, "max.partition.fetch.bytes", "1048576");
     set(conf, "fetch.max.bytes", "52428800");
     set(conf, "check.crcs", "true");

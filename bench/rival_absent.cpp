@@ -14,4 +14,10 @@ run_result run_rdkafka_consumer(const scenario&, const std::string&) {
     throw std::logic_error("kwire-bench-kwire is built without librdkafka");
 }
 
+run_result run_rdkafka_e2e(const scenario&, const std::string&, const std::vector<std::string>&) {
+    throw std::logic_error("kwire-bench-kwire is built without librdkafka");
+}
+
+bool rival_knows(const char*) { return false; }
+
 }  // namespace kwire::bench
