@@ -51,7 +51,7 @@ std::vector<std::string> write_plots(const std::string& dir, const std::vector<s
     fs::create_directories(dir);
     std::ofstream gp(dir + "/plots.gnuplot");
     gp << "# Written by kwire-bench --plot; run: gnuplot plots.gnuplot (in this directory)\n"
-       << "set terminal pngcairo size 1000,600 font 'sans,10'\nset grid\nset key top left\n";
+       << "set terminal pngcairo size 1000,600 font 'sans,10' noenhanced\nset grid\nset key top left\n";
     std::vector<std::string> pngs;
     const entrant* floor = floor_of(results);
     if (floor) write_cdf(dir + "/floor.cdf", floor->latency_ns);
@@ -78,7 +78,7 @@ std::vector<std::string> write_plots(const std::string& dir, const std::vector<s
                                                                             : ": awaited send to delivery report") +
                                      (s.instant ? " (in-bench instant broker)" : ""))
            << "\nset logscale x\nset logscale y\nset xlabel 'latency (us)'\nset ylabel 'percentile'\n"
-           << "set ytics ('0%' 1, '50%' 2, '90%' 10, '99%' 100, '99.9%' 1000, '99.99%' 10000)\nset yrange [1:*]\n"
+           << "set ytics ('0%%' 1, '50%%' 2, '90%%' 10, '99%%' 100, '99.9%%' 1000, '99.99%%' 10000)\nset yrange [1:*]\n"
            << "plot ";
         for (std::size_t i = 0; i < series.size(); ++i)
             gp << (i ? ", " : "") << quoted(series[i].first) << " using 1:2 with lines lw 2 title "
@@ -87,14 +87,13 @@ std::vector<std::string> write_plots(const std::string& dir, const std::vector<s
         pngs.push_back(png);
     }
 
-    // Throughput: median and min-max, kwire and librdkafka's best configuration, per scenario.
-    {
-        std::ofstream f(dir + "/throughput.dat");
+    // Throughput: median and min-max, kwire and librdkafka's best configuration, per scenario;
+    // producers and consumers apart (the consumers' figures are several times larger).
+    auto bars = [&](const std::string& name, const std::string& title, auto wanted) {
+        std::ofstream f(dir + "/" + name + ".dat");
         bool any = false;
         for (const auto& r : results) {
-            const auto& s = r.s;
-            if (s.kind != scenario_kind::throughput && s.kind != scenario_kind::consume && s.kind != scenario_kind::commit)
-                continue;
+            if (!wanted(r.s)) continue;
             const int k = find_entrant(r, "kwire"), b = best_rival(r, &round_stats::msgs_per_s);
             auto cols = [&](int i) {
                 if (i < 0) return std::string("0 0 0 ");
@@ -103,19 +102,21 @@ std::vector<std::string> write_plots(const std::string& dir, const std::vector<s
                 return std::to_string(e.med(m) / 1e6) + " " + std::to_string(e.lo(m) / 1e6) + " " +
                        std::to_string(e.hi(m) / 1e6) + " ";
             };
-            f << quoted(s.name) << ' ' << cols(k) << cols(b) << '\n';
+            f << quoted(r.s.name) << ' ' << cols(k) << cols(b) << '\n';
             any = true;
         }
-        if (any) {
-            gp << "set output 'throughput.png'\nset title 'throughput: median, bars min-max over the rounds'\n"
-               << "set ylabel 'million records/s'\nset xlabel ''\nset style data histograms\n"
-               << "set style histogram errorbars gap 2 lw 1\nset style fill solid 0.6 border -1\nset yrange [0:*]\n"
-               << "set xtics rotate by -20\n"
-               << "plot 'throughput.dat' using 2:3:4:xtic(1) title 'kwire', '' using 5:6:7 title "
-                  "'librdkafka (best configuration)'\n";
-            pngs.push_back("throughput.png");
-        }
-    }
+        if (!any) return;
+        gp << "set output '" << name << ".png'\nset title " << quoted(title + ": median, bars min-max over the rounds")
+           << "\nset ylabel 'million records/s'\nset xlabel ''\nset style data histograms\n"
+           << "set style histogram errorbars gap 2 lw 1\nset style fill solid 0.6 border -1\nset yrange [0:*]\n"
+           << "plot '" << name << ".dat' using 2:3:4:xtic(1) title 'kwire', '' using 5:6:7 title "
+           << "'librdkafka (best configuration)'\nset style data lines\n";
+        pngs.push_back(name + ".png");
+    };
+    bars("throughput-produce", "produce throughput",
+         [](const scenario& s) { return s.kind == scenario_kind::throughput; });
+    bars("throughput-consume", "consume throughput",
+         [](const scenario& s) { return s.kind == scenario_kind::consume || s.kind == scenario_kind::commit; });
     gp.close();
     const std::string cmd = "cd '" + dir + "' && gnuplot plots.gnuplot";
     if (std::system(cmd.c_str()) != 0) {

@@ -14,6 +14,7 @@ packages=(
   libsasl2-dev libsasl2-modules libsasl2-modules-db
   tshark
   openssl stunnel4
+  gnuplot-nox
 )
 
 missing=()
