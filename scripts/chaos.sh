@@ -37,9 +37,9 @@ run_once() {
   local s=$1 log="$logdir/seed-$1.log"
   local start=$SECONDS
   if KWIRE_CHAOS_SEED=$s KWIRE_CHAOS_SECONDS=$per_scenario "$bin" --gtest_filter="$filter" >"$log" 2>&1; then
-    local anomalies
-    anomalies=$(grep -c '^\[ anomaly \]' "$log" || true)
-    echo "chaos: seed=$s passed in $((SECONDS - start)) s ($(grep -c '^\[ chaos \] [a-z]*/' "$log" || true) scenarios, $anomalies anomalies)"
+    # Every scenario passed: no anomaly that breaks a promise. The counts per class follow
+    # (duplicates on librdkafka's mock and from producers without idempotence are allowed).
+    echo "chaos: seed=$s passed in $((SECONDS - start)) s ($(grep -c '^\[ chaos \] [a-z]*/' "$log" || true) scenarios, no violation)"
     grep '^\[ chaos \] [a-z]*/' "$log" | sed 's/^/  /'
     return 0
   fi
