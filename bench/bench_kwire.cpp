@@ -42,7 +42,7 @@ producer_config make_producer_config(const scenario& s, const std::string& boots
     cfg.client_id = "kwire-bench";
     cfg.required_acks = s.acks == 1 ? client::acks::leader : client::acks::all;
     cfg.enable_idempotence = s.idempotence;
-    cfg.linger = std::chrono::milliseconds(s.linger_ms);
+    cfg.linger = std::chrono::milliseconds(s.config.linger_ms >= 0 ? s.config.linger_ms : s.linger_ms);
     cfg.batch_size = 1000000;              // librdkafka: batch.size
     cfg.max_request_size = 1048576;        // librdkafka: message.max.bytes
     cfg.max_in_flight_per_connection = 5;  // librdkafka: max.in.flight
