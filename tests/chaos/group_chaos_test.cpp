@@ -12,10 +12,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <string>
 
 #include "subprocess.hpp"
+#include "support_chaos_env.hpp"
 #include "support_group_clusters.hpp"
 #include "support_group_scenario.hpp"
 
@@ -24,18 +24,8 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::uint64_t group_chaos_seed() {
-    static const std::uint64_t seed = []() -> std::uint64_t {
-        if (const char* s = std::getenv("KWIRE_CHAOS_SEED")) return std::strtoull(s, nullptr, 10);
-        return std::random_device{}() % 1000000000u;
-    }();
-    return seed;
-}
-
-std::chrono::milliseconds group_chaos_duration() {
-    if (const char* s = std::getenv("KWIRE_CHAOS_SECONDS")) return std::chrono::milliseconds(std::atol(s) * 1000);
-    return 3s;
-}
+std::uint64_t group_chaos_seed() { return chaos_seed_from_env(); }
+std::chrono::milliseconds group_chaos_duration() { return chaos_duration_from_env(3s); }
 
 void report_and_judge(const group_scenario& s, const group_run_result& r, std::uint64_t seed) {
     std::printf("[ chaos ] group/%s seed=%llu chaos=%lldms %s | crashes=%d clean_stops=%d runs=%d expired=%d "
