@@ -27,6 +27,15 @@ using namespace std::chrono_literals;
 std::uint64_t group_chaos_seed() { return chaos_seed_from_env(); }
 std::chrono::milliseconds group_chaos_duration() { return chaos_duration_from_env(3s); }
 
+/// The run's settings; KWIRE_CHAOS_RESET_SHARE (0..1) sets how many kills reset rather than close.
+group_run_settings settings() {
+    group_run_settings rs;
+    rs.seed = group_chaos_seed();
+    rs.chaos = group_chaos_duration();
+    if (const char* r = std::getenv("KWIRE_CHAOS_RESET_SHARE")) rs.reset_share = std::atof(r);
+    return rs;
+}
+
 void report_and_judge(const group_scenario& s, const group_run_result& r, std::uint64_t seed) {
     std::printf("[ chaos ] group/%s seed=%llu chaos=%lldms %s | crashes=%d clean_stops=%d runs=%d expired=%d "
                 "gave_up=%d drained=%s %.1fs\n[ chaos ]   %s\n[ chaos ]   %s\n",
@@ -57,19 +66,13 @@ void run_classic(const group_scenario& s) {
     if (!peers::program_available("kcat")) GTEST_SKIP() << "kcat not installed (reads the mock's partitions back)";
     const auto seed = group_chaos_seed();
     auto cluster = make_mock_group_cluster(s.topic, s.partitions, s.group);
-    group_run_settings rs;
-    rs.seed = seed;
-    rs.chaos = group_chaos_duration();
-    report_and_judge(s, run_group_scenario(s, *cluster, rs), seed);
+    report_and_judge(s, run_group_scenario(s, *cluster, settings()), seed);
 }
 
 void run_consumer_protocol(const group_scenario& s) {
     const auto seed = group_chaos_seed();
     auto cluster = make_scripted_group_cluster(s.topic, s.partitions, s.group, 200, 1500ms);
-    group_run_settings rs;
-    rs.seed = seed;
-    rs.chaos = group_chaos_duration();
-    report_and_judge(s, run_group_scenario(s, *cluster, rs), seed);
+    report_and_judge(s, run_group_scenario(s, *cluster, settings()), seed);
 }
 
 TEST(GroupChaos, ClassicEagerRangeCommittingEveryRecord) { run_classic(scenario("classic-range-interval0", "interval:0", "range")); }

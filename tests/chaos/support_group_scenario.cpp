@@ -198,6 +198,7 @@ group_run_result run_group_scenario(const group_scenario& s, group_cluster& clus
     chaos_settings cs;
     cs.seed = seed;
     cs.fault_probability = rs.fault_probability;
+    cs.reset_share = rs.reset_share;
     chaos_proxy proxy(cluster.brokers(), cs);
     out.proxy_settings = proxy.describe();
 

@@ -33,6 +33,7 @@ struct group_run_settings {
     std::chrono::milliseconds chaos{3000};
     std::chrono::milliseconds drain_limit{30000};
     double fault_probability = 0.04;  ///< the chaos proxy's, per frame
+    double reset_share = 0.5;         ///< the chaos proxy's: kills that reset (RST) rather than close
 };
 
 struct group_run_result {
