@@ -83,8 +83,8 @@ public:
         if (o_.run_client[1])
             for (auto& c : rival_configs(s)) add("librdkafka", c);
         std::unique_ptr<instant_broker> broker;
-        if (s.instant) {
-            broker = std::make_unique<instant_broker>(s.topic);
+        if (s.instant) broker = std::make_unique<instant_broker>(s.topic);
+        if (s.instant && o_.floor) {
             for (bool spin : {true, false}) {
                 client_config c;
                 c.spin = spin;

@@ -14,8 +14,10 @@ namespace kwire::bench {
 
 namespace {
 
-/// Quantile points of sorted latencies: 400 up to q = 0.99, then every sample beyond (capped).
-void write_cdf(const std::string& path, const std::vector<std::uint64_t>& sorted) {
+/// Quantile points of the latencies (every round's, pooled): 400 up to q = 0.99, then every
+/// sample beyond (at most 2000).
+void write_cdf(const std::string& path, std::vector<std::uint64_t> sorted) {
+    std::sort(sorted.begin(), sorted.end());
     std::ofstream f(path);
     const auto n = sorted.size();
     if (n == 0) return;
