@@ -215,7 +215,10 @@ void print_scenario(const scenario_result& r, std::FILE* out) {
 
 std::string target_line(const scenario_result& r) {
     const auto t = targets(r);
-    if (t.empty()) return {};
+    if (t.empty())
+        return find_entrant(r, "kwire") < 0 || best_rival(r, main_figure(r.s)) < 0
+                   ? std::string()
+                   : "targets " + r.s.name + ": none (reported, not targeted)";
     std::string line = "targets " + r.s.name + ":";
     for (std::size_t i = 0; i < t.size(); ++i) line += (i ? "; " : " ") + t[i].text();
     return line;

@@ -61,7 +61,7 @@ void check_calibration(scenario_result& r);
 
 /// The scenario's table, ratios and target lines.
 void print_scenario(const scenario_result& r, std::FILE* out);
-/// One target line per scenario with targets ("scenario: target met/MISSED, ..."); empty if none.
+/// The scenario's target line ("targets scenario: target (value): met/MISSED; ..."); empty without ratios.
 std::string target_line(const scenario_result& r);
 /// One JSON line per entrant, then one for the scenario (ratios, targets, rejection).
 std::vector<std::string> json_lines(const scenario_result& r);
