@@ -52,6 +52,10 @@ std::string chaos_settings::describe() const {
         }
     out << " reset_share=" << reset_share << " grace=" << grace_frames << " delay<=" << max_delay_ms
         << "ms chunks<=" << max_chunks << " pause<=" << max_chunk_pause_us << "us";
+    if (!spared_api_keys.empty()) {
+        out << " spared=";
+        for (std::size_t i = 0; i < spared_api_keys.size(); ++i) out << (i ? "," : "") << spared_api_keys[i];
+    }
     return out.str();
 }
 

@@ -29,6 +29,7 @@
 #include "mock_cluster.hpp"
 #include "kwire/protocol/frame.hpp"
 #include "kwire/protocol/messages/consumer_group_heartbeat.hpp"
+#include "kwire/protocol/messages/heartbeat.hpp"
 #include "support_address_rewrite.hpp"
 
 namespace kwire::test {
@@ -94,7 +95,7 @@ struct chaos_proxy::impl {
     std::thread thread;
 
     // KWIRE_CHAOS_PROXY_TRACE=1: a line per frame on stderr (ms, connection, direction, api,
-    // correlation, fault), and the member id and epoch of each ConsumerGroupHeartbeat.
+    // correlation, fault), and the member id and epoch (generation) of each heartbeat.
     const bool trace = std::getenv("KWIRE_CHAOS_PROXY_TRACE") != nullptr;
     const chaos_clock_t::time_point began = chaos_clock_t::now();
     std::uint64_t next_link = 0;
@@ -110,6 +111,12 @@ struct chaos_proxy::impl {
             if (!protocol::decode_request(protocol::bytes_view(frame.data() + 4, frame.size() - 4), req))
                 extra = " member " + req.member_id.substr(0, 8) + " epoch " + std::to_string(req.member_epoch);
         }
+        if (key == 12 && dir[0] == '-' && frame.size() > 4) {  // classic Heartbeat
+            protocol::HeartbeatRequest req;
+            if (!protocol::decode_request(protocol::bytes_view(frame.data() + 4, frame.size() - 4), req))
+                extra = " member " + req.member_id.substr(req.member_id.size() > 8 ? req.member_id.size() - 8 : 0) +
+                        " epoch " + std::to_string(req.generation_id);
+        }
         const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(chaos_clock_t::now() - began).count();
         std::fprintf(stderr, "chaos %6lld ms link %llu broker %zu %s api %d corr %d %s%s\n", static_cast<long long>(ms),
                      static_cast<unsigned long long>(l.id), l.upstream, dir, key, correlation, to_string(f),
@@ -117,6 +124,19 @@ struct chaos_proxy::impl {
     }
 
     void count(chaos_fault f) { ++owner.counts_[static_cast<std::size_t>(f)]; }
+
+    /// The decision, unless it would fault a spared request or its answer, or kill a connection
+    /// one awaits an answer on (then nothing happens to this frame).
+    chaos_decision spare(const link& l, std::int16_t key, chaos_decision d) const {
+        const auto& s = owner.settings_;
+        if (d.fault == chaos_fault::none || s.spared_api_keys.empty()) return d;
+        if (s.spares(key)) return {};
+        const bool kill = d.fault != chaos_fault::delay && d.fault != chaos_fault::partial_write;
+        if (kill)
+            for (const auto& [correlation, kv] : l.pending)
+                if (s.spares(kv.first)) return {};
+        return d;
+    }
 
     void kill(link& l, bool reset_client, bool reset_broker) {
         if (trace && !l.dead)
@@ -193,6 +213,7 @@ struct chaos_proxy::impl {
             ++owner.frames_;
             auto d = l->dice.next(frame_direction::request);
             if (owner.paused_) d = {};
+            d = spare(*l, frame.size() >= 8 ? load_i16(frame.data() + 4) : -1, d);
             log(*l, "->", frame.size() >= 8 ? load_i16(frame.data() + 4) : -1, correlation, d.fault, frame);
             switch (d.fault) {
             case chaos_fault::kill_before_request:
@@ -243,6 +264,7 @@ struct chaos_proxy::impl {
             ++owner.frames_;
             auto d = l->dice.next(frame_direction::response);
             if (owner.paused_) d = {};
+            d = spare(*l, key, d);
             log(*l, "<-", key, correlation, d.fault, frame);
             if (d.fault == chaos_fault::kill_mid_response)
                 co_return co_await deliver_part_and_kill(*l, l->client, out, d, d.fault);

@@ -64,13 +64,21 @@ struct chaos_settings {
     /// The first frames of a connection each way pass untouched, so that a client always gets
     /// somewhere (ApiVersions, then one real request); 0 makes every frame fair game.
     int grace_frames = 1;
+    /// Requests of these API keys are never faulted, and no connection is killed while one of
+    /// them awaits its answer: for peers that cannot take it (see support_group_clusters.hpp).
+    std::vector<std::int16_t> spared_api_keys;
     int max_delay_ms = 20;
     int max_chunks = 8;
     int max_chunk_pause_us = 2000;
 
     static std::uint32_t only(chaos_fault f) { return 1u << static_cast<unsigned>(f); }
     bool allows(chaos_fault f) const { return (enabled & only(f)) != 0; }
-    /// "seed=S p=P faults=a,b,... reset_share=R grace=G delay<=Dms chunks<=C pause<=Uus"
+    bool spares(std::int16_t api_key) const {
+        for (const auto k : spared_api_keys)
+            if (k == api_key) return true;
+        return false;
+    }
+    /// "seed=S p=P faults=a,b,... reset_share=R grace=G delay<=Dms chunks<=C pause<=Uus [spared=k,...]"
     std::string describe() const;
 };
 

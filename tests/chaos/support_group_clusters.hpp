@@ -5,7 +5,12 @@
 //  - mock_group_cluster: librdkafka 2.0.2's mock (3 brokers), the classic protocol. Its group
 //    coordinator does JoinGroup/SyncGroup/Heartbeat/LeaveGroup/OffsetCommit/OffsetFetch with
 //    session timeouts; assignment is the members' (range, cooperative-sticky); it reads
-//    group.instance.id and ignores it, so static members are only kwire's side of KIP-345.
+//    group.instance.id and ignores it, so static members are only kwire's side of KIP-345. It
+//    parks a JoinGroup (and a SyncGroup) until the rebalance completes, and a member whose
+//    connection died meanwhile and who joins again on a new one makes it abort the whole test
+//    process (rd_kafka_mock_cgrp.c:567, `!member->resp`; Kafka answers the parked request with
+//    an error instead). So the chaos proxy spares JoinGroup and SyncGroup against the mock: it
+//    never kills a connection while one of them is parked.
 //  - scripted_group_cluster: the scripted cluster (tests/admin) with scripted_log serving Fetch
 //    and scripted_consumer_group's KIP-848 coordinator (group.protocol=consumer). That coordinator
 //    keeps no timers, so a member that dies is never expired by it: expire_silent_members() plays
@@ -43,6 +48,8 @@ public:
     virtual int expired() const { return 0; }
     /// What the coordinator holds, for a failure's report (which member owns what).
     virtual std::string describe() const { return {}; }
+    /// Requests the chaos proxy must not fault, nor kill a connection while one is unanswered.
+    virtual std::vector<std::int16_t> spared_api_keys() const { return {}; }
 };
 
 /// `topic` with `partitions` partitions on librdkafka's mock; `group` is the group observed.
