@@ -97,7 +97,7 @@ run_result run_rdkafka_e2e(const scenario& s, const std::string& bootstrap, cons
     set(cc, "enable.auto.commit", "false");
     set(cc, "enable.auto.offset.store", "false");
     set(cc, "fetch.min.bytes", "1");
-    set(cc, "fetch.wait.max.ms", std::to_string(s.config.fetch_wait_ms >= 0 ? s.config.fetch_wait_ms : 0));
+    set(cc, "fetch.wait.max.ms", std::to_string(s.config.fetch_wait_ms >= 0 ? s.config.fetch_wait_ms : 500));
     if (s.config.fetch_queue_backoff_ms >= 0 && rival_knows("fetch.queue.backoff.ms"))
         set(cc, "fetch.queue.backoff.ms", std::to_string(s.config.fetch_queue_backoff_ms));
     set(cc, "log_level", "4");

@@ -33,7 +33,8 @@ void put_be(std::uint8_t* p, std::uint64_t v, int bytes) {
 
 }  // namespace
 
-instant_broker::instant_broker(std::string topic) : topic_(std::move(topic)) {
+instant_broker::instant_broker(std::string topic, bool serve_consumers)
+    : topic_(std::move(topic)), log_(serve_consumers ? std::make_unique<instant_log>() : nullptr) {
     // Every Produce response is prepared now, per version, with a marker where the base offset
     // goes: answering is then a copy and two patches.
     for (std::int16_t v = produce_min; v <= produce_max; ++v) {
@@ -122,14 +123,17 @@ bool instant_broker::answer(int fd, std::vector<std::uint8_t>& frame) {
     if (key == 0) {  // Produce: the hot path
         auto it = prepared_.find(version);
         if (it == prepared_.end()) return false;
+        const auto base = log_ ? append(frame) : next_offset_++;
+        if (base < 0) return false;
         auto out = it->second;  // small: ~70 bytes
         put_be(out.data() + 4, static_cast<std::uint32_t>(correlation), 4);
-        put_be(out.data() + offset_at_.at(version), static_cast<std::uint64_t>(next_offset_++), 8);
+        put_be(out.data() + offset_at_.at(version), static_cast<std::uint64_t>(base), 8);
         last_request_bytes_ = frame.size() + 4;
         last_response_bytes_ = out.size();
         ++produce_requests_;
         return send_all(fd, out.data(), out.size());
     }
+    if (key == protocol::FetchRequest::api_key && log_) return answer_fetch(fd, frame, version, correlation);
     std::vector<std::uint8_t> out;
     if (key == protocol::ApiVersionsResponse::api_key) {
         protocol::ApiVersionsResponse resp;
@@ -138,6 +142,10 @@ bool instant_broker::answer(int fd, std::vector<std::uint8_t>& frame) {
         add(3, 1, 12);  // Metadata
         add(18, 0, 3);  // ApiVersions
         add(22, 0, 4);  // InitProducerId
+        if (log_) {
+            add(1, 4, 12);  // Fetch
+            add(10, 0, 3);  // FindCoordinator (answered "not available")
+        }
         // A version we do not speak: answer in v0 with UNSUPPORTED_VERSION, as Kafka does.
         const bool known = version >= 0 && version <= 3;
         if (!known) resp.error_code = 35;
@@ -162,11 +170,66 @@ bool instant_broker::answer(int fd, std::vector<std::uint8_t>& frame) {
         resp.producer_id = 4242;
         resp.producer_epoch = 0;
         if (protocol::encode_response(out, resp, version, correlation)) return false;
+    } else if (key == protocol::FindCoordinatorResponse::api_key && log_) {
+        protocol::FindCoordinatorResponse resp;
+        resp.error_code = 15;  // COORDINATOR_NOT_AVAILABLE: this broker has no groups
+        resp.node_id = -1;
+        resp.port = -1;
+        if (protocol::encode_response(out, resp, version, correlation)) return false;
     } else {
         std::fprintf(stderr, "kwire-bench: instant broker: API key %d v%d not served; closing the connection\n", key,
                      version);
         return false;
     }
+    return send_all(fd, out.data(), out.size());
+}
+
+std::int64_t instant_broker::append(const std::vector<std::uint8_t>& frame) {
+    protocol::ProduceRequest req;
+    if (protocol::decode_request(protocol::bytes_view(frame.data(), frame.size()), req)) return -1;
+    std::int64_t base = -1;
+    for (const auto& t : req.topic_data)
+        for (const auto& p : t.partition_data)
+            if (p.records && !p.records->empty()) {
+                const auto b = log_->append(p.records->data(), p.records->size());
+                if (base < 0) base = b;
+            }
+    return base;
+}
+
+bool instant_broker::answer_fetch(int fd, const std::vector<std::uint8_t>& frame, std::int16_t version,
+                                  std::int32_t correlation) {
+    protocol::FetchRequest req;
+    if (protocol::decode_request(protocol::bytes_view(frame.data(), frame.size()), req)) return false;
+    protocol::FetchResponse resp;
+    resp.session_id = 0;  // no session: the client sends full Fetches
+    std::vector<std::vector<std::uint8_t>> records;  // owned here, viewed by resp
+    records.reserve(req.topics.size());
+    bool waited = false;
+    for (const auto& t : req.topics) {
+        auto& rt = resp.responses.emplace_back();
+        rt.topic = t.topic;
+        for (const auto& p : t.partitions) {
+            auto& rp = rt.partitions.emplace_back();
+            rp.partition_index = p.partition;
+            if (t.topic != topic_ || p.partition != 0) {
+                rp.error_code = 3;  // UNKNOWN_TOPIC_OR_PARTITION
+                continue;
+            }
+            std::int64_t end = 0;
+            // Only the first partition waits: there is one.
+            const auto wait = waited ? std::chrono::milliseconds(0) : std::chrono::milliseconds(req.max_wait_ms);
+            waited = true;
+            records.push_back(log_->read(p.fetch_offset, static_cast<std::size_t>(std::max(p.partition_max_bytes, 1)),
+                                         wait, end));
+            rp.high_watermark = end;
+            rp.last_stable_offset = end;
+            rp.log_start_offset = 0;
+            rp.records = protocol::bytes_view(records.back().data(), records.back().size());
+        }
+    }
+    std::vector<std::uint8_t> out;
+    if (protocol::encode_response(out, resp, version, correlation)) return false;
     return send_all(fd, out.data(), out.size());
 }
 

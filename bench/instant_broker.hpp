@@ -10,22 +10,30 @@
 // It counts the Produce requests it answered (the latency runs send one record per request, so
 // this is the record count the bench checks the acknowledgements against) and remembers the size
 // of the last Produce request and response, which the TCP floor (floor.hpp) then replays.
+//
+// With `serve_consumers` (the instant-e2e scenario) it also keeps the records (instant_log.hpp)
+// and answers Fetch, waking a waiting Fetch as soon as a Produce brings a record, without fetch
+// sessions (session id 0: every Fetch is a full one); FindCoordinator gets "not available" (a
+// librdkafka consumer with a group.id asks even when it only assigns). Produce is then decoded.
 #pragma once
 
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "instant_log.hpp"
+
 namespace kwire::bench {
 
 class instant_broker {
 public:
-    explicit instant_broker(std::string topic);
+    explicit instant_broker(std::string topic, bool serve_consumers = false);
     ~instant_broker();
     instant_broker(const instant_broker&) = delete;
     instant_broker& operator=(const instant_broker&) = delete;
@@ -33,6 +41,10 @@ public:
     std::string bootstrap() const { return "127.0.0.1:" + std::to_string(port_); }
     const std::string& topic() const { return topic_; }
     std::uint64_t produce_requests() const { return produce_requests_.load(); }
+    /// Records taken: the log's end with `serve_consumers`, else the Produce requests answered.
+    std::int64_t log_end() {
+        return log_ ? log_->end() : static_cast<std::int64_t>(produce_requests_.load());
+    }
     std::size_t last_request_bytes() const { return last_request_bytes_.load(); }
     std::size_t last_response_bytes() const { return last_response_bytes_.load(); }
 
@@ -40,8 +52,11 @@ private:
     void accept_loop();
     void serve(int fd);
     bool answer(int fd, std::vector<std::uint8_t>& frame);
+    bool answer_fetch(int fd, const std::vector<std::uint8_t>& frame, std::int16_t version, std::int32_t correlation);
+    std::int64_t append(const std::vector<std::uint8_t>& frame);
 
     std::string topic_;
+    std::unique_ptr<instant_log> log_;  // with serve_consumers only
     int listen_fd_ = -1;
     int port_ = 0;
     std::atomic<bool> stopping_{false};

@@ -14,7 +14,8 @@
 // instant-acksall runs against instant_broker (a broker that answers at once) and adds the TCP
 // ping-pong floor of the same sizes (floor.hpp): latency against it minus the floor is each
 // client's own overhead. e2e-* measure send() on one client to poll() on another of the same
-// kind (bench_*_e2e.cpp).
+// kind (bench_*_e2e.cpp); instant-e2e does so through instant_broker, which hands a record to a
+// waiting Fetch as soon as it arrives.
 //
 // Correctness, every run: around producer runs the topic's high watermarks are summed (outside
 // the timed part) and what the log grew by must equal what the client acknowledged; consumer
@@ -83,7 +84,7 @@ public:
         if (o_.run_client[1])
             for (auto& c : rival_configs(s)) add("librdkafka", c);
         std::unique_ptr<instant_broker> broker;
-        if (s.instant) broker = std::make_unique<instant_broker>(s.topic);
+        if (s.instant) broker = std::make_unique<instant_broker>(s.topic, s.kind == scenario_kind::e2e);
         if (s.instant && o_.floor) {
             for (bool spin : {true, false}) {
                 client_config c;
@@ -155,7 +156,7 @@ private:
             return;
         }
 
-        if (s.kind == scenario_kind::e2e) {
+        if (s.kind == scenario_kind::e2e && !broker) {
             // A fresh one-partition topic per run: librdkafka's mock finds a fetch's batch by a
             // linear scan of the partition's batches and keeps only 5 MB of them, so a topic
             // grown by earlier runs would slow (and could truncate under) the later ones.
@@ -164,7 +165,7 @@ private:
         }
         const std::string bootstrap = broker ? broker->bootstrap() : env_.bootstrap();
         auto log_end = [&] {
-            return broker ? static_cast<std::int64_t>(broker->produce_requests()) : env_.log_end(s.topic, s.partitions);
+            return broker ? broker->log_end() : env_.log_end(s.topic, s.partitions);
         };
         const auto before = log_end();
         s.start_offset = before;  // e2e: one partition, so the sum is partition 0's end

@@ -23,6 +23,7 @@ namespace {
                  "Default set, in this order (R counted rounds after one calibration round, clients alternating):\n"
                  "  instant-acksall   awaited sends (acks=all, idempotent) against the in-bench instant broker, with\n"
                  "                    the TCP ping-pong floor of the same sizes: each client's own overhead\n"
+                 "  instant-e2e       send() to poll() through the instant broker, one at a time (and the floor)\n"
                  "  latency-acks1 latency-acksall   awaited sends against the cluster\n"
                  "  e2e-one e2e-10k e2e-100k   send() on one client to poll() on another: one at a time, 10k/s, 100k/s\n"
                  "  throughput throughput-lz4 throughput-zstd   1M x 100 B, linger 5 ms\n"
@@ -131,8 +132,9 @@ std::vector<scenario> scenarios_for(const options& o) {
         s.instant = instant;
         all.push_back(s);
     };
-    auto e2e = [&](std::string name, int rate, std::size_t messages) {
+    auto e2e = [&](std::string name, int rate, std::size_t messages, bool instant = false) {
         scenario s;
+        s.instant = instant;
         s.name = std::move(name);
         s.kind = scenario_kind::e2e;
         s.acks = -1;
@@ -170,6 +172,7 @@ std::vector<scenario> scenarios_for(const options& o) {
         all.push_back(s);
     };
     latency("instant-acksall", -1, true);
+    e2e("instant-e2e", 0, o.latency_messages, true);
     latency("latency-acks1", 1, false);
     latency("latency-acksall", -1, false);
     e2e("e2e-one", 0, o.latency_messages);
@@ -195,7 +198,7 @@ std::vector<scenario> scenarios_for(const options& o) {
     }
     std::vector<std::string> names = o.only;
     if (names.empty())
-        names = {"instant-acksall", "latency-acks1", "latency-acksall", "e2e-one",     "e2e-10k",          "e2e-100k",
+        names = {"instant-acksall", "instant-e2e", "latency-acks1", "latency-acksall", "e2e-one",     "e2e-10k",          "e2e-100k",
                  "throughput",      "throughput-lz4", "throughput-zstd", "consume", "commit-interval0"};
     std::vector<scenario> chosen;
     for (const auto& name : names) {
@@ -219,9 +222,10 @@ client_config kwire_config(const scenario& s) {
         c.label = loop + ", partitioner, linger 0";
         break;
     case scenario_kind::e2e:
-        // Against librdkafka's mock an empty fetch is answered only after the whole wait.
-        c.fetch_wait_ms = 0;
-        c.label = loop + " (both threads), linger 0, fetch_max_wait 0";
+        // Against librdkafka's mock an empty fetch is answered only after the whole wait; the
+        // instant broker, as Kafka, answers as soon as a record arrives.
+        c.fetch_wait_ms = s.instant ? 500 : 0;
+        c.label = loop + " (both threads), linger 0, fetch_max_wait " + std::to_string(c.fetch_wait_ms);
         break;
     case scenario_kind::throughput:
         c.label = "linger 5 ms, " + (s.compression_threads > 0
@@ -256,10 +260,11 @@ std::vector<client_config> rival_configs(const scenario& s) {
         for (bool spin : {true, false}) {
             client_config c;
             c.spin = spin;
-            c.fetch_wait_ms = 0;
+            c.fetch_wait_ms = s.instant ? 500 : 0;
             if (backoff) c.fetch_queue_backoff_ms = 0;
             c.label = std::string(spin ? "spin: poll(0) + yield" : "block: poll(100)") +
-                      " (both), linger.ms 0, fetch.wait.max.ms 0, fetch.min.bytes 1" +
+                      " (both), linger.ms 0, fetch.wait.max.ms " + std::to_string(c.fetch_wait_ms) +
+                      ", fetch.min.bytes 1" +
                       (backoff ? ", fetch.queue.backoff.ms 0" : "");
             out.push_back(c);
         }
