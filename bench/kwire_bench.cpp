@@ -85,7 +85,7 @@ public:
             for (auto& c : rival_configs(s)) add("librdkafka", c);
         std::unique_ptr<instant_broker> broker;
         if (s.instant) broker = std::make_unique<instant_broker>(s.topic, s.kind == scenario_kind::e2e);
-        if (s.instant && o_.floor) {
+        if (s.instant && s.e2e_rate == 0 && o_.floor) {
             for (bool spin : {true, false}) {
                 client_config c;
                 c.spin = spin;

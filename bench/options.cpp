@@ -23,7 +23,8 @@ namespace {
                  "Default set, in this order (R counted rounds after one calibration round, clients alternating):\n"
                  "  instant-acksall   awaited sends (acks=all, idempotent) against the in-bench instant broker, with\n"
                  "                    the TCP ping-pong floor of the same sizes: each client's own overhead\n"
-                 "  instant-e2e       send() to poll() through the instant broker, one at a time (and the floor)\n"
+                 "  instant-e2e instant-e2e-10k instant-e2e-100k   send() to poll() through the instant broker,\n"
+                 "                    one at a time (with the floor), at 10k/s and at 100k/s\n"
                  "  latency-acks1 latency-acksall   awaited sends against the cluster\n"
                  "  e2e-one e2e-10k e2e-100k   send() on one client to poll() on another: one at a time, 10k/s, 100k/s\n"
                  "  throughput throughput-lz4 throughput-zstd   1M x 100 B, linger 5 ms\n"
@@ -173,6 +174,8 @@ std::vector<scenario> scenarios_for(const options& o) {
     };
     latency("instant-acksall", -1, true);
     e2e("instant-e2e", 0, o.latency_messages, true);
+    e2e("instant-e2e-10k", 10000, o.latency_messages, true);
+    e2e("instant-e2e-100k", 100000, 2 * o.latency_messages, true);
     latency("latency-acks1", 1, false);
     latency("latency-acksall", -1, false);
     e2e("e2e-one", 0, o.latency_messages);
@@ -198,7 +201,7 @@ std::vector<scenario> scenarios_for(const options& o) {
     }
     std::vector<std::string> names = o.only;
     if (names.empty())
-        names = {"instant-acksall", "instant-e2e", "latency-acks1", "latency-acksall", "e2e-one",     "e2e-10k",          "e2e-100k",
+        names = {"instant-acksall", "instant-e2e", "instant-e2e-10k", "instant-e2e-100k", "latency-acks1", "latency-acksall", "e2e-one",     "e2e-10k",          "e2e-100k",
                  "throughput",      "throughput-lz4", "throughput-zstd", "consume", "commit-interval0"};
     std::vector<scenario> chosen;
     for (const auto& name : names) {

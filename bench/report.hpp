@@ -56,7 +56,8 @@ int best_rival(const scenario_result& r, figure f);
 int find_entrant(const scenario_result& r, const std::string& client);
 
 /// Compares the rival's best configuration (by the scenario's main figure) with its calibration
-/// round, and records a rejection when it ran more than 30% slower.
+/// round, and records a rejection when it ran more than 30% slower (not at a steady e2e rate,
+/// where the latency is queueing).
 void check_calibration(scenario_result& r);
 
 /// The scenario's table, ratios and target lines.
