@@ -86,7 +86,16 @@ public:
         std::unique_ptr<instant_broker> broker;
         if (s.instant) broker = std::make_unique<instant_broker>(s.topic, s.kind == scenario_kind::e2e);
         if (s.instant && s.e2e_rate == 0 && o_.floor) {
+            const bool e2e = s.kind == scenario_kind::e2e;
+            if (e2e) {
+                client_config c;
+                c.spin = true;
+                c.relay = true;
+                c.label = "TCP relay: in on one connection, condvar to a 2nd server thread, out on another, spinning reader";
+                add("floor", c);
+            }
             for (bool spin : {true, false}) {
+                if (e2e && !spin) continue;
                 client_config c;
                 c.spin = spin;
                 c.label = spin ? "TCP ping-pong, client spinning (non-blocking recv + yield), server blocking"
@@ -118,7 +127,8 @@ private:
                 r.response_bytes = 74;
             }
             const auto t0 = bench_clock::now();
-            auto lat = tcp_ping_pong(r.request_bytes, r.response_bytes, s.messages, e.config.spin);
+            auto lat = e.config.relay ? tcp_relay(r.request_bytes, r.response_bytes, s.messages)
+                                      : tcp_ping_pong(r.request_bytes, r.response_bytes, s.messages, e.config.spin);
             const double secs = std::chrono::duration<double>(bench_clock::now() - t0).count();
             rs.msgs_per_s = secs > 0 ? static_cast<double>(lat.size()) / secs : 0;
             finish_latency(rs, e, lat, calibration, r.s);

@@ -39,10 +39,11 @@ std::string quoted(std::string s) {
     return "\"" + s + "\"";
 }
 
-const entrant* floor_of(const std::vector<scenario_result>& results) {
+/// The spinning ping-pong floor (awaited sends) or the relay (end to end), from any scenario.
+const entrant* floor_of(const std::vector<scenario_result>& results, bool relay) {
     for (const auto& r : results)
         for (const auto& e : r.entrants)
-            if (e.client == "floor" && e.config.spin && !e.latency_ns.empty()) return &e;
+            if (e.client == "floor" && e.config.spin && e.config.relay == relay && !e.latency_ns.empty()) return &e;
     return nullptr;
 }
 
@@ -55,8 +56,10 @@ std::vector<std::string> write_plots(const std::string& dir, const std::vector<s
     gp << "# Written by kwire-bench --plot; run: gnuplot plots.gnuplot (in this directory)\n"
        << "set terminal pngcairo size 1000,600 font 'sans,10' noenhanced\nset grid\nset key top left\n";
     std::vector<std::string> pngs;
-    const entrant* floor = floor_of(results);
-    if (floor) write_cdf(dir + "/floor.cdf", floor->latency_ns);
+    const entrant* ping_pong = floor_of(results, false);
+    const entrant* relay = floor_of(results, true);
+    if (ping_pong) write_cdf(dir + "/floor.cdf", ping_pong->latency_ns);
+    if (relay) write_cdf(dir + "/floor-relay.cdf", relay->latency_ns);
 
     for (const auto& r : results) {
         const auto& s = r.s;
@@ -70,9 +73,13 @@ std::vector<std::string> write_plots(const std::string& dir, const std::vector<s
             write_cdf(dir + "/" + file, e.latency_ns);
             series.emplace_back(file, e.client + " (" + e.config.label + ")");
         }
-        if (floor)
-            series.emplace_back("floor.cdf", "floor: TCP ping-pong, " + std::to_string(results.front().request_bytes) +
-                                                 "/" + std::to_string(results.front().response_bytes) + " B, spinning client");
+        const bool e2e = s.kind == scenario_kind::e2e;
+        if (e2e ? relay != nullptr : ping_pong != nullptr)
+            series.emplace_back(e2e ? "floor-relay.cdf" : "floor.cdf",
+                                std::string(e2e ? "floor: TCP relay through two server threads"
+                                                : "floor: TCP ping-pong, spinning client") +
+                                    " (" + std::to_string(results.front().request_bytes) + "/" +
+                                    std::to_string(results.front().response_bytes) + " B)");
         if (series.empty()) continue;
         const std::string png = s.name + ".png";
         gp << "set output '" << png << "'\n"

@@ -57,12 +57,21 @@ double ratio(const scenario_result& r, figure f) {
     return d > 0 ? r.entrants[static_cast<std::size_t>(k)].med(f) / d : 0;
 }
 
-/// kwire's p50 over the spinning TCP floor (instant-acksall), or NaN.
+/// The floor a client's latency is measured against: the relay end to end, else the spinning
+/// ping-pong; -1 if it did not run.
+int floor_entrant(const scenario_result& r) {
+    const bool e2e = r.s.kind == scenario_kind::e2e;
+    for (std::size_t i = 0; i < r.entrants.size(); ++i) {
+        const auto& e = r.entrants[i];
+        if (e.client == "floor" && e.config.spin && e.config.relay == e2e && !e.rounds.empty()) return static_cast<int>(i);
+    }
+    return -1;
+}
+
+/// A client's figure over the floor's (the best librdkafka configuration for that figure), or NaN.
 double over_floor(const scenario_result& r, const std::string& client, figure f) {
     const int c = client == "librdkafka" ? best_rival(r, f) : find_entrant(r, client);
-    int floor = -1;
-    for (std::size_t i = 0; i < r.entrants.size(); ++i)
-        if (r.entrants[i].client == "floor" && r.entrants[i].config.spin) floor = static_cast<int>(i);
+    const int floor = floor_entrant(r);
     if (c < 0 || floor < 0) return std::nan("");
     return r.entrants[static_cast<std::size_t>(c)].med(f) - r.entrants[static_cast<std::size_t>(floor)].med(f);
 }
@@ -199,13 +208,13 @@ void print_scenario(const scenario_result& r, std::FILE* out) {
         for (std::size_t i = 0; i < figs.size(); ++i)
             std::fprintf(out, "  %-7s %6.2fx  vs %s\n", names[i], ratio(r, figs[i]), best_label(r, figs[i]).c_str());
     }
-    if (find_entrant(r, "floor") >= 0) {
-        std::fprintf(out, "floor: TCP ping-pong of %zu B requests and %zu B responses (kwire's Produce round trip)\n",
-                     r.request_bytes, r.response_bytes);
+    if (floor_entrant(r) >= 0) {
+        std::fprintf(out, "floor: %s of %zu B requests and %zu B responses (kwire's Produce sizes)\n",
+                     s.kind == scenario_kind::e2e ? "TCP relay" : "TCP ping-pong", r.request_bytes, r.response_bytes);
         for (const char* c : {"kwire", "librdkafka"}) {
             const double p50 = over_floor(r, c, &round_stats::p50), p99 = over_floor(r, c, &round_stats::p99);
             if (!std::isnan(p50))
-                std::fprintf(out, "own overhead over the spinning floor, %-10s p50 %+.1f us, p99 %+.1f us%s\n", c, p50, p99,
+                std::fprintf(out, "own overhead over the floor, %-10s p50 %+.1f us, p99 %+.1f us%s\n", c, p50, p99,
                              std::string(c) == "librdkafka" ? " (best configuration per figure)" : "");
         }
     }
@@ -269,8 +278,9 @@ std::vector<std::string> json_lines(const scenario_result& r) {
             add("p999", &round_stats::p999);
         }
     }
-    if (find_entrant(r, "floor") >= 0) {
-        j += ",\"floor_request_bytes\":" + std::to_string(r.request_bytes) +
+    if (floor_entrant(r) >= 0) {
+        j += ",\"floor\":\"" + std::string(s.kind == scenario_kind::e2e ? "tcp_relay" : "tcp_ping_pong") +
+             "\",\"floor_request_bytes\":" + std::to_string(r.request_bytes) +
              ",\"floor_response_bytes\":" + std::to_string(r.response_bytes);
         for (const char* c : {"kwire", "librdkafka"}) {
             const double p50 = over_floor(r, c, &round_stats::p50), p99 = over_floor(r, c, &round_stats::p99);
