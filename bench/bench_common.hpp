@@ -29,6 +29,7 @@ struct client_config {
     std::string label;
     bool spin = false;                ///< latency/e2e, librdkafka: poll(rk, 0) + sched_yield() until the report/record
                                       ///< arrives, instead of a blocking poll (kwire: scenario::spin_us)
+    bool yield = true;                ///< with `spin`: sched_yield() between polls (false: a bare busy loop)
     bool explicit_partition = false;  ///< latency: produce to partition 0 instead of leaving it to the partitioner
     int linger_ms = -1;               ///< producers: linger.ms (queue.buffering.max.ms); -1: the scenario's
     int fetch_wait_ms = -1;           ///< consumers: fetch.wait.max.ms; -1: 500

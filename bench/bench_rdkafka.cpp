@@ -9,7 +9,7 @@
 //
 // The run's client_config says how a tuned user would set it up: the application thread either
 // blocks in rd_kafka_poll(rk, 100) or spins on rd_kafka_poll(rk, 0) (yielding between polls, as
-// kwire::run_spinning does) until the report arrives; the record goes to partition 0 or to the
+// kwire::run_spinning does, or not) until the report arrives; the record goes to partition 0 or to the
 // partitioner's choice; linger.ms as the configuration says.
 #include <librdkafka/rdkafka.h>
 #include <sched.h>
@@ -134,7 +134,7 @@ run_result run_rdkafka(const scenario& s, const std::string& bootstrap, const st
                 continue;
             }
             rd_kafka_poll(rk, 0);
-            if (!pred()) sched_yield();
+            if (!pred() && s.config.yield) sched_yield();
         }
         return pred();
     };

@@ -258,6 +258,15 @@ std::vector<client_config> rival_configs(const scenario& s) {
                           (explicit_partition ? ", partition 0" : ", partitioner") + ", linger.ms 0";
                 out.push_back(c);
             }
+        {
+            // The bare busy loop of the 60-line C program: no yield between polls.
+            client_config c;
+            c.spin = true;
+            c.yield = false;
+            c.explicit_partition = true;
+            c.label = "spin: poll(rk, 0), no yield, partition 0, linger.ms 0";
+            out.push_back(c);
+        }
         break;
     case scenario_kind::e2e:
         for (bool spin : {true, false}) {
