@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # The main job: builds kwire (Release) and runs
-#   1. kwire-bench, the default set (bench/options.cpp; about 4-6 minutes on 2 cores): kwire
+#   1. kwire-bench, the default set (bench/options.cpp; about 6 minutes on 2 cores): kwire
 #      against librdkafka at its best -- every scenario also runs librdkafka in each configuration
-#      a tuned user would try, and kwire is compared with the best of them -- on librdkafka's
-#      in-process mock cluster (3 brokers): awaited sends against an in-bench instant broker with
-#      the TCP ping-pong floor of the same sizes (each client's own overhead), awaited sends
-#      acks=1/all, end-to-end send -> poll one at a time and at 10k and 100k records/s,
+#      a tuned user would try, and kwire is compared with the best of them: against an in-bench
+#      instant broker, awaited sends and end-to-end send -> poll beside TCP floors of the same
+#      sizes (each client's own overhead); on librdkafka's in-process mock cluster (3 brokers),
+#      awaited sends acks=1/all, end-to-end one at a time and at 10k and 100k records/s,
 #      throughput 1M x 100 B none/lz4/zstd, consume and commit interval(0); one calibration round
 #      and 5 alternating rounds, medians with min-max, one line of targets per scenario; plots
 #      (gnuplot) into build/bench-plots unless --plot DIR is given;
