@@ -1,10 +1,10 @@
-// Child processes read line by line (support_process_group.hpp): posix_spawn, one reader thread
-// per pipe, waitpid.
+// Child processes read line by line (support_process_group.hpp): fork and exec, one reader
+// thread per pipe, waitpid.
 #include "support_process_group.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,23 +25,32 @@ child_process::child_process(const std::vector<std::string>& argv) {
         ::close(out[1]);
         throw std::runtime_error(std::string("pipe2: ") + std::strerror(errno));
     }
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, err[1], 2);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
+    const pid_t parent = ::getpid();
     started_ = chaos_clock::now();
-    const int rc = ::posix_spawn(&pid_, args[0], &fa, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
+    // fork and exec rather than posix_spawn, for PR_SET_PDEATHSIG: a member must not outlive a
+    // test process that dies without running destructors (librdkafka's mock aborts on some
+    // assertions), or it would poll a dead proxy forever. (The signal follows the thread that
+    // forked: the scenarios start members from the test's own thread.) Between fork and exec the
+    // child only makes async-signal-safe calls.
+    pid_ = ::fork();
+    if (pid_ == 0) {
+        ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
+        const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(out[1], 1) < 0 || ::dup2(err[1], 2) < 0) ::_exit(127);
+        ::execve(args[0], args.data(), environ);
+        ::_exit(127);
+    }
+    const int fork_errno = errno;
     ::close(out[1]);
     ::close(err[1]);
-    if (rc != 0) {
+    if (pid_ < 0) {
         ::close(out[0]);
         ::close(err[0]);
-        throw std::runtime_error("posix_spawn " + argv[0] + ": " + std::strerror(rc));
+        throw std::runtime_error("fork for " + argv[0] + ": " + std::strerror(fork_errno));
     }
     out_reader_ = std::thread([this, fd = out[0]] { read_loop(fd, true); });
     err_reader_ = std::thread([this, fd = err[0]] { read_loop(fd, false); });
