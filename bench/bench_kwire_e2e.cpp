@@ -11,8 +11,9 @@
 // steady rate (the producer's thread sends what is due, waiting on a timer while the next
 // record is more than 200 us away, polling otherwise).
 // Both threads run kwire::run_spinning with --spin-us; the consumer fetches with the
-// configuration's fetch.max.wait.ms: 0, because librdkafka's mock answers an empty fetch only
-// after the whole wait even when records arrive meanwhile. The mock also returns one batch per
+// configuration's fetch.max.wait.ms: 500 against the instant broker (which, as Kafka, answers a
+// waiting Fetch when a record arrives), 0 against librdkafka's mock, which answers an empty
+// fetch only after the whole wait even when records arrive meanwhile. The mock also returns one batch per
 // partition per Fetch, so at a steady rate the consumer keeps up only if the producer's batches
 // hold enough records (see bench/RESULTS.md).
 #include <boost/asio/io_context.hpp>

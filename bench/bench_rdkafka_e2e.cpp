@@ -6,7 +6,8 @@
 // rd_kafka_consumer_poll(rk, 0), yielding between polls) rather than block (the producer's thread
 // then waits on the consumer's progress with std::atomic::wait, the consumer's in
 // rd_kafka_consumer_poll(rk, 100)); fetch.wait.max.ms is the configuration's (0 against the
-// mock), fetch.min.bytes 1, linger.ms 0, and fetch.queue.backoff.ms 0 where librdkafka has it.
+// mock, 500 against the instant broker), fetch.min.bytes 1, linger.ms 0, and
+// fetch.queue.backoff.ms 0 where librdkafka has it.
 #include <librdkafka/rdkafka.h>
 #include <sched.h>
 
