@@ -27,6 +27,7 @@
 #include "kwire/client/producer.hpp"
 #include "kcat.hpp"
 #include "mock_cluster.hpp"
+#include "support_chaos_env.hpp"
 #include "support_chaos_proxy.hpp"
 #include "support_checker.hpp"
 #include "support_rules_broker.hpp"
@@ -35,19 +36,6 @@ namespace kwire::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-std::uint64_t chaos_seed() {
-    static const std::uint64_t seed = []() -> std::uint64_t {
-        if (const char* s = std::getenv("KWIRE_CHAOS_SEED")) return std::strtoull(s, nullptr, 10);
-        return static_cast<std::uint64_t>(std::random_device{}()) << 20 ^ static_cast<std::uint64_t>(std::random_device{}());
-    }();
-    return seed;
-}
-
-std::chrono::milliseconds chaos_duration() {
-    if (const char* s = std::getenv("KWIRE_CHAOS_SECONDS")) return std::chrono::milliseconds(std::atol(s) * 1000);
-    return 3s;
-}
 
 struct scenario {
     std::string name;
@@ -125,7 +113,7 @@ peer mock_peer(const scenario& s, std::unique_ptr<peers::mock_cluster>& keep) {
 }
 
 void run(const scenario& s, bool on_mock = false) {
-    const auto seed = chaos_seed();
+    const auto seed = chaos_seed_from_env();
     std::mt19937_64 rng(seed ^ std::hash<std::string>{}(s.name));
     std::unique_ptr<rules_cluster> rules;
     std::unique_ptr<peers::mock_cluster> mock;
@@ -160,7 +148,7 @@ void run(const scenario& s, bool on_mock = false) {
     std::size_t leader_moves = 0;
     {
         producer p(io.get_executor(), cfg);
-        const auto until = std::chrono::steady_clock::now() + chaos_duration();
+        const auto until = std::chrono::steady_clock::now() + chaos_duration_from_env(3s);
         auto next_move = std::chrono::steady_clock::now() + 200ms;
         std::uniform_int_distribution<int> burst(1, 16), key(0, 96), partition(0, s.partitions - 1),
             broker(1, s.brokers);
