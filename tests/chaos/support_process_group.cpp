@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,24 @@
 extern char** environ;
 
 namespace kwire::test {
+
+namespace {
+
+/// Closes every descriptor but stdin, stdout and stderr, between fork and exec (a syscall: safe
+/// there). The test process holds the chaos proxy's and the scripted brokers' sockets, opened
+/// without close-on-exec; a member that inherited them kept those connections alive after the
+/// proxy closed them. Its "reset" (close with SO_LINGER 0) then reset nothing -- the last close
+/// is what sends the RST, and that came only when the member exited -- so a client on the other
+/// end of a killed connection waited for its request timeout. (A clean close worked: shutdown()
+/// sends the FIN whoever else holds the socket.)
+void close_inherited_descriptors() noexcept {
+#ifdef SYS_close_range
+    if (::syscall(SYS_close_range, 3U, ~0U, 0U) == 0) return;
+#endif
+    for (int fd = 3; fd < 65536; ++fd) ::close(fd);
+}
+
+}  // namespace
 
 child_process::child_process(const std::vector<std::string>& argv) {
     if (argv.empty()) throw std::invalid_argument("child_process: empty argv");
@@ -41,6 +60,7 @@ child_process::child_process(const std::vector<std::string>& argv) {
         if (::getppid() != parent) ::_exit(127);  // the parent died before prctl
         const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
         if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(out[1], 1) < 0 || ::dup2(err[1], 2) < 0) ::_exit(127);
+        close_inherited_descriptors();
         ::execve(args[0], args.data(), environ);
         ::_exit(127);
     }
