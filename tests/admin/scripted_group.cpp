@@ -118,7 +118,19 @@ std::optional<std::vector<std::uint8_t>> scripted_group::consumer_heartbeat(cons
     } else {
         const auto it = g.members.find(id);
         if (it == g.members.end()) return finish(unknown_member_id);
-        if (it->second.epoch != r.member_epoch) return finish(fenced_member_epoch);
+        if (it->second.epoch != r.member_epoch) {
+            // Kafka's rule (GroupMetadataManager.throwIfMemberEpochIsInvalid): a newer epoch is
+            // fenced; an older one too, unless it is the epoch before the last bump and the member
+            // owns no partition outside its current assignment -- the answer that carried the
+            // bump was lost, and the member may go on.
+            const auto& m = it->second;
+            const auto target = targets(g)[id];
+            bool within = reported.has_value();
+            if (reported)
+                for (const auto& p : *reported) within = within && m.assigned.count(p) && target.count(p);
+            if (r.member_epoch > m.epoch || r.member_epoch != m.previous_epoch || !within)
+                return finish(fenced_member_epoch);
+        }
         if (r.subscribed_topic_names && *r.subscribed_topic_names != it->second.topics) {
             it->second.topics = *r.subscribed_topic_names;
             ++g.epoch;
@@ -149,12 +161,19 @@ std::optional<std::vector<std::uint8_t>> scripted_group::consumer_heartbeat(cons
                 if (other_id != id && other.assigned.count(p)) taken = true;
             if (!taken) m.assigned.insert(p);  // a partition still being revoked elsewhere waits
         }
-        m.epoch = g.epoch;
+        if (m.epoch != g.epoch) {
+            m.previous_epoch = m.epoch;
+            m.epoch = g.epoch;
+        }
         desired = m.assigned;
     }
     resp.member_id = id;
     resp.member_epoch = m.epoch;
-    if (!m.last_sent || *m.last_sent != desired) {
+    // As Kafka: the assignment goes out when it changed, and on every full request, so that one
+    // whose answer never arrived reaches the member on the full heartbeat it sends after an error.
+    const bool full_request = r.member_epoch == 0 || (r.rebalance_timeout_ms != -1 && r.subscribed_topic_names &&
+                                                       r.topic_partitions);
+    if (full_request || !m.last_sent || *m.last_sent != desired) {
         resp.assignment.emplace();
         std::map<std::string, std::vector<std::int32_t>> by_topic;
         for (const auto& [topic, p] : desired) by_topic[topic].push_back(p);
@@ -177,10 +196,16 @@ void scripted_group::fence_member(const std::string& group_id, const std::string
     if (auto it = g.members.find(member_id); it != g.members.end()) it->second.epoch += 1000;
 }
 
+void scripted_group::refuse_commits(std::int16_t error) {
+    std::lock_guard lock(mutex_);
+    refuse_commits_ = error;
+}
+
 void scripted_group::advance_member_epoch(const std::string& group_id, const std::string& member_id) {
     std::lock_guard lock(mutex_);
     auto& g = cgroups_[group_id];
     if (auto it = g.members.find(member_id); it != g.members.end()) {
+        it->second.previous_epoch = it->second.epoch;  // a bump, as a rebalance makes one
         it->second.epoch = ++g.epoch;
         it->second.last_sent.reset();  // its next heartbeat tells it
     }
@@ -320,6 +345,7 @@ std::optional<std::vector<std::uint8_t>> scripted_group::offset_commit(const scr
         else if (!g.members.count(r.member_id)) error = unknown_member_id;
         else if (r.generation_id_or_member_epoch != g.generation) error = illegal_generation;
     }
+    if (!simple && !error) error = refuse_commits_;
     commit_seen seen{req.version, r.member_id, r.generation_id_or_member_epoch, {}, error};
     kp::OffsetCommitResponse resp;
     for (const auto& t : r.topics) {

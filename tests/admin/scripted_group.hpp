@@ -18,8 +18,13 @@
 // to drop what it must revoke (its epoch unchanged), and only once it reports owning less are
 // those partitions given to their new member, never to two at once. Epoch 0 joins (v1: the
 // member's own id; v0: an id made here), -1 leaves, -2 leaves a static member. Heartbeats of an
-// unknown member get UNKNOWN_MEMBER_ID, of another epoch FENCED_MEMBER_EPOCH. OffsetCommit from a
-// member needs v9+ and the member's epoch (older: STALE_MEMBER_EPOCH, newer: FENCED_MEMBER_EPOCH).
+// unknown member get UNKNOWN_MEMBER_ID, of another epoch FENCED_MEMBER_EPOCH -- except, as in
+// Kafka, the epoch before the last bump with owned partitions within the current assignment (the
+// answer that carried the bump may have been lost). The assignment is answered when it changed
+// and on every full heartbeat (epoch 0, or rebalance timeout, subscription and owned partitions
+// all set: what a member sends after an error), so that an assignment whose answer was lost
+// reaches the member on its next full heartbeat. OffsetCommit from a member needs v9+ and the
+// member's epoch (older: STALE_MEMBER_EPOCH, newer: FENCED_MEMBER_EPOCH).
 //
 // Offsets: OffsetCommit from a member of the current generation (or a simple commit: no member id,
 // generation -1) is stored; every commit attempt is recorded with its outcome. OffsetFetch reads
@@ -67,6 +72,9 @@ public:
     /// The member's epoch here moves on without telling it: its commits are STALE_MEMBER_EPOCH
     /// until its next heartbeat brings the new epoch.
     void advance_member_epoch(const std::string& group_id, const std::string& member_id);
+    /// Answers every member's OffsetCommit with `error` from now on (0: accepts them again), as a
+    /// coordinator that is loading or moving does.
+    void refuse_commits(std::int16_t error);
     /// Partitions the coordinator considers the member to own, per member.
     std::map<std::string, std::set<tp>> owners(const std::string& group_id) const;
 
@@ -117,6 +125,7 @@ private:
 
     struct cmember {
         std::int32_t epoch = 0;
+        std::int32_t previous_epoch = -1;      // the epoch before the last bump (Kafka's previousMemberEpoch)
         std::vector<std::string> topics;
         std::set<tp> assigned;                 // what it owns or is still revoking
         std::optional<std::set<tp>> last_sent;  // the assignment last answered
@@ -137,6 +146,7 @@ private:
     std::vector<heartbeat_seen> heartbeats_;
     std::vector<commit_seen> commits_;
     std::map<std::int16_t, std::vector<std::int16_t>> answers_;
+    std::int16_t refuse_commits_ = 0;
 };
 
 }  // namespace kwire::test
