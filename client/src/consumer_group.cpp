@@ -282,14 +282,29 @@ void consumer_impl::apply_assignment(const std::vector<topic_partition>& assigne
 }
 
 void consumer_impl::revoke(const std::vector<topic_partition>& tps, bool lost, std::function<void()> then) {
+    // A revocation ends the ownerships it began with, and only those. Its commit may take long
+    // (retried through coordinator moves); meanwhile the partitions can be lost and assigned to
+    // this consumer again -- a fenced KIP-848 member rejoins and may get them back at its new
+    // epoch. Removing them when the old commit finally completes would leave the new owner
+    // (this consumer, as far as the coordinator knows) never fetching them again.
+    std::vector<std::pair<topic_partition, std::uint32_t>> ownerships;
+    for (const auto& tp : tps)
+        if (const auto* s = find_slot(tp); s && s->assigned) ownerships.emplace_back(tp, s->ownership);
     auto self = shared_from_this();
-    auto finish = [self, tps, lost, then = std::move(then)](std::error_code) {
-        for (const auto& tp : tps) self->remove_partition(tp);
+    auto finish = [self, ownerships = std::move(ownerships), lost, then = std::move(then)](std::error_code) {
+        std::vector<topic_partition> ended;
+        for (const auto& [tp, ownership] : ownerships)
+            if (const auto* s = self->find_slot(tp); s && s->assigned && s->ownership == ownership) {
+                self->remove_partition(tp);
+                ended.push_back(tp);
+            }
         self->complete_ack_waiters({});
-        if (lost) {
-            if (self->listener_.lost) self->listener_.lost(tps);
+        if (ended.empty()) {
+            // Lost meanwhile: the listener heard about them then.
+        } else if (lost) {
+            if (self->listener_.lost) self->listener_.lost(ended);
         } else if (self->listener_.revoked) {
-            self->listener_.revoked(tps);
+            self->listener_.revoked(ended);
         }
         then();
     };
@@ -627,9 +642,18 @@ void consumer_impl::send_commit(std::map<std::uint32_t, std::int64_t> offsets, s
     // Fenced (or otherwise fatally failed): this member may commit nothing more; the instance
     // that replaced it resumes from what was committed before.
     if (fatal_) return done(fatal_);
+    // The ownership each offset was read under: it goes out only while that ownership lasts. A
+    // partition lost (and perhaps assigned to us again) while the coordinator is looked up or
+    // between retries must not get its previous ownership's offset under the member's new epoch:
+    // that would move the group's commit back below what the owner in between committed.
+    std::map<std::uint32_t, std::uint32_t> ownerships;
+    for (const auto& [i, off] : offsets) ownerships[i] = slots_[i]->ownership;
     auto self = shared_from_this();
-    with_coordinator([self, offsets = std::move(offsets), done = std::move(done)](std::error_code ec) mutable {
+    with_coordinator([self, offsets = std::move(offsets), ownerships,
+                      done = std::move(done)](std::error_code ec) mutable {
         if (ec) return done(ec);
+        std::erase_if(offsets, [&](const auto& e) { return self->slots_[e.first]->ownership != ownerships[e.first]; });
+        if (offsets.empty()) return done({});
         protocol::OffsetCommitRequest req;
         req.group_id = self->cfg_.group_id;
         // KIP-848 members commit with their epoch, classic ones with their generation.
@@ -654,7 +678,7 @@ void consumer_impl::send_commit(std::map<std::uint32_t, std::int64_t> offsets, s
         ++self->commits_sent_;
         self->cluster_->broker(self->coordinator_)
             ->request(std::move(req),
-                      [self, offsets = std::move(offsets), sent, done = std::move(done)](
+                      [self, offsets = std::move(offsets), ownerships, sent, done = std::move(done)](
                           std::error_code ec2, protocol::OffsetCommitResponse resp, std::int16_t) mutable {
                           if (self->closed_) return done(make_error_code(client_errc::closed));
                           std::int16_t worst = 0;
@@ -673,15 +697,19 @@ void consumer_impl::send_commit(std::map<std::uint32_t, std::int64_t> offsets, s
                               }
                           }
                           const auto action = classify_group_error(group_api::commit, worst, static_cast<bool>(ec2));
-                          auto retry_later = [self, offsets, done]() mutable {
+                          auto retry_later = [self, offsets, ownerships, done]() mutable {
                               auto timer = std::make_shared<net::steady_timer>(self->ex_, self->cfg_.retry_backoff);
-                              timer->async_wait([self, timer, offsets, done](std::error_code e) mutable {
+                              timer->async_wait([self, timer, offsets, ownerships, done](std::error_code e) mutable {
                                   if (e || self->closed_) return done(make_error_code(net::error::operation_aborted));
-                                  // Only what is still ours, at what is marked now.
+                                  // Only what is still ours under the same ownership, at what is
+                                  // marked now (a partition whose start is being resolved again
+                                  // has nothing marked yet: its tracker is its last life's).
                                   std::map<std::uint32_t, std::int64_t> again;
                                   for (const auto& [i, off] : offsets) {
                                       const auto& s = *self->slots_[i];
-                                      if (s.assigned && s.tracker.committable() > s.committed)
+                                      if (s.assigned && s.ownership == ownerships[i] &&
+                                          s.state == partition_slot::start::ready &&
+                                          s.tracker.committable() > s.committed)
                                           again[i] = s.tracker.committable();
                                   }
                                   if (again.empty()) return done({});

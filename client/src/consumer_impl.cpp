@@ -77,6 +77,7 @@ void consumer_impl::add_partition(const topic_partition& tp, std::int64_t start)
     s.assigned = true;
     s.paused = false;
     ++s.incarnation;
+    ++s.ownership;
     s.committed = -1;
     s.high_watermark = -1;
     s.not_before = {};
@@ -102,6 +103,7 @@ void consumer_impl::remove_partition(const topic_partition& tp) {
     drop_buffered(*s);
     s->assigned = false;
     ++s->incarnation;
+    ++s->ownership;
 }
 
 std::vector<topic_partition> consumer_impl::owned() const {

@@ -59,6 +59,8 @@ struct partition_slot {
     std::string topic;
     std::int32_t partition = 0;
     std::uint32_t incarnation = 0;   // bumps on (re)assignment and seek: older acks are ignored
+    std::uint32_t ownership = 0;     // bumps when assigned or removed: a revocation or commit that
+                                     // began in one ownership never touches the next
     bool assigned = false;
     bool paused = false;
     enum class start { ready, committed, reset, resolving } state = start::committed;

@@ -157,7 +157,7 @@ void consumer_impl::member_reconcile(bool ids_refreshed) {
     const auto diff = diff_assignment(owned(), wanted);
     auto self = shared_from_this();
     auto add = [self, token, added = diff.added, now_owned = std::move(now_owned)]() mutable {
-        if (self->closed_ || !self->member_) return;
+        if (self->closed_ || !self->member_ || !self->member_->reconciling(token)) return;
         for (const auto& tp : added) self->add_partition(tp, offset::committed);
         if (!added.empty() && self->listener_.assigned) self->listener_.assigned(added);
         self->resolve_offsets();

@@ -179,8 +179,10 @@ TEST(GroupMembership, FencingLosesEverythingAndRejoinsAtEpochZeroUnderTheSameId)
         const id_assignment b{{id(1), {0, 1, 2}}};
         ASSERT_EQ(m.on_response(answer(7, b), t0 + 1s), action::reconcile);
         const auto token = m.begin_reconcile();
+        EXPECT_TRUE(m.reconciling(token));
         (void)m.heartbeat(1, t0 + 2s);
         EXPECT_EQ(m.on_response(error(code), t0 + 2s), action::lose_all);
+        EXPECT_FALSE(m.reconciling(token)) << "stale: it must not add partitions of the lost epoch";
         EXPECT_TRUE(m.owned().empty());
         EXPECT_EQ(m.member_epoch(), 0);
         m.reconciled(token, b, t0 + 2s);  // finished after the fence: ignored

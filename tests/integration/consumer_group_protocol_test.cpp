@@ -160,6 +160,76 @@ TEST_F(ConsumerGroupProtocol, AFencedMemberLosesItsPartitionsAndRejoinsAtEpochZe
     EXPECT_TRUE(rejoined);
 }
 
+TEST_F(ConsumerGroupProtocol, ARevocationThatOutlivesAFenceLeavesTheRejoinedMembersPartitionsAlone) {
+    // A is told to give a partition up; its revocation waits for a commit the coordinator keeps
+    // refusing (retriable). Meanwhile A is fenced, rejoins alone and gets both partitions back at
+    // its new epoch. When the old commit finally goes through, the old revocation must neither
+    // take a partition from the new ownership (A would never fetch it again while the
+    // coordinator counts it as A's) nor commit what A read under the lost ownership.
+    topic("r", 2, 10);
+    auto& group = *kwire::test::scripted_group::start_consumer_protocol(cluster, 50);
+    boost::asio::io_context io;
+    auto cfg = config("g-outlived");
+    cfg.commit = kwire::commit_policy::manual();  // what A read stays marked: the revocation has a commit to make
+    cfg.retry_backoff = 250ms;  // commit retries far apart: the fence and the rejoin land between two
+    kwire::consumer a(io.get_executor(), cfg);
+    a.subscribe({"r"});
+    driver da(a);
+    da.start();
+    ASSERT_TRUE(run_until(io, [&] { return da.count() >= 20 || da.error; }, 20s)) << da.error.message();
+    const auto member_a = group.owners("g-outlived").begin()->first;
+    group.refuse_commits(14);  // COORDINATOR_LOAD_IN_PROGRESS
+    auto refused = [&] {
+        int n = 0;
+        for (const auto& c : group.commits()) n += c.member_id == member_a && c.error == 14;
+        return n;
+    };
+
+    auto b = std::make_unique<kwire::consumer>(io.get_executor(), config("g-outlived"));
+    b->subscribe({"r"});
+    driver db(*b);
+    db.start();
+    ASSERT_TRUE(run_until(io, [&] { return refused() >= 1 || da.error || db.error; }, 20s)) << "A's revocation commits";
+    bool b_closed = false;
+    b->close([&](std::error_code) { b_closed = true; });
+    ASSERT_TRUE(run_until(io, [&] { return b_closed; }, 10s));
+
+    const auto before_fence = group.heartbeats().size();
+    group.fence_member("g-outlived", member_a);
+    const tp_set both{{"r", 0}, {"r", 1}};
+    auto acknowledged_both_after_rejoin = [&] {
+        const auto hbs = group.heartbeats();
+        bool rejoined = false;
+        for (auto i = before_fence; i < hbs.size(); ++i) {
+            if (hbs[i].member_id != member_a || hbs[i].error != 0) continue;
+            if (hbs[i].epoch == 0) rejoined = true;
+            else if (rejoined && hbs[i].owned && *hbs[i].owned == both) return true;
+        }
+        return false;
+    };
+    ASSERT_TRUE(run_until(io, [&] { return acknowledged_both_after_rejoin() || da.error; }, 10s));
+    ASSERT_EQ(owned(a), both);
+
+    group.refuse_commits(0);
+    run_for(io, 1s);  // the old revocation's commit is retried (and accepted) or dropped now
+    EXPECT_EQ(owned(a), both) << "the old revocation took a partition of the new ownership";
+    EXPECT_EQ(group.owners("g-outlived")[member_a], both);
+    for (int p = 0; p < 2; ++p)
+        EXPECT_EQ(group.committed("g-outlived", "r", p), -1)
+            << "p" << p << ": nothing A read under its lost ownership is committed under the new one";
+
+    log.append("r", 0, {"late-0"});
+    log.append("r", 1, {"late-1"});
+    auto saw = [&](const std::string& value) {
+        for (const auto& s : da.seen)
+            if (std::get<3>(s) == value) return true;
+        return false;
+    };
+    EXPECT_TRUE(run_until(io, [&] { return (saw("late-0") && saw("late-1")) || da.error; }, 10s))
+        << "A fetches both partitions it owns";
+    ASSERT_FALSE(da.error) << da.error.message();
+}
+
 TEST_F(ConsumerGroupProtocol, ACommitWithAStaleEpochIsRetriedWithTheNextOne) {
     topic("e", 1, 30);
     auto& group = *kwire::test::scripted_group::start_consumer_protocol(cluster, 200);

@@ -103,6 +103,10 @@ public:
     bool reconcile_needed() const noexcept;
     /// Starts one: returns a token for reconciled().
     std::uint64_t begin_reconcile() noexcept;
+    /// Whether the reconciliation `token` still decides what the member owns: not once the
+    /// member was fenced or left meanwhile (a later one may be running already). A stale one
+    /// must not add its partitions: they belong to an epoch the member no longer has.
+    bool reconciling(std::uint64_t token) const noexcept { return reconciling_ && token == reconcile_token_; }
     /// The reconciliation `token` ended with the member owning `now_owned` (a subset of the
     /// target: partitions of topics not resolvable yet are left out). Ignored if the member was
     /// fenced or left meanwhile. The next heartbeat acknowledges it at once.
