@@ -255,7 +255,7 @@ bool producer_impl::any_batch_needs_resolving() const noexcept {
 }
 
 void producer_impl::bump_epoch() {
-    // An idempotent producer bumps its epoch itself, as the Java client and librdkafka do: same
+    // An idempotent producer bumps its epoch itself, as the Java and C clients do: same
     // producer id, epoch + 1, every partition from sequence 0 (a broker takes a higher epoch that
     // starts at 0). Keeping the id matters: the broker then rejects any batch of the old epoch
     // that reaches it late (INVALID_PRODUCER_EPOCH) -- say a request it read before a connection
