@@ -17,6 +17,7 @@
 #include <stdexcept>
 
 #include "bench_common.hpp"
+#include "rdkafka_new.hpp"
 
 namespace kwire::bench {
 
@@ -105,12 +106,7 @@ run_result run_rdkafka(const scenario& s, const std::string& bootstrap, const st
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, &st);
 
-    char errstr[512];
-    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        throw std::runtime_error(std::string("rd_kafka_new: ") + errstr);
-    }
+    rd_kafka_t* rk = rdkafka_new(RD_KAFKA_PRODUCER, conf);
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, s.topic.c_str(), nullptr);
 
     const auto deadline = bench_clock::now() + run_limit;

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "bench_common.hpp"
+#include "rdkafka_new.hpp"
 
 namespace kwire::bench {
 
@@ -108,12 +109,7 @@ run_result run_rdkafka_consumer(const scenario& s, const std::string& bootstrap)
     }
     rd_kafka_conf_set_opaque(conf, &st);
 
-    char errstr[512];
-    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        throw std::runtime_error(std::string("rd_kafka_new: ") + errstr);
-    }
+    rd_kafka_t* rk = rdkafka_new(RD_KAFKA_CONSUMER, conf);
     rd_kafka_poll_set_consumer(rk);
     rd_kafka_queue_t* q = rd_kafka_queue_get_consumer(rk);
 

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "bench_common.hpp"
+#include "rdkafka_new.hpp"
 
 namespace kwire::bench {
 
@@ -31,16 +32,6 @@ void set(rd_kafka_conf_t* conf, const char* name, const std::string& value) {
     char errstr[512];
     if (rd_kafka_conf_set(conf, name, value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK)
         throw std::runtime_error(std::string("librdkafka config ") + name + "=" + value + ": " + errstr);
-}
-
-rd_kafka_t* make(rd_kafka_type_t type, rd_kafka_conf_t* conf) {
-    char errstr[512];
-    rd_kafka_t* rk = rd_kafka_new(type, conf, errstr, sizeof errstr);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        throw std::runtime_error(std::string("rd_kafka_new: ") + errstr);
-    }
-    return rk;
 }
 
 struct e2e_state {
@@ -87,7 +78,7 @@ run_result run_rdkafka_e2e(const scenario& s, const std::string& bootstrap, cons
     set(pc, "log_level", "4");
     rd_kafka_conf_set_dr_msg_cb(pc, on_delivery);
     rd_kafka_conf_set_opaque(pc, &st);
-    rd_kafka_t* producer = make(RD_KAFKA_PRODUCER, pc);
+    rd_kafka_t* producer = rdkafka_new(RD_KAFKA_PRODUCER, pc);
     rd_kafka_topic_t* rkt = rd_kafka_topic_new(producer, s.topic.c_str(), nullptr);
 
     rd_kafka_conf_t* cc = rd_kafka_conf_new();
@@ -102,7 +93,7 @@ run_result run_rdkafka_e2e(const scenario& s, const std::string& bootstrap, cons
     if (s.config.fetch_queue_backoff_ms >= 0 && rival_knows("fetch.queue.backoff.ms"))
         set(cc, "fetch.queue.backoff.ms", std::to_string(s.config.fetch_queue_backoff_ms));
     set(cc, "log_level", "4");
-    rd_kafka_t* consumer = make(RD_KAFKA_CONSUMER, cc);
+    rd_kafka_t* consumer = rdkafka_new(RD_KAFKA_CONSUMER, cc);
     rd_kafka_poll_set_consumer(consumer);
     rd_kafka_topic_partition_list_t* parts = rd_kafka_topic_partition_list_new(1);
     rd_kafka_topic_partition_list_add(parts, s.topic.c_str(), 0)->offset = s.start_offset;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "bench_common.hpp"
+#include "rdkafka_new.hpp"
 
 namespace kwire::bench {
 
@@ -31,12 +32,7 @@ inline rd_kafka_t* cluster_handle(const std::string& bootstrap) {
     if (!bootstrap.empty()) cluster_conf_set(conf, "bootstrap.servers", bootstrap);
     cluster_conf_set(conf, "client.id", "kwire-bench-admin");
     cluster_conf_set(conf, "log_level", "3");
-    char errstr[512];
-    rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    if (!rk) {
-        rd_kafka_conf_destroy(conf);
-        throw std::runtime_error(std::string("rd_kafka_new: ") + errstr);
-    }
+    rd_kafka_t* rk = rdkafka_new(RD_KAFKA_PRODUCER, conf);
     return rk;
 }
 
@@ -121,12 +117,7 @@ public:
         cluster_conf_set(conf, "compression.codec", s.compression);
         cluster_conf_set(conf, "queue.buffering.max.messages", std::to_string(std::max<std::size_t>(missing + 1000, 100000)));
         cluster_conf_set(conf, "queue.buffering.max.kbytes", "1048576");
-        char errstr[512];
-        rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-        if (!rk) {
-            rd_kafka_conf_destroy(conf);
-            throw std::runtime_error(std::string("rd_kafka_new: ") + errstr);
-        }
+        rd_kafka_t* rk = rdkafka_new(RD_KAFKA_PRODUCER, conf);
         rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, s.topic.c_str(), nullptr);
         for (std::size_t i = 0; i < missing; ++i) {
             const auto& v = payloads[i % payloads.size()];
