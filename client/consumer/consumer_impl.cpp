@@ -1,0 +1,734 @@
+// The consumer's application side (assign, subscribe, poll, acknowledgements, seek, pause) and
+// fetching. See consumer_impl.hpp for the split and a partition's life.
+#include "consumer/consumer_impl.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+
+#include "kwire/codec/records_reader.hpp"
+#include "kwire/protocol/frame.hpp"
+#include "kwire/protocol/messages/fetch.hpp"
+
+namespace kwire::client::detail {
+
+namespace {
+
+constexpr std::int16_t offset_out_of_range = 1;
+
+bool leadership_may_have_moved(std::int16_t error) noexcept {
+    // UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER, REPLICA_NOT_AVAILABLE,
+    // KAFKA_STORAGE_ERROR, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, OFFSET_NOT_AVAILABLE
+    return error == 3 || error == 5 || error == 6 || error == 9 || error == 56 || error == 74 || error == 75 ||
+           error == 78;
+}
+
+}  // namespace
+
+consumer_impl::consumer_impl(net::any_io_executor ex, consumer_config cfg)
+    : ex_(ex),
+      cfg_(std::move(cfg)),
+      cluster_(std::make_shared<cluster>(ex, static_cast<const connection_config&>(cfg_))),
+      fetch_retry_timer_(ex),
+      poll_timer_(ex),
+      commit_timer_(ex),
+      heartbeat_timer_(ex),
+      rejoin_timer_(ex),
+      poll_interval_timer_(ex),
+      topic_check_timer_(ex),
+      member_timer_(ex) {}
+
+consumer_impl::~consumer_impl() = default;
+
+// --- slots -----------------------------------------------------------------------------------
+
+std::uint32_t consumer_impl::slot_for(const std::string& topic, std::int32_t partition) {
+    const topic_partition tp{topic, partition};
+    if (const auto it = slot_index_.find(tp); it != slot_index_.end()) return it->second;
+    const auto index = static_cast<std::uint32_t>(slots_.size());
+    auto s = std::make_unique<partition_slot>();
+    s->topic = topic;
+    s->partition = partition;
+    slots_.push_back(std::move(s));
+    slot_index_.emplace(tp, index);
+    return index;
+}
+
+partition_slot* consumer_impl::find_slot(const topic_partition& tp) {
+    const auto it = slot_index_.find(tp);
+    return it == slot_index_.end() ? nullptr : slots_[it->second].get();
+}
+
+const partition_slot* consumer_impl::find_slot(const topic_partition& tp) const {
+    const auto it = slot_index_.find(tp);
+    return it == slot_index_.end() ? nullptr : slots_[it->second].get();
+}
+
+void consumer_impl::drop_buffered(partition_slot& s) {
+    for (auto& c : s.buffered)
+        for (auto& b : c.inflated) spare_buffers_.push_back(std::move(b));
+    s.buffered.clear();
+}
+
+void consumer_impl::add_partition(const topic_partition& tp, std::int64_t start) {
+    auto& s = *slots_[slot_for(tp.topic, tp.partition)];
+    drop_buffered(s);
+    s.assigned = true;
+    s.paused = false;
+    ++s.incarnation;
+    ++s.ownership;
+    s.committed = -1;
+    s.high_watermark = -1;
+    s.not_before = {};
+    if (start >= 0) {
+        s.state = partition_slot::start::ready;
+        s.fetch_offset = start;
+        s.tracker.reset(start);
+    } else if (start == offset::committed && !cfg_.group_id.empty()) {
+        s.state = partition_slot::start::committed;
+    } else {
+        s.state = partition_slot::start::reset;
+        s.reset_to = start == offset::committed
+                         ? (cfg_.auto_offset_reset == offset_reset::earliest ? offset::beginning : offset::end)
+                         : start;
+        if (start == offset::committed && cfg_.auto_offset_reset == offset_reset::none)
+            deferred_error_ = kafka_error(offset_out_of_range);
+    }
+}
+
+void consumer_impl::remove_partition(const topic_partition& tp) {
+    auto* s = find_slot(tp);
+    if (!s) return;
+    drop_buffered(*s);
+    s->assigned = false;
+    ++s->incarnation;
+    ++s->ownership;
+}
+
+std::vector<topic_partition> consumer_impl::owned() const {
+    std::vector<topic_partition> out;
+    for (const auto& s : slots_)
+        if (s->assigned) out.push_back({s->topic, s->partition});
+    return out;
+}
+
+std::vector<topic_partition> consumer_impl::assignment() const { return owned(); }
+
+// --- application calls -----------------------------------------------------------------------
+
+void consumer_impl::assign(std::vector<partition_offset> partitions) {
+    if (subscribed_) throw std::system_error(make_error_code(client_errc::invalid_config), "assign() after subscribe()");
+    std::set<topic_partition> wanted;
+    for (const auto& p : partitions) wanted.insert({p.topic, p.partition});
+    for (const auto& tp : owned())
+        if (!wanted.count(tp)) remove_partition(tp);
+    for (const auto& p : partitions) add_partition({p.topic, p.partition}, p.offset);
+    std::vector<std::string> topics;
+    for (const auto& p : partitions)
+        if (std::find(topics.begin(), topics.end(), p.topic) == topics.end()) topics.push_back(p.topic);
+    auto self = shared_from_this();
+    cluster_->refresh(topics, [self](std::error_code) { self->resolve_offsets(); });
+    arm_commit_timer();
+    if (!cfg_.allow_auto_create_topics) check_topics_exist(std::move(topics), clock::now() + cfg_.default_api_timeout);
+}
+
+void consumer_impl::check_topics_exist(std::vector<std::string> topics, clock::time_point deadline) {
+    // Nothing will create a missing topic: after default.api.timeout.ms of fresh metadata
+    // saying it does not exist, poll() reports it instead of waiting forever.
+    auto self = shared_from_this();
+    cluster_->refresh(topics, [self, topics, deadline](std::error_code) {
+        if (self->closed_) return;
+        const bool missing = std::any_of(topics.begin(), topics.end(), [&](const std::string& t) {
+            const auto* info = self->cluster_->topic(t);
+            return !info || info->error == 3 || info->partitions.empty();
+        });
+        if (!missing) return;
+        if (clock::now() >= deadline) {
+            self->deferred_error_ = kafka_error(3);  // UNKNOWN_TOPIC_OR_PARTITION
+            return self->try_complete_poll();
+        }
+        self->topic_check_timer_.expires_after(std::min<clock::duration>(std::chrono::milliseconds(500), deadline - clock::now()));
+        self->topic_check_timer_.async_wait([self, topics, deadline](std::error_code ec) {
+            if (!ec) self->check_topics_exist(topics, deadline);
+        });
+    });
+}
+
+void consumer_impl::subscribe(std::vector<std::string> topics, rebalance_listener listener) {
+    if (cfg_.group_id.empty())
+        throw std::system_error(make_error_code(client_errc::invalid_config), "subscribe() needs group.id");
+    subscribed_ = true;
+    topics_ = std::move(topics);
+    listener_ = std::move(listener);
+    auto self = shared_from_this();
+    cluster_->refresh(topics_, [self](std::error_code) {});
+    arm_commit_timer();
+    request_rejoin();
+    if (!cfg_.allow_auto_create_topics) check_topics_exist(topics_, clock::now() + cfg_.default_api_timeout);
+}
+
+void consumer_impl::poll(std::optional<std::chrono::milliseconds> timeout, poll_handler h) {
+    if (pending_poll_) return completion(ex_, std::move(h))(make_error_code(std::errc::operation_in_progress), record_batch{});
+    if (closed_) return completion(ex_, std::move(h))(make_error_code(client_errc::closed), record_batch{});
+
+    // The previous poll's records: under on_poll they count as acknowledged now; their memory
+    // may go now (the application's views end here).
+    if (cfg_.commit.k == commit_policy::kind::on_poll)
+        for (const auto& r : handed_out_) r.ack();
+    if (cfg_.commit.k == commit_policy::kind::on_poll && clock::now() - last_poll_commit_ >= cfg_.commit.every) {
+        last_poll_commit_ = clock::now();
+        commit_marked();
+    }
+    handed_out_.clear();
+    for (auto& c : retired_)
+        for (auto& b : c.inflated) spare_buffers_.push_back(std::move(b));
+    retired_.clear();
+
+    pending_poll_.emplace(std::move(h));
+    arm_poll_interval_timer();
+    if (timeout) {
+        poll_timer_.expires_after(*timeout);
+        std::weak_ptr<consumer_impl> weak = shared_from_this();
+        poll_timer_.async_wait([weak](std::error_code ec) {
+            auto self = weak.lock();
+            if (ec || !self || !self->pending_poll_) return;
+            self->finish_poll({});
+        });
+    }
+    if (rejoin_needed_ && !joining_) join_group();
+    net::post(ex_, [self = shared_from_this()] { self->try_complete_poll(); });
+    schedule_fetch();
+}
+
+void consumer_impl::try_complete_poll() {
+    if (!pending_poll_) return;
+    if (fatal_) return finish_poll(fatal_);
+    if (deferred_error_) {
+        const auto ec = deferred_error_;
+        deferred_error_ = {};
+        return finish_poll(ec);
+    }
+    // Round robin over the partitions with records, up to max.poll.records.
+    const auto n = static_cast<std::uint32_t>(slots_.size());
+    const auto limit = cfg_.max_poll_records == 0 ? static_cast<std::size_t>(-1) : cfg_.max_poll_records;
+    bool any = false;
+    for (std::uint32_t k = 0; k < n && handed_out_.size() < limit; ++k) {
+        const auto index = (poll_cursor_ + k) % n;
+        auto& s = *slots_[index];
+        if (!s.assigned || s.paused) continue;
+        while (!s.buffered.empty() && handed_out_.size() < limit) {
+            auto& c = s.buffered.front();
+            while (c.next < c.records.size() && handed_out_.size() < limit) {
+                auto& r = c.records[c.next++];
+                r.owner_ = this;
+                r.slot_ = index;
+                r.incarnation_ = s.incarnation;
+                s.tracker.fetched(r.offset);
+                handed_out_.push_back(r);
+                any = true;
+            }
+            if (c.next < c.records.size()) break;
+            // Offsets the chunk covered without records (control batches, aborted
+            // transactions, compacted gaps) need no acknowledgement.
+            s.tracker.fetched_up_to(c.end_offset);
+            retired_.push_back(std::move(c));
+            s.buffered.pop_front();
+            on_acked(s);  // the committable offset may have moved past the gap
+        }
+    }
+    if (n) poll_cursor_ = (poll_cursor_ + 1) % n;
+    if (any) {
+        finish_poll({});
+        schedule_fetch();  // partitions whose buffers emptied can prefetch now
+    }
+}
+
+void consumer_impl::finish_poll(std::error_code ec) {
+    if (!pending_poll_) return;
+    poll_timer_.cancel();
+    poll_handler h(std::move(*pending_poll_));
+    pending_poll_.reset();
+    const record_batch batch(ec ? std::span<const consumer_record>{} : std::span<const consumer_record>(handed_out_));
+    auto assoc = net::get_associated_executor(h);
+    net::dispatch(assoc, [h = std::move(h), ec, batch]() mutable { std::move(h)(ec, batch); });
+}
+
+void consumer_impl::ack(std::uint32_t slot, std::uint32_t incarnation, std::int64_t offset) noexcept {
+    if (slot >= slots_.size()) return;
+    auto& s = *slots_[slot];
+    if (s.incarnation != incarnation || !s.assigned) return;
+    s.tracker.ack(offset);
+    on_acked(s);
+}
+
+void consumer_impl::ack_and_wait(const consumer_record& r, commit_handler h) {
+    if (r.owner_ != this || r.slot_ >= slots_.size())
+        return completion(ex_, std::move(h))(make_error_code(std::errc::invalid_argument));
+    ack(r.slot_, r.incarnation_, r.offset);
+    auto& s = *slots_[r.slot_];
+    if (s.incarnation != r.incarnation_ || !s.assigned)
+        return completion(ex_, std::move(h))(make_error_code(std::errc::operation_canceled));
+    if (s.committed > r.offset) return completion(ex_, std::move(h))(std::error_code{});
+    ack_waiters_.push_back(ack_waiter{r.slot_, r.incarnation_, r.offset, std::move(h)});
+    if (cfg_.group_id.empty())
+        return complete_ack_waiters(make_error_code(client_errc::invalid_config));  // nowhere to commit
+}
+
+void consumer_impl::seek(const topic_partition& tp, std::int64_t offset) {
+    auto* s = find_slot(tp);
+    if (!s || !s->assigned) return;
+    drop_buffered(*s);
+    ++s->incarnation;
+    if (offset >= 0) {
+        s->state = partition_slot::start::ready;
+        s->fetch_offset = offset;
+        s->tracker.reset(offset);
+    } else {
+        s->state = offset == offset::committed ? partition_slot::start::committed : partition_slot::start::reset;
+        s->reset_to = offset;
+    }
+    resolve_offsets();
+}
+
+void consumer_impl::set_paused(const std::vector<topic_partition>& tps, bool paused) {
+    for (const auto& tp : tps)
+        if (auto* s = find_slot(tp); s && s->assigned) s->paused = paused;
+    if (!paused) {
+        schedule_fetch();
+        net::post(ex_, [self = shared_from_this()] { self->try_complete_poll(); });
+    }
+}
+
+std::optional<std::int64_t> consumer_impl::position(const topic_partition& tp) const {
+    const auto* s = find_slot(tp);
+    if (!s || !s->assigned || s->state != partition_slot::start::ready) return std::nullopt;
+    for (const auto& c : s->buffered)
+        if (c.next < c.records.size()) return c.records[c.next].offset;
+    return s->buffered.empty() ? s->fetch_offset : s->buffered.back().end_offset;
+}
+
+std::optional<std::int64_t> consumer_impl::high_watermark(const topic_partition& tp) const {
+    const auto* s = find_slot(tp);
+    if (!s || !s->assigned || s->high_watermark < 0) return std::nullopt;
+    return s->high_watermark;
+}
+
+std::optional<std::int64_t> consumer_impl::committable(const topic_partition& tp) const {
+    const auto* s = find_slot(tp);
+    if (!s || !s->assigned || s->state != partition_slot::start::ready) return std::nullopt;
+    return s->tracker.committable();
+}
+
+void consumer_impl::shutdown() {
+    closed_ = true;
+    fetch_retry_timer_.cancel();
+    poll_timer_.cancel();
+    commit_timer_.cancel();
+    heartbeat_timer_.cancel();
+    rejoin_timer_.cancel();
+    poll_interval_timer_.cancel();
+    topic_check_timer_.cancel();
+    member_timer_.cancel();
+    finish_poll(make_error_code(net::error::operation_aborted));
+    complete_ack_waiters(make_error_code(net::error::operation_aborted));
+    auto waiters = std::move(commit_waiters_);
+    commit_waiters_.clear();
+    for (auto& w : waiters) w.handler(make_error_code(net::error::operation_aborted));
+    cluster_->close();
+}
+
+// --- fetching --------------------------------------------------------------------------------
+
+void consumer_impl::schedule_fetch() {
+    if (fetch_scheduled_ || closed_) return;
+    fetch_scheduled_ = true;
+    net::post(ex_, [self = shared_from_this()] { self->fetch_round(); });
+}
+
+void consumer_impl::fetch_round() {
+    fetch_scheduled_ = false;
+    if (closed_ || closing_ || fatal_) return;
+    const auto now = clock::now();
+    std::map<std::int32_t, std::vector<std::uint32_t>> by_leader;
+    std::vector<std::string> unknown;
+    clock::time_point retry_at = clock::time_point::max();
+    for (std::uint32_t i = 0; i < slots_.size(); ++i) {
+        auto& s = *slots_[i];
+        if (!s.assigned || s.paused || s.fetching || s.state != partition_slot::start::ready) continue;
+        // Prefetch: one chunk may wait for the application while the next is fetched.
+        if (s.buffered.size() > 1) continue;
+        if (now < s.not_before) {
+            retry_at = std::min(retry_at, s.not_before);
+            continue;
+        }
+        const auto* t = cluster_->topic(s.topic);
+        std::int32_t leader = -1;
+        if (t && static_cast<std::size_t>(s.partition) < t->partitions.size()) {
+            leader = t->partitions[static_cast<std::size_t>(s.partition)].leader;
+            s.leader_epoch = t->partitions[static_cast<std::size_t>(s.partition)].leader_epoch;
+        }
+        if (leader < 0) {
+            if (std::find(unknown.begin(), unknown.end(), s.topic) == unknown.end()) unknown.push_back(s.topic);
+            continue;
+        }
+        if (fetching_from_.count(leader)) continue;
+        by_leader[leader].push_back(i);
+    }
+    if (!unknown.empty()) {
+        auto self = shared_from_this();
+        cluster_->refresh(unknown, [self](std::error_code ec) {
+            if (ec) {
+                // No broker answered: try again after the backoff.
+                self->fetch_retry_timer_.expires_after(self->cfg_.retry_backoff);
+                self->fetch_retry_timer_.async_wait([self](std::error_code e) {
+                    if (!e) self->schedule_fetch();
+                });
+                return;
+            }
+            self->schedule_fetch();
+        });
+    }
+    for (auto& [leader, slots] : by_leader) send_fetch(leader, std::move(slots));
+    if (retry_at != clock::time_point::max() && !fetch_retry_armed_) {
+        fetch_retry_armed_ = true;
+        fetch_retry_timer_.expires_at(retry_at);
+        fetch_retry_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+            self->fetch_retry_armed_ = false;
+            if (!ec) self->schedule_fetch();
+        });
+    }
+}
+
+protocol::FetchRequest consumer_impl::fetch_request(const fetch_plan& plan) const {
+    protocol::FetchRequest req;
+    req.replica_id = -1;
+    req.max_wait_ms = static_cast<std::int32_t>(cfg_.fetch_max_wait.count());
+    req.min_bytes = cfg_.fetch_min_bytes;
+    req.max_bytes = cfg_.fetch_max_bytes;
+    req.isolation_level = cfg_.isolation_level == isolation::read_committed ? 1 : 0;
+    req.session_id = plan.session_id;
+    req.session_epoch = plan.epoch;
+    req.rack_id = cfg_.client_rack;
+    for (const auto& w : plan.send) {
+        const auto& s = *slots_[w.id];
+        if (req.topics.empty() || req.topics.back().topic != s.topic) {
+            req.topics.emplace_back();
+            req.topics.back().topic = s.topic;
+        }
+        auto& p = req.topics.back().partitions.emplace_back();
+        p.partition = s.partition;
+        p.current_leader_epoch = w.position.current_leader_epoch;
+        p.fetch_offset = w.position.fetch_offset;
+        p.log_start_offset = w.position.log_start_offset;
+        p.partition_max_bytes = w.position.max_bytes;
+    }
+    for (const auto id : plan.forget) {
+        const auto& s = *slots_[id];
+        if (req.forgotten_topics_data.empty() || req.forgotten_topics_data.back().topic != s.topic) {
+            req.forgotten_topics_data.emplace_back();
+            req.forgotten_topics_data.back().topic = s.topic;
+        }
+        req.forgotten_topics_data.back().partitions.push_back(s.partition);
+    }
+    return req;
+}
+
+void consumer_impl::send_fetch(std::int32_t leader, const std::vector<std::uint32_t>& slots) {
+    auto conn = cluster_->broker(leader);
+    if (!conn) return;
+    // Every partition wanted from this leader now; the session decides which of them the
+    // request lists (all of them when it is full) and which it forgets.
+    fetch_wanted_.clear();
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> sent;  // slot, incarnation
+    sent.reserve(slots.size());
+    for (const auto i : slots) {
+        auto& s = *slots_[i];
+        fetch_wanted_.push_back({i, fetch_position{s.fetch_offset, s.leader_epoch, cfg_.max_partition_fetch_bytes, -1}});
+        s.fetching = true;  // the broker may answer for it whether or not the request lists it
+        sent.emplace_back(i, s.incarnation);
+    }
+    fetch_sessions_[leader].plan(fetch_wanted_, fetch_plan_);
+    fetching_from_.insert(leader);
+    auto self = shared_from_this();
+    // v4: RecordBatch and isolation levels; v7: sessions; v13 names topics by id (not used
+    // yet): v12 at most.
+    conn->request_frame(
+        fetch_request(fetch_plan_),
+        [self, leader, sent = std::move(sent)](std::error_code ec, protocol::bytes_view frame, std::int16_t version) {
+            self->on_fetch_response(leader, sent, ec, frame, version);
+        },
+        4, 12, cfg_.fetch_max_wait);
+}
+
+void consumer_impl::close_fetch_sessions(std::function<void()> then) {
+    // Ends each broker's session (epoch -1) so that it does not hold a slot of the broker's
+    // session cache until evicted. Best effort, as the Java client: only over connections that
+    // are up (closing does not wait for a reconnect), failures ignored. A Fetch still in flight
+    // to the broker is answered first (a broker serves a connection's requests in order).
+    auto remaining = std::make_shared<std::size_t>(1);
+    auto done = [remaining, then = std::move(then)] {
+        if (--*remaining == 0) then();
+    };
+    for (auto& [leader, session] : fetch_sessions_) {
+        const auto plan = session.close();
+        auto conn = plan ? cluster_->broker(leader) : nullptr;
+        if (!conn || !conn->ready()) continue;
+        auto req = fetch_request(*plan);
+        req.max_wait_ms = 0;
+        ++*remaining;
+        conn->request_frame(std::move(req), [done](std::error_code, protocol::bytes_view, std::int16_t) { done(); },
+                            fetch_session::min_version, 12);
+    }
+    done();
+}
+
+namespace {
+
+/// Decodes one partition's records into `chunk`, dropping records before `from` (a fetch can
+/// start inside a batch), control batches, and -- under read_committed -- aborted transactions.
+std::error_code decode_partition(protocol::bytes_view records, std::int64_t from,
+                                 const protocol::FetchResponse::PartitionData& pd, bool read_committed,
+                                 bool verify_crc, std::string_view topic, std::int32_t partition, fetched_chunk& chunk,
+                                 std::vector<std::vector<std::uint8_t>>& spare) {
+    // Aborted transactions, by first offset; a producer's records are dropped from its first
+    // offset until its abort marker.
+    std::vector<std::pair<std::int64_t, std::int64_t>> aborted;  // first offset, producer id
+    if (read_committed && pd.aborted_transactions)
+        for (const auto& a : *pd.aborted_transactions) aborted.emplace_back(a.first_offset, a.producer_id);
+    std::sort(aborted.begin(), aborted.end());
+    std::size_t next_aborted = 0;
+    std::set<std::int64_t> aborting;
+
+    codec::decode_options options;
+    options.verify_crc = verify_crc;
+    chunk.end_offset = from;
+    std::size_t consumed = 0;
+    while (consumed < records.size()) {
+        std::vector<std::uint8_t> buffer;
+        if (!spare.empty()) {
+            buffer = std::move(spare.back());
+            spare.pop_back();
+            buffer.clear();
+        }
+        codec::records_reader reader(records.subview(consumed, records.size() - consumed), buffer, options);
+        if (!reader.next_batch()) {
+            if (reader.error()) return reader.error();
+            spare.push_back(std::move(buffer));
+            break;  // end, or a partial batch cut by the size limit: fetched again next time
+        }
+        consumed += reader.bytes_consumed();
+        const auto& h = reader.batch();
+        const std::int64_t batch_end = h.last_offset() + 1;
+        while (next_aborted < aborted.size() && aborted[next_aborted].first <= batch_end - 1)
+            aborting.insert(aborted[next_aborted++].second);
+        bool skip = false;
+        if (h.is_control()) {
+            skip = true;
+            codec::record_view rec;
+            // The control record's key: version int16, type int16 (0 abort, 1 commit).
+            if (reader.next_record(rec) && rec.key && rec.key->size() >= 4 && rec.key->data()[3] == 0)
+                aborting.erase(h.producer_id);
+        } else if (read_committed && h.is_transactional() && aborting.count(h.producer_id)) {
+            skip = true;
+        }
+        const bool kept_buffer = !skip && !buffer.empty();
+        if (!skip) {
+            codec::record_view rec;
+            while (reader.next_record(rec)) {
+                if (rec.offset < from) continue;
+                consumer_record r;
+                r.topic = topic;
+                r.partition = partition;
+                r.offset = rec.offset;
+                r.timestamp = rec.timestamp;
+                r.timestamp_kind = h.ts_type();
+                r.leader_epoch = h.partition_leader_epoch;
+                r.key = rec.key;
+                r.value = rec.value;
+                r.headers = rec.headers;
+                chunk.records.push_back(r);
+            }
+            if (reader.error()) return reader.error();
+        }
+        if (kept_buffer) chunk.inflated.push_back(std::move(buffer));
+        else spare.push_back(std::move(buffer));
+        chunk.end_offset = std::max(chunk.end_offset, batch_end);
+    }
+    return {};
+}
+
+}  // namespace
+
+void consumer_impl::on_fetch_response(std::int32_t leader,
+                                      const std::vector<std::pair<std::uint32_t, std::uint32_t>>& sent,
+                                      std::error_code ec, protocol::bytes_view frame, std::int16_t version) {
+    fetching_from_.erase(leader);
+    if (closed_) return;
+    for (const auto& [i, inc] : sent) slots_[i]->fetching = false;
+
+    // The records stay as views into this copy of the response until the application is done.
+    std::shared_ptr<const std::vector<std::uint8_t>> owned;
+    protocol::FetchResponse resp;
+    if (!ec) {
+        owned = std::make_shared<const std::vector<std::uint8_t>>(frame.begin(), frame.end());
+        ec = protocol::decode_response(protocol::bytes_view(owned->data(), owned->size()), version, resp);
+    }
+    // Which slot each answered partition is (unknown_partition: none we know), in answer order.
+    fetch_answered_.clear();
+    if (!ec)
+        for (const auto& tr : resp.responses)
+            for (const auto& pd : tr.partitions) {
+                const auto sit = slot_index_.find(topic_partition{tr.topic, pd.partition_index});
+                fetch_answered_.push_back(sit == slot_index_.end() ? fetch_session::unknown_partition : sit->second);
+            }
+    auto& session = fetch_sessions_[leader];
+    if (ec) {
+        session.on_failure();
+    } else if (session.on_response(version, resp.error_code, resp.session_id, fetch_answered_) ==
+               fetch_verdict::discard) {
+        // FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH: the broker lost or moved past
+        // our session. Nothing was consumed, positions are unchanged: fetch again now, in full.
+        if (resp.error_code == 70 || resp.error_code == 71) return schedule_fetch();
+        ec = resp.error_code != 0 ? kafka_error(resp.error_code) : make_error_code(std::errc::protocol_error);
+    }
+    const auto now = clock::now();
+    if (ec) {
+        // The connection failed or the answer was unusable: the leader may be gone.
+        std::set<std::string> topics;
+        for (const auto& [i, inc] : sent) {
+            slots_[i]->not_before = now + cfg_.retry_backoff;
+            topics.insert(slots_[i]->topic);
+        }
+        auto self = shared_from_this();
+        cluster_->refresh({topics.begin(), topics.end()}, [self](std::error_code) { self->schedule_fetch(); });
+        schedule_fetch();
+        return;
+    }
+    std::vector<std::uint32_t> reset;
+    std::set<std::string> refresh;
+    bool any = false;
+    std::size_t answered = 0;
+    for (const auto& tr : resp.responses) {
+        for (const auto& pd : tr.partitions) {
+            const auto i = fetch_answered_[answered++];
+            if (i == fetch_session::unknown_partition) continue;
+            auto& s = *slots_[i];
+            const auto was = std::find_if(sent.begin(), sent.end(), [&](const auto& p) { return p.first == i; });
+            if (was == sent.end() || was->second != s.incarnation || !s.assigned ||
+                s.state != partition_slot::start::ready)
+                continue;  // revoked, re-assigned or seeked since: the answer is stale
+            if (pd.current_leader.leader_id >= 0)
+                cluster_->update_leader(s.topic, s.partition, pd.current_leader.leader_id, pd.current_leader.leader_epoch);
+            if (pd.error_code == offset_out_of_range) {
+                if (cfg_.auto_offset_reset == offset_reset::none) {
+                    deferred_error_ = kafka_error(offset_out_of_range);
+                    s.paused = true;  // until the application seeks
+                    continue;
+                }
+                // Below the log start: the earliest record is the next one that exists, whatever
+                // the policy. Past the end: the policy decides.
+                s.state = partition_slot::start::reset;
+                s.reset_to = (pd.log_start_offset >= 0 && s.fetch_offset < pd.log_start_offset) ||
+                                     cfg_.auto_offset_reset == offset_reset::earliest
+                                 ? offset::beginning
+                                 : offset::end;
+                reset.push_back(i);
+                continue;
+            }
+            if (pd.error_code != 0) {
+                s.not_before = now + cfg_.retry_backoff;
+                if (leadership_may_have_moved(pd.error_code)) refresh.insert(s.topic);
+                else if (!is_retriable(pd.error_code)) deferred_error_ = kafka_error(pd.error_code);
+                continue;
+            }
+            s.high_watermark = pd.high_watermark;
+            if (!pd.records || pd.records->empty()) continue;
+            fetched_chunk chunk;
+            chunk.frame = owned;
+            const auto dec = decode_partition(*pd.records, s.fetch_offset, pd,
+                                              cfg_.isolation_level == isolation::read_committed, cfg_.check_crcs,
+                                              s.topic, s.partition, chunk, spare_buffers_);
+            if (dec) {
+                deferred_error_ = dec;  // corrupt data: report it, do not skip past it
+                s.paused = true;
+                continue;
+            }
+            if (chunk.end_offset <= s.fetch_offset) {
+                // Not even one whole batch fit: max.partition.fetch.bytes is too small for it.
+                if (pd.records->size() >= static_cast<std::size_t>(cfg_.max_partition_fetch_bytes))
+                    deferred_error_ = make_error_code(client_errc::record_too_large);
+                continue;
+            }
+            s.fetch_offset = chunk.end_offset;
+            if (!chunk.records.empty()) any = true;
+            s.buffered.push_back(std::move(chunk));
+        }
+    }
+    (void)version;
+    if (!reset.empty()) list_offsets(std::move(reset));
+    if (!refresh.empty()) {
+        auto self = shared_from_this();
+        cluster_->refresh({refresh.begin(), refresh.end()}, [self](std::error_code) { self->schedule_fetch(); });
+    }
+    if (any || deferred_error_) try_complete_poll();
+    schedule_fetch();
+}
+
+// --- the public object -----------------------------------------------------------------------
+
+void start_poll(const std::shared_ptr<consumer_impl>& impl, std::optional<std::chrono::milliseconds> timeout,
+                poll_handler h) {
+    impl->poll(timeout, std::move(h));
+}
+void start_commit(const std::shared_ptr<consumer_impl>& impl, std::vector<partition_offset> offsets, bool all_marked,
+                  commit_handler h) {
+    impl->commit(std::move(offsets), all_marked, std::move(h));
+}
+void start_ack(const std::shared_ptr<consumer_impl>& impl, const consumer_record& r, commit_handler h) {
+    impl->ack_and_wait(r, std::move(h));
+}
+void start_committed(const std::shared_ptr<consumer_impl>& impl, std::vector<topic_partition> tps,
+                     committed_handler h) {
+    impl->committed(std::move(tps), std::move(h));
+}
+void start_close(const std::shared_ptr<consumer_impl>& impl, commit_handler h) { impl->close(std::move(h)); }
+
+}  // namespace kwire::client::detail
+
+namespace kwire {
+
+void consumer_record::ack() const noexcept {
+    if (owner_) owner_->ack(slot_, incarnation_, offset);
+}
+
+consumer::consumer(executor_type ex, consumer_config cfg) : ex_(ex) {
+    if (cfg.bootstrap_servers.empty())
+        throw std::system_error(make_error_code(client::client_errc::invalid_config), "bootstrap.servers is empty");
+    if (cfg.session_timeout <= cfg.heartbeat_interval)
+        throw std::system_error(make_error_code(client::client_errc::invalid_config),
+                                "heartbeat.interval.ms must be below session.timeout.ms");
+    impl_ = std::make_shared<client::detail::consumer_impl>(ex, std::move(cfg));
+}
+
+consumer::~consumer() {
+    if (impl_) impl_->shutdown();
+}
+
+const consumer_config& consumer::config() const noexcept { return impl_->config(); }
+void consumer::subscribe(std::vector<std::string> topics, rebalance_listener listener) {
+    impl_->subscribe(std::move(topics), std::move(listener));
+}
+void consumer::assign(std::vector<partition_offset> partitions) { impl_->assign(std::move(partitions)); }
+void consumer::seek(const topic_partition& tp, std::int64_t offset) { impl_->seek(tp, offset); }
+void consumer::pause(const std::vector<topic_partition>& tps) { impl_->set_paused(tps, true); }
+void consumer::resume(const std::vector<topic_partition>& tps) { impl_->set_paused(tps, false); }
+std::optional<std::int64_t> consumer::position(const topic_partition& tp) const { return impl_->position(tp); }
+std::optional<std::int64_t> consumer::high_watermark(const topic_partition& tp) const {
+    return impl_->high_watermark(tp);
+}
+std::optional<std::int64_t> consumer::committable(const topic_partition& tp) const { return impl_->committable(tp); }
+std::vector<topic_partition> consumer::assignment() const { return impl_->assignment(); }
+std::uint64_t consumer::commits_sent() const noexcept { return impl_->commits_sent(); }
+
+}  // namespace kwire

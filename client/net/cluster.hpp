@@ -1,0 +1,128 @@
+// The cluster as a client sees it: a connection per broker (created from bootstrap addresses
+// first, then from metadata), and a metadata cache of topics, partitions and leaders.
+//
+// Metadata refreshes are coalesced: while one is in flight, further requests for topics wait
+// and are served by one more refresh after it, so a burst of NOT_LEADER errors costs one or two
+// Metadata requests, not one per partition.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "net/broker_connection.hpp"
+#include "kwire/client/config.hpp"
+#include "kwire/client/metadata.hpp"
+#include "kwire/protocol/messages/metadata.hpp"
+
+namespace kwire::client::detail {
+
+struct partition_info {
+    std::int32_t id = 0;
+    std::int32_t leader = -1;
+    std::int32_t leader_epoch = -1;
+    std::int16_t error = 0;
+};
+
+struct topic_info {
+    std::string name;
+    std::int16_t error = 0;  ///< e.g. UNKNOWN_TOPIC_OR_PARTITION (3), LEADER_NOT_AVAILABLE (5)
+    std::vector<partition_info> partitions;
+};
+
+struct broker_info {
+    std::int32_t node_id = -1;
+    std::string host;
+    std::uint16_t port = 0;
+    std::optional<std::string> rack;
+};
+
+/// Whether a Metadata request for `topics` at `version` must ask for every topic instead: with
+/// auto-creation not allowed, on versions without the flag (v0-3), where naming a topic that does
+/// not exist may create it.
+bool metadata_asks_for_all(const std::vector<std::string>& topics, bool allow_auto_create, std::int16_t version) noexcept;
+/// A Metadata request for `topics` at `version`, or for every topic when the list is empty (or
+/// when metadata_asks_for_all says so).
+protocol::MetadataRequest metadata_request(const std::vector<std::string>& topics, bool allow_auto_create,
+                                           std::int16_t version);
+/// The answer to that request as if `topics` had been named: only those topics, in that order,
+/// and UNKNOWN_TOPIC_OR_PARTITION for the ones the cluster does not have. (For an empty list,
+/// or an answer to a request that named them, nothing changes.)
+void restrict_metadata(protocol::MetadataResponse& resp, const std::vector<std::string>& topics, bool asked_for_all);
+/// The public view of a Metadata answer.
+cluster_metadata to_cluster_metadata(const protocol::MetadataResponse& resp);
+
+class cluster : public std::enable_shared_from_this<cluster> {
+public:
+    using refresh_done = std::function<void(std::error_code)>;
+    using fetch_done = std::function<void(std::error_code, const protocol::MetadataResponse&, std::int16_t version)>;
+
+    cluster(net::any_io_executor ex, connection_config cfg);
+    ~cluster();
+
+    const connection_config& config() const noexcept { return cfg_; }
+    net::any_io_executor get_executor() const { return ex_; }
+
+    /// Fetches metadata for `topics` (an empty list: every topic) into the cache.
+    void refresh(std::vector<std::string> topics, refresh_done done);
+    /// One Metadata request for `topics` (empty: every topic) to any broker, not coalesced: the
+    /// cache is updated and `done` gets the answer (restricted to `topics`, see restrict_metadata).
+    void fetch(std::vector<std::string> topics, fetch_done done);
+
+    const topic_info* topic(std::string_view name) const;
+    const std::map<std::int32_t, broker_info>& brokers() const noexcept { return broker_info_; }
+    std::optional<std::string> cluster_id() const { return cluster_id_; }
+    std::int32_t controller_id() const noexcept { return controller_id_; }
+
+    /// CreateTopics for one topic, to the controller (any broker if none is known yet): for the
+    /// producer's creation of a missing topic with allow.auto.create.topics=true when the broker
+    /// does not create it. -1 partitions / replication factor: the broker's defaults (needs
+    /// CreateTopics v4+). `done` gets success (also when the topic exists already) or the error.
+    void create_topic(std::string name, std::int32_t partitions, std::int16_t replication_factor, refresh_done done);
+
+    /// The connection to a broker known from metadata (created on first use), or nullptr.
+    std::shared_ptr<broker_connection> broker(std::int32_t node_id);
+    /// Any connection to send cluster-wide requests to: a ready one if there is one, else the
+    /// next broker or bootstrap address in turn.
+    std::shared_ptr<broker_connection> any_broker();
+
+    /// A leader learned outside Metadata (KIP-951 CurrentLeader in Produce/Fetch responses).
+    void update_leader(std::string_view topic, std::int32_t partition, std::int32_t leader, std::int32_t epoch);
+    void add_broker(const broker_info& b);
+
+    void close();
+
+private:
+    void start_refresh();
+    void finish_refresh(std::error_code ec);
+    void arm_age_timer();
+    void apply(const protocol::MetadataResponse& resp, std::int16_t version);
+
+    net::any_io_executor ex_;
+    connection_config cfg_;
+    std::vector<std::shared_ptr<broker_connection>> bootstrap_;
+    std::map<std::int32_t, std::shared_ptr<broker_connection>> connections_;
+    std::map<std::int32_t, broker_info> broker_info_;
+    std::map<std::string, topic_info, std::less<>> topics_;
+    std::optional<std::string> cluster_id_;
+    std::int32_t controller_id_ = -1;
+    std::size_t next_broker_ = 0;
+
+    net::steady_timer age_timer_;   // metadata.max.age.ms: refresh the cached topics this often
+    bool age_timer_armed_ = false;
+    bool refreshing_ = false;
+    bool closed_ = false;
+    std::set<std::string> next_topics_;  // asked for while a refresh was in flight
+    bool next_all_ = false;
+    std::vector<refresh_done> next_waiters_;
+    std::vector<refresh_done> current_waiters_;
+};
+
+}  // namespace kwire::client::detail

@@ -1,0 +1,60 @@
+#include "kwire/client/metadata.hpp"
+
+#include <boost/asio/post.hpp>
+
+#include "net/cluster.hpp"
+#include "kwire/protocol/messages/metadata.hpp"
+
+namespace kwire::client::detail {
+
+namespace {
+
+struct metadata_op : std::enable_shared_from_this<metadata_op> {
+    // The handler is move-constructed, never assigned: Boost 1.81's any_completion_handler move
+    // assignment recurses.
+    metadata_op(net::any_io_executor e, connection_config c, std::vector<std::string> t,
+                boost::asio::any_completion_handler<metadata_signature> h)
+        : ex(e), cfg(std::move(c)), topics(std::move(t)), handler(std::move(h)) {}
+
+    net::any_io_executor ex;
+    connection_config cfg;
+    std::vector<std::string> topics;
+    boost::asio::any_completion_handler<metadata_signature> handler;
+    std::size_t next = 0;
+    std::shared_ptr<broker_connection> conn;
+    std::error_code last_error = make_error_code(client_errc::no_brokers);
+
+    void try_next() {
+        if (next >= cfg.bootstrap_servers.size()) return finish(last_error, {});
+        auto [host, port] = split_broker_address(cfg.bootstrap_servers[next++]);
+        conn = std::make_shared<broker_connection>(ex, cfg, -1, host, port);
+        const bool allow = cfg.allow_auto_create_topics;
+        conn->request_built([t = topics, allow](std::int16_t v) { return metadata_request(t, allow, v); },
+                            [self = shared_from_this(), allow](std::error_code ec, protocol::MetadataResponse resp,
+                                                               std::int16_t version) {
+                                self->conn->close();
+                                if (ec) {
+                                    self->last_error = ec;
+                                    return self->try_next();
+                                }
+                                restrict_metadata(resp, self->topics,
+                                                  metadata_asks_for_all(self->topics, allow, version));
+                                self->finish({}, to_cluster_metadata(resp));
+                            },
+                            0, 12);
+    }
+
+    void finish(std::error_code ec, cluster_metadata md) {
+        auto h = std::move(handler);
+        net::post(ex, [h = std::move(h), ec, md = std::move(md)]() mutable { std::move(h)(ec, std::move(md)); });
+    }
+};
+
+}  // namespace
+
+void start_metadata(net::any_io_executor ex, connection_config cfg, std::vector<std::string> topics,
+                    boost::asio::any_completion_handler<metadata_signature> handler) {
+    std::make_shared<metadata_op>(ex, std::move(cfg), std::move(topics), std::move(handler))->try_next();
+}
+
+}  // namespace kwire::client::detail

@@ -1,0 +1,648 @@
+// Accumulating: records into per-partition batches, linger, flush, buffer.memory, expiry.
+#include "producer/producer_impl.hpp"
+
+#include <boost/asio/append.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/post.hpp>
+
+#include <algorithm>
+#include <utility>
+
+namespace kwire::client::detail {
+
+namespace {
+
+std::int64_t wall_clock_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::optional<std::vector<std::uint8_t>> copy(const std::optional<protocol::bytes_view>& v) {
+    if (!v) return std::nullopt;
+    return std::vector<std::uint8_t>(v->begin(), v->end());
+}
+
+std::optional<protocol::bytes_view> view(const std::optional<std::vector<std::uint8_t>>& v) {
+    if (!v) return std::nullopt;
+    return protocol::bytes_view(v->data(), v->size());
+}
+
+/// Calls a send handler on its own executor; `post` when we are still inside send(), which
+/// must never call its handler itself.
+void invoke(net::any_io_executor ex, send_handler h, std::error_code ec, delivery d, bool from_initiation) {
+    // The handler runs on its own associated executor (a strand, a coroutine's); from inside
+    // send() it is first posted, since an initiating function never completes inline.
+    // (net::append would be neater, but Boost 1.81 recurses when it copies an lvalue
+    // any_completion_handler.)
+    if (from_initiation) {
+        net::post(ex, [h = std::move(h), ec, d]() mutable {
+            auto assoc = net::get_associated_executor(h);
+            net::dispatch(assoc, [h = std::move(h), ec, d]() mutable { std::move(h)(ec, d); });
+        });
+        return;
+    }
+    // A plain callback has no executor of its own (the system executor): we are already on the
+    // producer's executor, so call it here rather than through a type-erased dispatch that
+    // allocates per record.
+    auto assoc = net::get_associated_executor(h);
+    if (assoc.target<net::system_executor>() != nullptr) return std::move(h)(ec, d);
+    net::dispatch(assoc, [h = std::move(h), ec, d]() mutable { std::move(h)(ec, d); });
+}
+
+void invoke(net::any_io_executor ex, flush_handler h, std::error_code ec) {
+    net::post(ex, [h = std::move(h), ec]() mutable {
+        auto assoc = net::get_associated_executor(h);
+        net::dispatch(assoc, [h = std::move(h), ec]() mutable { std::move(h)(ec); });
+    });
+}
+
+bool is_retriable_creation_error(std::error_code ec) noexcept {
+    if (ec.category() == kafka_category()) return is_retriable(static_cast<std::int16_t>(ec.value())) ||
+                                                  ec == kafka_errc::not_controller;
+    return ec == client_errc::connection_closed || ec == client_errc::request_timed_out ||
+           ec == client_errc::no_brokers;
+}
+
+}  // namespace
+
+producer_impl::producer_impl(net::any_io_executor ex, producer_config cfg)
+    : ex_(ex),
+      cfg_(std::move(cfg)),
+      cluster_(std::make_shared<cluster>(ex, cfg_)),
+      linger_timer_(ex),
+      expiry_timer_(ex),
+      compresses_elsewhere_(cfg_.compression_executor && cfg_.compression != codec::compression::none) {}
+
+producer_impl::~producer_impl() = default;
+
+topic_state* producer_impl::topic(std::string_view name, std::optional<bool> autoflush) {
+    auto it = topics_.find(name);
+    if (it == topics_.end()) {
+        auto t = std::make_unique<topic_state>();
+        t->name = std::string(name);
+        t->linger = cfg_.linger;
+        it = topics_.emplace(t->name, std::move(t)).first;
+    }
+    if (autoflush) it->second->linger = *autoflush ? std::chrono::milliseconds(0) : cfg_.linger;
+    return it->second.get();
+}
+
+void producer_impl::send(const record& r, send_handler h, topic_state* t) {
+    const auto gen = generation_;
+    ++outstanding_[gen];
+    record_done done{std::move(h), 0, gen};
+    if (closed_) return fail_now(done, make_error_code(client_errc::closed));
+    if (!t) t = topic(r.topic);
+
+    const auto memory = codec::batch_builder::max_record_size(r.key, r.value, r.headers);
+    if (memory + codec::batch_v2::header_size > cfg_.max_request_size)
+        return fail_now(done, make_error_code(client_errc::record_too_large));
+    const auto timestamp = r.timestamp.value_or(wall_clock_ms());
+
+    // Note: any_completion_handler is only ever move-constructed here, never move-assigned:
+    // Boost 1.81's move assignment copies from an lvalue and wraps the handler in itself forever.
+    auto park = [&](std::deque<owned_record>& into) {
+        std::vector<std::pair<std::string, std::optional<std::vector<std::uint8_t>>>> headers;
+        for (const auto& hv : r.headers) headers.emplace_back(std::string(hv.key), copy(hv.value));
+        into.push_back(owned_record{copy(r.key), copy(r.value), std::move(headers), r.partition, timestamp,
+                                    clock::now() + cfg_.delivery_timeout, std::move(done.handler), gen, memory});
+        arm_expiry_timer();
+    };
+
+    if (memory_used_ + memory > cfg_.buffer_memory) {
+        if (cfg_.on_buffer_full == buffer_full_policy::fail)
+            return fail_now(done, make_error_code(client_errc::buffer_full));
+        std::deque<owned_record> one;
+        park(one);
+        memory_waiters_.emplace_back(std::move(one.front()), t->name);
+        return;
+    }
+    memory_used_ += memory;
+
+    if (t->partitions.empty()) {
+        park(t->waiting);
+        request_metadata(*t);
+        return;
+    }
+    std::error_code ec;
+    const auto partition = choose_partition(*t, r.partition, r.key, ec);
+    if (!partition) {
+        memory_used_ -= memory;
+        return fail_now(done, ec);
+    }
+    // Inside send(): whatever completes on this path is posted, never invoked here, and an idle
+    // producer may write the record at once (drain_soon).
+    const bool was_initiating = std::exchange(initiating_, true);
+    append(*t, *partition, r.key, r.value, r.headers, timestamp, std::move(done.handler), gen, std::nullopt, memory);
+    initiating_ = was_initiating;
+}
+
+std::optional<std::int32_t> producer_impl::choose_partition(topic_state& t,
+                                                            const std::optional<std::int32_t>& explicit_partition,
+                                                            const std::optional<protocol::bytes_view>& key,
+                                                            std::error_code& ec) {
+    const auto n = static_cast<std::int32_t>(t.partitions.size());
+    std::int32_t p = 0;
+    if (explicit_partition) {
+        p = *explicit_partition;
+    } else if (cfg_.partitioner) {
+        std::optional<std::span<const std::uint8_t>> k;
+        if (key) k = key->span();
+        p = cfg_.partitioner(t.name, k, n);
+    } else if (key) {
+        p = murmur2_partition(key->span(), n);
+    } else {
+        p = t.sticky.current(n);
+    }
+    if (p < 0 || p >= n) {
+        ec = make_error_code(client_errc::invalid_partition);
+        return std::nullopt;
+    }
+    return p;
+}
+
+void producer_impl::append(topic_state& t, std::int32_t partition, std::optional<protocol::bytes_view> key,
+                           std::optional<protocol::bytes_view> value, std::span<const codec::header_view> headers,
+                           std::int64_t timestamp, send_handler h, std::uint64_t generation,
+                           std::optional<clock::time_point> deadline, std::size_t memory) {
+    auto& p = t.partitions[static_cast<std::size_t>(partition)];
+    if (p.open && !p.open->records.empty() && p.builder.size_bytes() + memory > cfg_.batch_size) {
+        seal(t, p);
+        schedule_drain();
+    }
+    if (!p.open) {
+        // delivery.timeout.ms runs from the batch's first record: the clock is read once per
+        // batch, not per record (a parked record brings the deadline it got when it was sent).
+        const auto now = clock::now();
+        p.open = std::make_unique<produce_batch>();
+        p.open->deadline = deadline.value_or(now + cfg_.delivery_timeout);
+        // A buffer an answered batch left behind, capacity intact: no regrowth while filling.
+        p.open->bytes = take_buffer(spare_records_);
+        p.open->bytes.reserve(std::min<std::size_t>(cfg_.batch_size + 1024, std::max<std::size_t>(4096, memory * 16)));
+        codec::batch_options opts;
+        opts.codec = cfg_.compression;
+        opts.compression_level = cfg_.compression_level;
+        opts.defer_compression = compresses_elsewhere();  // then records go in uncompressed
+        p.builder.begin(p.open->bytes, opts);
+        p.linger_until = now + t.linger;
+        if (t.linger.count() > 0 && p.linger_until < linger_armed_for_) arm_linger_timer();
+    }
+    if (auto ec = p.builder.append(timestamp, key, value, headers)) {
+        memory_used_ -= memory;
+        record_done r{std::move(h), timestamp, generation};
+        return complete(r, ec, {}), void();
+    }
+    p.open->records.push_back({std::move(h), timestamp, generation});
+    p.open->memory += memory;
+    if (p.builder.size_bytes() >= cfg_.batch_size) {
+        seal(t, p);
+        schedule_drain();
+    } else if (t.linger.count() == 0 || (!flush_waiters_.empty() && flush_pending_for(generation))) {
+        // No linger, or a flush waits for this record (it was parked before the flush): go now.
+        drain_soon();
+    }
+}
+
+void producer_impl::seal(topic_state& t, partition_state& p) {
+    if (!p.open) return;
+    auto& b = *p.open;
+    // Number the batch before finishing it, so its CRC is computed once, over the final header.
+    const bool numbered = cfg_.enable_idempotence && producer_id_ >= 0;
+    b.producer_id = numbered ? producer_id_ : -1;
+    b.producer_epoch = numbered ? producer_epoch_ : std::int16_t{-1};
+    b.base_sequence = numbered ? p.queue.next_sequence() : -1;
+    p.builder.set_producer_state(b.producer_id, b.producer_epoch, b.base_sequence, false);
+    if (auto ec = p.builder.finish()) {
+        auto failed = std::move(p.open);
+        complete_batch(*failed, ec, p.id, -1, -1);
+        return;
+    }
+    b.compressing = compresses_elsewhere();
+    p.queue.push_sealed(std::move(p.open), numbered ? producer_id_ : -1, producer_epoch_);
+    if (b.compressing) start_compression(p, b);
+    const auto n = static_cast<std::int32_t>(t.partitions.size());
+    if (t.sticky.current(n) == p.id) t.sticky.batch_completed(n);
+}
+
+void produce_batch::set_producer_state(std::int64_t pid, std::int16_t epoch, std::int32_t seq) {
+    if (pid == producer_id && epoch == producer_epoch && seq == base_sequence) return;
+    producer_id = pid;
+    producer_epoch = epoch;
+    base_sequence = seq;
+    if (!compressing) codec::set_batch_producer_state(bytes, pid, epoch, seq);
+}
+
+void producer_impl::start_compression(partition_state& p, produce_batch& b) {
+    if (!compression_) {
+        // Results come back on our executor; a producer already gone gets none (the offload is
+        // closed when it is aborted or destroyed, and the weak pointer covers the rest).
+        compression_ = std::make_unique<batch_compression>(
+            cfg_.compression_executor, ex_, [weak = weak_from_this()](batch_compression::job& j) {
+                if (auto self = weak.lock()) self->on_compressed(j);
+            });
+    }
+    // The job owns the uncompressed batch: if the batch is failed or expires meanwhile, the
+    // worker still reads memory of its own.
+    auto job = std::make_shared<batch_compression::job>();
+    job->key = {&p, b.order};
+    job->input = std::move(b.bytes);
+    job->output = take_buffer(spare_wire_);
+    job->level = cfg_.compression_level;
+    compression_->submit(std::move(job));
+}
+
+void producer_impl::on_compressed(batch_compression::job& j) {
+    give_buffer(spare_records_, std::move(j.input), spare_records_kept);
+    if (aborted_) return;
+    auto& p = *j.key.partition;
+    auto* b = p.queue.find_sealed(j.key.order);
+    if (!b || !b->compressing) return;  // expired or failed meanwhile: its records are reported
+    if (j.ec) {
+        // It can never be sent: its records fail, and its sequence numbers leave a gap.
+        if (cfg_.enable_idempotence && b->base_sequence >= 0) bump_needed_ = true;
+        auto owned = p.queue.take_sealed(b);
+        complete_batch(*owned, j.ec, p.id, -1, -1);
+        check_flushes();
+        schedule_drain();
+        return;
+    }
+    // The header takes the producer state now: an epoch bump may have renumbered the batch
+    // while it was away.
+    b->bytes = std::move(j.output);
+    b->compressing = false;
+    codec::set_batch_producer_state(b->bytes, b->producer_id, b->producer_epoch, b->base_sequence);
+    schedule_drain();
+}
+
+std::vector<std::uint8_t> producer_impl::take_buffer(buffer_pool& pool) {
+    if (pool.empty()) return {};
+    auto buffer = std::move(pool.back());
+    pool.pop_back();
+    buffer.clear();
+    return buffer;
+}
+
+void producer_impl::give_buffer(buffer_pool& pool, std::vector<std::uint8_t>&& buffer, std::size_t keep) {
+    if (pool.size() < keep && buffer.capacity() > 0) pool.push_back(std::move(buffer));
+}
+
+void producer_impl::request_metadata(topic_state& t) {
+    if (t.metadata_requested || shut_down_) return;
+    t.metadata_requested = true;
+    auto self = shared_from_this();
+    cluster_->refresh({t.name}, [self, tp = &t](std::error_code ec) { self->on_metadata(*tp, ec); });
+}
+
+void producer_impl::on_metadata(topic_state& t, std::error_code ec) {
+    t.metadata_requested = false;
+    const auto* info = cluster_->topic(t.name);
+    if (!ec && info && info->error == 0 && !info->partitions.empty()) {
+        // Partitions only ever grow; existing partition_state (and pointers to it) stay put.
+        while (t.partitions.size() < info->partitions.size()) {
+            t.partitions.emplace_back();
+            t.partitions.back().id = static_cast<std::int32_t>(t.partitions.size() - 1);
+        }
+        t.last_error = {};
+        release_waiting(t);
+        schedule_drain();
+        return;
+    }
+    t.last_error = ec ? ec : kafka_error(info ? info->error : std::int16_t{3});
+    if (t.last_error == kafka_errc::unknown_topic_or_partition && cfg_.allow_auto_create_topics) create_topic(t);
+    t.next_metadata = clock::now() + cfg_.retry_backoff;
+    arm_expiry_timer();  // its tick asks again after the backoff while records wait
+}
+
+void producer_impl::create_topic(topic_state& t) {
+    if (t.creating || t.creation_failed || shut_down_) return;
+    t.creating = true;
+    cluster_->create_topic(t.name, cfg_.topic_creation_partitions, cfg_.topic_creation_replication_factor,
+                           [self = shared_from_this(), tp = &t](std::error_code ec) {
+                               tp->creating = false;
+                               if (!ec) return self->request_metadata(*tp);
+                               // NOT_CONTROLLER, a lost connection: the next metadata round tries
+                               // again. Anything else (no CreateTopics, a policy, no permission):
+                               // the records fail as for any missing topic, at their timeout.
+                               if (!is_retriable_creation_error(ec)) tp->creation_failed = true;
+                           });
+}
+
+void producer_impl::release_waiting(topic_state& t) {
+    auto waiting = std::move(t.waiting);
+    t.waiting.clear();
+    for (auto& o : waiting) append_parked(t, std::move(o));
+    check_flushes();
+}
+
+void producer_impl::append_parked(topic_state& t, owned_record o) {
+    // Its buffer.memory is already charged; it goes where a fresh send would.
+    if (t.partitions.empty()) {
+        t.waiting.push_back(std::move(o));
+        request_metadata(t);
+        return;
+    }
+    std::error_code ec;
+    const auto partition = choose_partition(t, o.partition, view(o.key), ec);
+    if (!partition) {
+        memory_used_ -= o.memory;
+        record_done r{std::move(o.handler), o.timestamp, o.generation};
+        return complete(r, ec, {});
+    }
+    std::vector<codec::header_view> headers;
+    for (const auto& [k, v] : o.headers) headers.push_back({k, view(v)});
+    append(t, *partition, view(o.key), view(o.value), headers, o.timestamp, std::move(o.handler), o.generation,
+           o.deadline, o.memory);
+}
+
+void producer_impl::forget(std::uint64_t generation, std::size_t n) noexcept {
+    if (auto it = outstanding_.find(generation); it != outstanding_.end()) {
+        it->second -= std::min(it->second, n);
+        if (it->second == 0) outstanding_.erase(it);
+    }
+}
+
+void producer_impl::fail_now(record_done& r, std::error_code ec) {
+    forget(r.generation, 1);
+    invoke(ex_, std::move(r.handler), ec, {}, true);
+}
+
+void producer_impl::complete(record_done& r, std::error_code ec, delivery d) {
+    forget(r.generation, 1);
+    if (r.handler) call_handler(std::move(r.handler), ec, d);
+}
+
+void producer_impl::call_handler(send_handler h, std::error_code ec, delivery d) {
+    ++in_callbacks_;
+    struct leave {
+        int& depth;
+        ~leave() { --depth; }
+    } on_exit{in_callbacks_};
+    invoke(ex_, std::move(h), ec, d, initiating_);
+}
+
+void producer_impl::complete_batch(produce_batch& b, std::error_code ec, std::int32_t partition,
+                                   std::int64_t base_offset, std::int64_t log_append_time) {
+    memory_used_ -= std::min<std::uint64_t>(memory_used_, b.memory);
+    b.memory = 0;
+    // The flush bookkeeping first, one update per run of records of the same generation (a
+    // batch almost always holds one), then the handlers.
+    for (std::size_t i = 0; i < b.records.size();) {
+        const auto gen = b.records[i].generation;
+        std::size_t j = i;
+        while (j < b.records.size() && b.records[j].generation == gen) ++j;
+        forget(gen, j - i);
+        i = j;
+    }
+    for (std::size_t i = 0; i < b.records.size(); ++i) {
+        auto& r = b.records[i];
+        delivery d;
+        d.partition = partition;
+        d.offset = (ec || base_offset < 0) ? -1 : base_offset + static_cast<std::int64_t>(i);
+        d.timestamp = log_append_time >= 0 ? log_append_time : r.timestamp;
+        if (r.handler) call_handler(std::move(r.handler), ec, d);
+    }
+    b.records.clear();
+    // Memory came free: let waiting sends in, in order.
+    while (!memory_waiters_.empty() && memory_used_ + memory_waiters_.front().first.memory <= cfg_.buffer_memory) {
+        auto [o, name] = std::move(memory_waiters_.front());
+        memory_waiters_.pop_front();
+        memory_used_ += o.memory;
+        append_parked(*topic(name), std::move(o));
+    }
+}
+
+void producer_impl::schedule_drain() {
+    if (drain_scheduled_) return;
+    drain_scheduled_ = true;
+    // A drain that ran in the meantime (after a response, or at once in send()) took care of it.
+    net::post(ex_, [self = shared_from_this()] {
+        if (self->drain_scheduled_) self->drain();
+    });
+}
+
+void producer_impl::drain_soon() {
+    // At once only for a send() on an idle producer: no turn of the executor between send() and
+    // the write. Anywhere else -- a record released from waiting (metadata, buffer memory), a
+    // send handler or a drain up the stack -- producer state may be mid-walk: leave it to the
+    // drain that follows (on_produce_response ends with one). With requests in flight, the next
+    // response drains soon enough, and whatever is sent meanwhile shares that request.
+    if (!initiating_ || draining_ || in_callbacks_ > 0 || requests_in_flight_ > 0 || shut_down_)
+        return schedule_drain();
+    drain();  // a completion reached on this path (a closed connection) is posted: initiating_
+}
+
+void producer_impl::arm_linger_timer() {
+    // The earliest moment something becomes sendable: an open batch's linger, or a partition's
+    // retry backoff ending.
+    auto next = clock::time_point::max();
+    for (auto& [name, t] : topics_) {
+        for (auto& p : t->partitions) {
+            if (p.open && t->linger.count() > 0) next = std::min(next, p.linger_until);
+            if (!p.queue.sealed().empty() && p.queue.backoff_until() > clock::now())
+                next = std::min(next, p.queue.backoff_until());
+        }
+    }
+    if (next == clock::time_point::max() || next == linger_armed_for_) return;
+    linger_armed_for_ = next;
+    linger_timer_.expires_at(next);
+    linger_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+        if (ec) return;
+        self->linger_armed_for_ = clock::time_point::max();
+        self->drain();
+    });
+}
+
+void producer_impl::arm_expiry_timer() {
+    if (expiry_armed_ || shut_down_) return;
+    expiry_armed_ = true;
+    expiry_timer_.expires_after(std::chrono::milliseconds(100));
+    expiry_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+        self->expiry_armed_ = false;
+        if (ec) return;
+        self->expire(clock::now());
+        if (!self->outstanding_.empty()) self->arm_expiry_timer();
+    });
+}
+
+void producer_impl::expire(clock::time_point now) {
+    // delivery.timeout.ms bounds the time from send() to its completion. Batches in flight wait
+    // for their response (or request timeout); everything else past its deadline fails here.
+    for (auto& [name, t] : topics_) {
+        while (!t->waiting.empty() && t->waiting.front().deadline <= now) {
+            auto o = std::move(t->waiting.front());
+            t->waiting.pop_front();
+            memory_used_ -= std::min<std::uint64_t>(memory_used_, o.memory);
+            record_done r{std::move(o.handler), o.timestamp, o.generation};
+            // A topic that never showed up is named as such; anything else is a timeout.
+            const bool unknown = t->last_error == kafka_error(3);
+            complete(r, unknown ? t->last_error : make_error_code(client_errc::delivery_timed_out), {});
+        }
+        if (!t->waiting.empty() && now >= t->next_metadata) request_metadata(*t);
+        for (auto& p : t->partitions) {
+            // In flight past the deadline too (as the Java client does): the answer may never
+            // come in time. Its outcome is unknown, so the idempotent producer must renumber.
+            for (auto& b : p.queue.take_expired_in_flight(now)) {
+                if (cfg_.enable_idempotence) bump_needed_ = true;
+                complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
+                const auto order = b->order;
+                expired_in_flight_.push_back({&p, order, std::move(b)});
+            }
+            while (auto b = p.queue.pop_expired(now)) {
+                if (cfg_.enable_idempotence && b->base_sequence >= 0) bump_needed_ = true;  // a sequence gap
+                complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
+            }
+            if (p.open && p.open->deadline <= now) {
+                p.builder.abort();
+                auto b = std::move(p.open);
+                complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
+            }
+        }
+    }
+    while (!memory_waiters_.empty() && memory_waiters_.front().first.deadline <= now) {
+        auto o = std::move(memory_waiters_.front().first);
+        memory_waiters_.pop_front();
+        record_done r{std::move(o.handler), o.timestamp, o.generation};
+        complete(r, make_error_code(client_errc::delivery_timed_out), {});
+    }
+    check_flushes();
+    if (bump_needed_) schedule_drain();
+}
+
+void producer_impl::flush(std::optional<std::chrono::milliseconds> timeout, flush_handler h) {
+    const auto gen = generation_++;
+    for (auto& [name, t] : topics_)
+        for (auto& p : t->partitions) seal(*t, p);
+    schedule_drain();
+    flush_waiter w{gen, std::move(h), nullptr};
+    if (timeout) {
+        w.timer = std::make_shared<net::steady_timer>(ex_, *timeout);
+    }
+    flush_waiters_.push_back(std::move(w));
+    if (auto timer = flush_waiters_.back().timer) {
+        timer->async_wait([self = shared_from_this(), timer](std::error_code ec) {
+            if (ec) return;
+            for (auto fw = self->flush_waiters_.begin(); fw != self->flush_waiters_.end(); ++fw) {
+                if (fw->timer != timer) continue;
+                auto handler = std::move(fw->handler);
+                self->flush_waiters_.erase(fw);
+                invoke(self->ex_, std::move(handler), make_error_code(client_errc::request_timed_out));
+                return;
+            }
+        });
+    }
+    // Completes through check_flushes, which posts: never inside flush() itself.
+    net::post(ex_, [self = shared_from_this()] { self->check_flushes(); });
+}
+
+void producer_impl::check_flushes() {
+    for (auto it = flush_waiters_.begin(); it != flush_waiters_.end();) {
+        if (outstanding_.empty() || outstanding_.begin()->first > it->generation) {
+            auto handler = std::move(it->handler);
+            if (it->timer) it->timer->cancel();
+            it = flush_waiters_.erase(it);
+            invoke(ex_, std::move(handler), std::error_code{});
+        } else {
+            ++it;
+        }
+    }
+}
+
+void producer_impl::close(flush_handler h) {
+    // New sends fail from now on; what is pending still runs its course (metadata retries,
+    // delivery timeouts) until the flush completes. Only then does everything stop.
+    closed_ = true;
+    auto self = shared_from_this();
+    flush(std::nullopt, flush_handler([self, h = std::move(h)](std::error_code ec) mutable {
+        self->shut_down();
+        std::move(h)(ec);
+    }));
+}
+
+void producer_impl::shut_down() {
+    shut_down_ = true;
+    cluster_->close();
+    linger_timer_.cancel();
+    expiry_timer_.cancel();
+}
+
+void producer_impl::abort(std::error_code ec) {
+    closed_ = true;
+    aborted_ = true;
+    shut_down_ = true;
+    linger_timer_.cancel();
+    expiry_timer_.cancel();
+    for (auto& [name, t] : topics_) {
+        for (auto& o : t->waiting) {
+            record_done r{std::move(o.handler), o.timestamp, o.generation};
+            complete(r, ec, {});
+        }
+        t->waiting.clear();
+        for (auto& p : t->partitions) {
+            if (p.open) {
+                p.builder.abort();
+                complete_batch(*p.open, ec, p.id, -1, -1);
+                p.open.reset();
+            }
+            for (auto& b : p.queue.sealed()) complete_batch(*b, ec, p.id, -1, -1);
+            for (auto& b : p.queue.in_flight()) complete_batch(*b, ec, p.id, -1, -1);
+            p.queue.sealed().clear();
+            p.queue.in_flight().clear();
+        }
+    }
+    for (auto& [o, name] : memory_waiters_) {
+        record_done r{std::move(o.handler), o.timestamp, o.generation};
+        complete(r, ec, {});
+    }
+    memory_waiters_.clear();
+    for (auto& w : flush_waiters_) {
+        if (w.timer) w.timer->cancel();
+        invoke(ex_, std::move(w.handler), ec);
+    }
+    flush_waiters_.clear();
+    // Batches being compressed were failed above; their results are dropped, and no worker
+    // posts to our executor from now on.
+    if (compression_) compression_->close();
+    cluster_->close();
+}
+
+// --- the public producer --------------------------------------------------------------------
+
+void start_send(const std::shared_ptr<producer_impl>& impl, const record& r, send_handler h, const void* handle) {
+    impl->send(r, std::move(h), static_cast<topic_state*>(const_cast<void*>(handle)));
+}
+
+void start_flush(const std::shared_ptr<producer_impl>& impl, std::optional<std::chrono::milliseconds> timeout,
+                 flush_handler h) {
+    impl->flush(timeout, std::move(h));
+}
+
+void start_close(const std::shared_ptr<producer_impl>& impl, flush_handler h) { impl->close(std::move(h)); }
+
+const void* topic_handle(const std::shared_ptr<producer_impl>& impl, std::string_view topic, bool autoflush) {
+    return impl->topic(topic, autoflush);
+}
+
+}  // namespace kwire::client::detail
+
+namespace kwire {
+
+producer::producer(executor_type ex, producer_config cfg) : ex_(ex) {
+    if (cfg.bootstrap_servers.empty())
+        throw std::system_error(make_error_code(client::client_errc::invalid_config), "bootstrap.servers is empty");
+    if (cfg.enable_idempotence && cfg.required_acks != client::acks::all)
+        throw std::system_error(make_error_code(client::client_errc::invalid_config),
+                                "enable.idempotence=true requires acks=all");
+    if (cfg.enable_idempotence && cfg.max_in_flight_per_connection > 5)
+        throw std::system_error(make_error_code(client::client_errc::invalid_config),
+                                "max.in.flight.requests.per.connection must be at most 5 with idempotence");
+    impl_ = std::make_shared<client::detail::producer_impl>(ex, std::move(cfg));
+}
+
+producer::~producer() {
+    if (impl_) impl_->abort(std::error_code(boost::system::error_code(boost::asio::error::operation_aborted)));
+}
+
+const producer_config& producer::config() const noexcept { return impl_->config(); }
+
+}  // namespace kwire

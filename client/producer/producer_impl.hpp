@@ -1,0 +1,265 @@
+// The producer's inside. Split by role, as franz-go splits kgo:
+//   producer_impl.cpp  accumulating records into per-partition batches (linger, batch.size,
+//                      partitioners, buffer.memory, flush, delivery timeouts);
+//   sink.cpp           draining sealed batches into one Produce request per broker, handling
+//                      responses, retries and the idempotent sequence state.
+// Everything runs on the producer's executor; nothing here locks.
+//
+// Lifecycle of a batch: open (records appended into its RecordBatch bytes as they are sent)
+// -> sealed (header finished, with its producer id / epoch / base sequence, when it is full,
+// its linger passed, or a flush asked; with a compression executor, its records are compressed
+// there first, and it waits in its place, not sendable, until the result is back) -> in flight (part of a Produce request) -> acknowledged
+// (every record's handler gets its offset) or failed (every record's handler gets the error), or
+// back to sealed for a retry. A partition's batches are kept in sequence order throughout.
+#pragma once
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "net/cluster.hpp"
+#include "producer/compression_offload.hpp"
+#include "producer/partition_queue.hpp"
+#include "kwire/client/producer.hpp"
+#include "kwire/codec/batch_builder.hpp"
+#include "kwire/protocol/messages/produce.hpp"
+
+namespace kwire::client::detail {
+
+using send_handler = net::any_completion_handler<delivery_signature>;
+using flush_handler = net::any_completion_handler<flush_signature>;
+
+/// One record's completion: its handler, its timestamp, and the flush generation it belongs to.
+struct record_done {
+    send_handler handler;
+    std::int64_t timestamp;
+    std::uint64_t generation;
+};
+
+struct produce_batch {
+    std::vector<std::uint8_t> bytes;  // the RecordBatch, built in place
+    std::vector<record_done> records;
+    std::uint64_t order = 0;          // per-partition seal order: retries go back in this order
+    std::int32_t base_sequence = -1;
+    std::int64_t producer_id = -1;
+    std::int16_t producer_epoch = -1;
+    clock::time_point deadline;       // delivery.timeout.ms from the first record
+    std::size_t memory = 0;           // bytes charged against buffer.memory
+    int attempts = 0;                 // Produce requests that carried it
+    bool maybe_written = false;       // an attempt died with its connection: the broker may hold it
+    bool compressing = false;         // on the compression executor: `bytes` is empty until it is back
+
+    std::size_t record_count() const noexcept { return records.size(); }
+    bool ready() const noexcept { return !compressing; }
+    /// Rewrites producer id, epoch and base sequence in the sealed bytes (and the CRC), if changed;
+    /// while it is compressing, only the fields (the bytes get them when they come back).
+    void set_producer_state(std::int64_t pid, std::int16_t epoch, std::int32_t seq);
+};
+using batch_ptr = std::unique_ptr<produce_batch>;
+
+struct partition_state;
+/// Which batch a compression result is for: answers are matched by seal order, as produce
+/// responses are (the batch may be gone by then).
+struct batch_key {
+    partition_state* partition = nullptr;
+    std::uint64_t order = 0;
+};
+using batch_compression = compression_offload<batch_key>;
+
+struct partition_state {
+    std::int32_t id = 0;
+    codec::batch_builder builder;
+    batch_ptr open;                        // accumulating
+    clock::time_point linger_until{};      // when the open batch must be sealed
+    partition_queue<produce_batch> queue;  // sealed and in flight, with the sequence rules
+    std::uint64_t in_flight_on = 0;        // the connection incarnation its in-flight batches went to
+};
+
+/// A send that cannot be encoded yet (the topic's metadata is unknown, or buffer.memory is
+/// full in `wait` mode): the record is copied, once.
+struct owned_record {
+    std::optional<std::vector<std::uint8_t>> key;
+    std::optional<std::vector<std::uint8_t>> value;
+    std::vector<std::pair<std::string, std::optional<std::vector<std::uint8_t>>>> headers;
+    std::optional<std::int32_t> partition;
+    std::int64_t timestamp = 0;
+    clock::time_point deadline;
+    send_handler handler;
+    std::uint64_t generation = 0;
+    std::size_t memory = 0;
+};
+
+struct topic_state {
+    std::string name;
+    std::chrono::milliseconds linger{};    // 0 for autoflush topics: decided once, here
+    std::deque<partition_state> partitions;   // empty until metadata is known; deque: never moves
+    std::deque<owned_record> waiting;      // sends before metadata arrived
+    sticky_partition sticky;
+    bool metadata_requested = false;
+    bool creating = false;                 // CreateTopics in flight (allow.auto.create.topics)
+    bool creation_failed = false;          // CreateTopics failed for good: do not ask again
+    clock::time_point next_metadata{};     // backoff for an unknown topic
+    std::error_code last_error;            // why metadata is not there yet
+};
+
+class producer_impl : public std::enable_shared_from_this<producer_impl> {
+public:
+    producer_impl(net::any_io_executor ex, producer_config cfg);
+    ~producer_impl();
+
+    const producer_config& config() const noexcept { return cfg_; }
+
+    void send(const record& r, send_handler h, topic_state* topic);
+    void flush(std::optional<std::chrono::milliseconds> timeout, flush_handler h);
+    void close(flush_handler h);
+    /// Fails everything still pending with `ec` and closes the connections.
+    void abort(std::error_code ec);
+    void shut_down();
+    topic_state* topic(std::string_view name, std::optional<bool> autoflush = std::nullopt);
+
+private:
+    // --- accumulating (producer_impl.cpp) ---
+    void append(topic_state& t, std::int32_t partition, std::optional<protocol::bytes_view> key,
+                std::optional<protocol::bytes_view> value, std::span<const codec::header_view> headers,
+                std::int64_t timestamp, send_handler h, std::uint64_t generation,
+                std::optional<clock::time_point> deadline, std::size_t memory);
+    std::optional<std::int32_t> choose_partition(topic_state& t, const std::optional<std::int32_t>& explicit_partition,
+                                                 const std::optional<protocol::bytes_view>& key, std::error_code& ec);
+    void seal(topic_state& t, partition_state& p);
+    /// Whether sealed batches are compressed on cfg_.compression_executor.
+    bool compresses_elsewhere() const noexcept { return compresses_elsewhere_; }
+    void start_compression(partition_state& p, produce_batch& b);
+    void on_compressed(batch_compression::job& j);
+    using buffer_pool = std::vector<std::vector<std::uint8_t>>;
+    static std::vector<std::uint8_t> take_buffer(buffer_pool& pool);
+    static void give_buffer(buffer_pool& pool, std::vector<std::uint8_t>&& buffer, std::size_t keep);
+    void request_metadata(topic_state& t);
+    void on_metadata(topic_state& t, std::error_code ec);
+    /// allow.auto.create.topics=true and the broker did not create the topic: CreateTopics.
+    void create_topic(topic_state& t);
+    void release_waiting(topic_state& t);
+    /// Appends a record that waited (for metadata or buffer.memory), or parks it again.
+    void append_parked(topic_state& t, owned_record o);
+    /// `n` records of flush generation `generation` are complete.
+    void forget(std::uint64_t generation, std::size_t n) noexcept;
+    void complete(record_done& r, std::error_code ec, delivery d);
+    /// Runs a send handler (inline when it may be, see invoke), counted in in_callbacks_.
+    void call_handler(send_handler h, std::error_code ec, delivery d);
+    /// Completes a send that failed inside send() itself: posted, never invoked inline.
+    void fail_now(record_done& r, std::error_code ec);
+    void complete_batch(produce_batch& b, std::error_code ec, std::int32_t partition, std::int64_t base_offset,
+                        std::int64_t log_append_time);
+    /// A drain on the next turn of the executor: sends made meanwhile share its requests.
+    void schedule_drain();
+    /// A record with no linger is ready. Inside send(), an idle producer writes it before
+    /// returning (no turn of the executor, and no request in flight it could share); otherwise
+    /// it waits for the drain already due (a response's, or a scheduled one) and shares it.
+    void drain_soon();
+    void arm_linger_timer();
+    void arm_expiry_timer();
+    void expire(clock::time_point now);
+    void check_flushes();
+    /// Whether a flush is waiting for records of this generation: they must not linger.
+    bool flush_pending_for(std::uint64_t generation) const noexcept {
+        for (const auto& w : flush_waiters_)
+            if (w.generation >= generation) return true;
+        return false;
+    }
+
+    // --- sending (sink.cpp) ---
+    void drain();
+    void send_request(std::int32_t leader, std::vector<std::pair<topic_state*, partition_state*>> parts);
+    /// What a Produce request carried: the partition and the seal order of its batch.
+    struct sent_batch {
+        topic_state* topic;
+        partition_state* partition;
+        std::uint64_t order;
+    };
+    /// Batches failed at their delivery deadline while their Produce request was still out. The
+    /// request holds views into their bytes (and is not even encoded while it waits for a
+    /// connection), so the bytes live on until that request completes.
+    struct expired_in_flight {
+        partition_state* partition;
+        std::uint64_t order;
+        batch_ptr batch;
+    };
+    std::vector<expired_in_flight> expired_in_flight_;
+    void on_produce_response(std::int32_t leader, std::vector<sent_batch> sent,
+                             std::error_code ec, const protocol::ProduceResponse& resp, std::int16_t version);
+    void handle_partition_result(topic_state& t, partition_state& p, std::uint64_t order, std::int16_t error,
+                                 std::int64_t base_offset, std::int64_t log_append_time, std::error_code transport);
+    void retry(topic_state& t, partition_state& p, batch_ptr b, bool refresh_metadata);
+    /// Idempotence allows up to 5 batches in flight per partition (the broker dedupes that many);
+    /// without it, the connection's limit is the only one.
+    int max_in_flight_per_partition() const noexcept {
+        return cfg_.enable_idempotence ? 5 : cfg_.max_in_flight_per_connection;
+    }
+    void init_producer_id();
+    /// KIP-360's epoch bump for a sequence gap, once nothing is in flight (see sink.cpp).
+    void bump_epoch();
+    bool any_batch_needs_resolving() const noexcept;
+    /// A bump is due: only batches the broker may hold are sent (again, under their old numbers).
+    bool resolving_before_bump() const noexcept { return cfg_.enable_idempotence && bump_needed_ && producer_id_ >= 0; }
+    void resequence_all();
+
+    net::any_io_executor ex_;
+    producer_config cfg_;
+    std::shared_ptr<cluster> cluster_;
+    std::map<std::string, std::unique_ptr<topic_state>, std::less<>> topics_;
+    net::steady_timer linger_timer_;
+    net::steady_timer expiry_timer_;
+    clock::time_point linger_armed_for_ = clock::time_point::max();
+    bool expiry_armed_ = false;
+    bool drain_scheduled_ = false;
+    bool draining_ = false;     // drain() is on the stack: a nested call schedules instead
+    int in_callbacks_ = 0;      // send handlers running inline: the producer is mid-update up the stack
+    bool initiating_ = false;   // inside send(): completions must be posted, never invoked inline
+    bool closed_ = false;     // close() was called: new sends fail, pending ones finish
+    bool shut_down_ = false;  // close() completed (or abort()): no timers, no requests, no reconnects
+    bool aborted_ = false;
+
+    // compression_executor: made at the first seal (it needs weak_from_this). Buffers are reused:
+    // records buffers go from a compressed batch back to the next open batch, wire buffers from
+    // an answered batch to the next compression result.
+    bool compresses_elsewhere_ = false;
+    std::unique_ptr<batch_compression> compression_;
+    buffer_pool spare_records_;
+    buffer_pool spare_wire_;
+    static constexpr std::size_t spare_records_kept = 8;
+    static constexpr std::size_t spare_wire_kept = 32;
+
+    // idempotence
+    std::int64_t producer_id_ = -1;
+    std::int16_t producer_epoch_ = -1;
+    bool init_in_flight_ = false;
+    bool bump_needed_ = false;       // a sequence gap: bump the epoch once nothing is in flight
+    std::size_t requests_in_flight_ = 0;
+    std::map<std::int32_t, int> broker_in_flight_;
+
+    // buffer.memory
+    std::uint64_t memory_used_ = 0;
+    std::deque<std::pair<owned_record, std::string>> memory_waiters_;
+
+    // flush: records carry the generation current when they were sent; a flush waits for every
+    // generation up to its own to empty.
+    std::uint64_t generation_ = 0;
+    std::map<std::uint64_t, std::size_t> outstanding_;
+    struct flush_waiter {
+        std::uint64_t generation;
+        flush_handler handler;
+        std::shared_ptr<net::steady_timer> timer;
+    };
+    std::list<flush_waiter> flush_waiters_;
+    std::vector<flush_handler> close_waiters_;
+};
+
+}  // namespace kwire::client::detail
