@@ -14,7 +14,7 @@
 #include <random>
 #include <string>
 
-#include "cluster.hpp"
+#include "net/cluster.hpp"
 #include "kwire/admin/admin.hpp"
 #include "routing.hpp"
 

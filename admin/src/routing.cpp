@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "kwire/client/detail/consumer_protocol.hpp"
+#include "group/consumer_protocol.hpp"
 #include "kwire/client/error.hpp"
 #include "kwire/protocol/error.hpp"
 

@@ -1,5 +1,5 @@
 // broker_session without sockets: requests become bytes, bytes become responses matched in order.
-#include "kwire/client/detail/broker_session.hpp"
+#include "net/broker_session.hpp"
 
 #include <gtest/gtest.h>
 

@@ -2,7 +2,7 @@
 // LeaveGroup say, and what each answer (and each error) makes the consumer do.
 #include <gtest/gtest.h>
 
-#include "kwire/client/detail/classic_membership.hpp"
+#include "group/classic_membership.hpp"
 #include "kwire/protocol/error.hpp"
 
 namespace {

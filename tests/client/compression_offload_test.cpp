@@ -2,7 +2,7 @@
 // producer's executor, each once, decodable; once closed, nothing comes back, and neither the
 // offload nor the producer's execution context has to outlive the jobs still running.
 #include "../require_codec.hpp"
-#include "kwire/client/detail/compression_offload.hpp"
+#include "producer/compression_offload.hpp"
 
 #include <gtest/gtest.h>
 

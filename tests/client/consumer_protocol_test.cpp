@@ -1,7 +1,7 @@
 // The consumer protocol's subscription and assignment behind their version prefix: golden bytes
 // worked out by hand from the published layouts, round trips at every version, Java's rule for
 // newer versions, and hostile input (prefixes, huge counts) failing cleanly without allocating.
-#include "kwire/client/detail/consumer_protocol.hpp"
+#include "group/consumer_protocol.hpp"
 
 #include <gtest/gtest.h>
 

@@ -6,7 +6,7 @@
 #include <limits>
 #include <vector>
 
-#include "kwire/client/detail/fetch_session.hpp"
+#include "consumer/fetch_session.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "kwire/client/detail/frame_reader.hpp"
+#include "net/frame_reader.hpp"
 
 #include <gtest/gtest.h>
 

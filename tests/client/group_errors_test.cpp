@@ -2,7 +2,7 @@
 // them: which errors retry, rediscover the coordinator, rejoin, reset the membership, or stop.
 #include <gtest/gtest.h>
 
-#include "kwire/client/detail/group_errors.hpp"
+#include "group/group_errors.hpp"
 
 namespace {
 

@@ -2,7 +2,7 @@
 // due, and what its answers and failures make the consumer do.
 #include <gtest/gtest.h>
 
-#include "kwire/client/detail/group_membership.hpp"
+#include "group/group_membership.hpp"
 #include "kwire/client/error.hpp"
 #include "kwire/protocol/error.hpp"
 

@@ -1,5 +1,5 @@
 // The commit rule: never past a record the application has not finished.
-#include "kwire/client/detail/offset_tracker.hpp"
+#include "consumer/offset_tracker.hpp"
 
 #include <gtest/gtest.h>
 

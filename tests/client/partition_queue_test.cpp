@@ -1,7 +1,7 @@
 // The idempotent sender's ordering rules, without sockets or timers: a stand-in batch goes
 // through sealing, compression elsewhere finishing out of order, pipelining, out-of-order
 // answers, retries, expiry and epoch bumps.
-#include "kwire/client/detail/partition_queue.hpp"
+#include "producer/partition_queue.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The SASL mechanisms without a server: RFC test vectors byte for byte, every way a server
 // message can be wrong, SASLprep (RFC 4013 §3's examples), PLAIN and OAUTHBEARER messages.
-#include "kwire/client/detail/sasl.hpp"
+#include "net/sasl.hpp"
 
 #include <gtest/gtest.h>
 

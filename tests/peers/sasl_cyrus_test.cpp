@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <string>
 
-#include "kwire/client/detail/sasl.hpp"
+#include "net/sasl.hpp"
 #include "kwire/client/error.hpp"
 
 using namespace kwire::client;

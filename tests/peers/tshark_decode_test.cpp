@@ -52,7 +52,7 @@
 #include <vector>
 
 #include "../require_codec.hpp"
-#include "kwire/client/detail/fetch_session.hpp"
+#include "consumer/fetch_session.hpp"
 #include "kwire/codec/batch_builder.hpp"
 #include "kwire/protocol/frame.hpp"
 #include "kwire/protocol/messages.hpp"
