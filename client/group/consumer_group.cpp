@@ -662,6 +662,10 @@ void consumer_impl::send_commit(std::map<std::uint32_t, std::int64_t> offsets, s
             !self->subscribed_ ? -1 : member ? self->generation_ : self->classic_.generation();
         req.member_id = !self->subscribed_ ? std::string() : member ? self->member_id_ : self->classic_.member_id();
         req.group_instance_id = self->subscribed_ ? self->cfg_.group_instance_id : std::nullopt;
+        // The membership this commit speaks for: a classic member's generation is settled only
+        // while it is not joining, and each join begins a new one (join_epoch_).
+        const bool sent_joining = self->joining_;
+        const auto join_epoch = self->join_epoch_;
         std::vector<std::pair<std::uint32_t, std::uint32_t>> sent;
         for (const auto& [i, off] : offsets) {
             const auto& s = *self->slots_[i];
@@ -678,7 +682,8 @@ void consumer_impl::send_commit(std::map<std::uint32_t, std::int64_t> offsets, s
         ++self->commits_sent_;
         self->cluster_->broker(self->coordinator_)
             ->request(std::move(req),
-                      [self, offsets = std::move(offsets), ownerships, sent, done = std::move(done)](
+                      [self, offsets = std::move(offsets), ownerships, sent, sent_joining, join_epoch,
+                       done = std::move(done)](
                           std::error_code ec2, protocol::OffsetCommitResponse resp, std::int16_t) mutable {
                           if (self->closed_) return done(make_error_code(client_errc::closed));
                           std::int16_t worst = 0;
@@ -733,6 +738,21 @@ void consumer_impl::send_commit(std::map<std::uint32_t, std::int64_t> offsets, s
                                           self->deferred_error_ = kafka_error(worst);
                                       return done(kafka_error(worst));
                               }
+                          }
+                          // A verdict on a membership this member has already left -- the commit
+                          // went out during a join, or a join began since -- says nothing about
+                          // the current one: a commit sent under generation N and answered
+                          // ILLEGAL_GENERATION after the join to N+1 completed must not reset
+                          // N+1, nor start another join (a coordinator that rebalances on every
+                          // JoinGroup, as the C client's mock cluster does, then never settles). The offsets
+                          // go again under the current generation once the join is over; a join
+                          // in progress commits what it held back when it is assigned.
+                          const bool membership_left =
+                              self->subscribed_ && (sent_joining || join_epoch != self->join_epoch_);
+                          if (membership_left &&
+                              (action == group_action::rejoin || action == group_action::reset_and_rejoin)) {
+                              if (self->joining_) return done(kafka_error(worst));
+                              return retry_later();
                           }
                           switch (action) {
                               case group_action::none:

@@ -229,8 +229,24 @@ std::int16_t scripted_group::fenced(const group& g, const std::string& member_id
 
 void scripted_group::answered(std::int16_t api_key, std::int16_t error) { answers_[api_key].push_back(error); }
 
+void scripted_group::start_rebalance(const std::string& group_id) {
+    std::lock_guard lock(mutex_);
+    ++groups_[group_id].generation;
+}
+
+void scripted_group::before_join(std::function<void(const kp::JoinGroupRequest&)> hook) {
+    std::lock_guard lock(mutex_);
+    before_join_ = std::move(hook);
+}
+
 std::optional<std::vector<std::uint8_t>> scripted_group::join(const scripted_request& req) {
     const auto r = req.decode<kp::JoinGroupRequest>();
+    std::function<void(const kp::JoinGroupRequest&)> hook;
+    {
+        std::lock_guard lock(mutex_);
+        hook = before_join_;
+    }
+    if (hook) hook(r);
     std::lock_guard lock(mutex_);
     auto& g = groups_[r.group_id];
     kp::JoinGroupResponse resp;

@@ -32,6 +32,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,6 +42,7 @@
 #include <utility>
 #include <vector>
 
+#include "kwire/protocol/messages/join_group.hpp"
 #include "scripted_broker.hpp"
 
 namespace kwire::test {
@@ -75,6 +77,14 @@ public:
     /// Answers every member's OffsetCommit with `error` from now on (0: accepts them again), as a
     /// coordinator that is loading or moving does.
     void refuse_commits(std::int16_t error);
+    /// Classic: starts a rebalance, as a member joining or leaving does -- the generation moves on,
+    /// so members of the old one get REBALANCE_IN_PROGRESS from their Heartbeat and
+    /// ILLEGAL_GENERATION for their commits until they join the new one.
+    void start_rebalance(const std::string& group_id);
+    /// Classic: runs before each JoinGroup is answered, on its connection's thread. It may block:
+    /// the requests behind the JoinGroup on that connection wait, as they do while Kafka holds a
+    /// JoinGroup until its round completes.
+    void before_join(std::function<void(const kp::JoinGroupRequest&)> hook);
     /// Partitions the coordinator considers the member to own, per member.
     std::map<std::string, std::set<tp>> owners(const std::string& group_id) const;
 
@@ -147,6 +157,7 @@ private:
     std::vector<commit_seen> commits_;
     std::map<std::int16_t, std::vector<std::int16_t>> answers_;
     std::int16_t refuse_commits_ = 0;
+    std::function<void(const kp::JoinGroupRequest&)> before_join_;
 };
 
 }  // namespace kwire::test
