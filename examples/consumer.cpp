@@ -6,6 +6,8 @@
 // Stops after COUNT records (default 10), or when a poll brings nothing for 10 seconds. The
 // commit policy here is manual: acknowledged records are committed by commit(), and again on
 // close(). (The default policy, interval(0), would commit after every acknowledgement.)
+// Errors come back as boost::system::error_code; as_tuple keeps them values (plain
+// use_awaitable would throw them as boost::system::system_error).
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>

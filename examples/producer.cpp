@@ -27,7 +27,8 @@ static asio::awaitable<int> produce(kwire::producer& producer, std::string topic
         const std::string key = "key-" + std::to_string(i);
         const std::string value = "hello from kwire, record " + std::to_string(i);
         const kwire::record r{.topic = topic, .key = kwire::protocol::bytes_view::from(key), .value = kwire::protocol::bytes_view::from(value)};
-        // as_tuple: the error comes back as a value instead of an exception.
+        // as_tuple: the error (a boost::system::error_code) comes back as a value; with plain
+        // use_awaitable, send returns the delivery and throws boost::system::system_error.
         auto [ec, d] = co_await producer.send(r, asio::as_tuple(asio::use_awaitable));
         if (ec) {
             std::fprintf(stderr, "record %d: %s\n", i, ec.message().c_str());

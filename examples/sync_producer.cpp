@@ -5,12 +5,15 @@
 //   seq 5 | kwire-example-sync-producer localhost:9092 orders
 //
 // sync_producer owns an io_context and the one thread that runs it; send() copies the record
-// and returns a future of (error_code, delivery).
+// and returns a std::future<kwire::delivery>, whose get() throws boost::system::system_error
+// when the record was not delivered.
 #include <cstdio>
 #include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include <boost/system/system_error.hpp>
 
 #include "kwire/client/sync_producer.hpp"
 
@@ -32,13 +35,13 @@ int main(int argc, char** argv) {
         int failed = 0;
         for (const auto& v : values) {
             const kwire::record r{.topic = argv[2], .value = kwire::protocol::bytes_view::from(v)};
-            auto [ec, d] = producer.send(r).get();  // blocks until acknowledged or failed
-            if (ec) {
-                std::fprintf(stderr, "'%s': %s\n", v.c_str(), ec.message().c_str());
-                ++failed;
-            } else {
+            try {
+                const kwire::delivery d = producer.send(r).get();  // blocks until acknowledged or failed
                 std::printf("'%s' -> partition %d offset %lld\n", v.c_str(), d.partition,
                             static_cast<long long>(d.offset));
+            } catch (const boost::system::system_error& e) {
+                std::fprintf(stderr, "'%s': %s\n", v.c_str(), e.code().message().c_str());
+                ++failed;
             }
         }
         return failed == 0 ? 0 : 1;  // the destructor delivers anything pending, then stops the thread

@@ -274,7 +274,7 @@ int run_consume(const command_context& ctx) {
         // for every topic instead.
         std::vector<std::string> ask;
         if (cfg.allow_auto_create_topics) ask.push_back(settings.topic);
-        async_fetch_metadata(io.get_executor(), cfg, ask, [&](std::error_code e, cluster_metadata m) {
+        fetch_metadata(io.get_executor(), cfg, ask, [&](std::error_code e, cluster_metadata m) {
             ec = e;
             md = std::move(m);
         });

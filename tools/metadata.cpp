@@ -92,7 +92,7 @@ int run_metadata(const command_context& ctx) {
     std::error_code error;
     cluster_metadata md;
     bool done = false;
-    async_fetch_metadata(io.get_executor(), cfg, topics, [&](std::error_code ec, cluster_metadata m) {
+    fetch_metadata(io.get_executor(), cfg, topics, [&](std::error_code ec, cluster_metadata m) {
         error = ec;
         md = std::move(m);
         done = true;

@@ -1078,18 +1078,18 @@ void start_api_versions(impl_ptr i, handler<api_versions_signature> h) { launch<
 
 void start_group_lag(impl_ptr impl, std::string group, handler<group_lag_signature> h) {
     // Committed offsets, then the high watermarks of those partitions: two calls, one result.
-    auto shared_h = std::make_shared<handler<group_lag_signature>>(std::move(h));
+    client::detail::completion done(impl->ex, std::move(h), client::detail::stop_waiting);
     start_list_group_offsets(
         impl, group,
-        [impl, shared_h](std::error_code ec, std::vector<committed_offset> committed) mutable {
-            if (ec) return complete<group_lag_signature>(impl->ex, std::move(*shared_h), ec, std::vector<partition_lag>{});
+        [impl, done](std::error_code ec, std::vector<committed_offset> committed) mutable {
+            if (!done.pending()) return;  // cancelled
+            if (ec) return done(ec, std::vector<partition_lag>{});
             std::vector<offset_query> queries;
             for (const auto& c : committed) queries.push_back({c.tp, offset_spec::latest});
             if (queries.empty())
-                return complete<group_lag_signature>(impl->ex, std::move(*shared_h), std::error_code{},
-                                                     std::vector<partition_lag>{});
+                return done(std::error_code{}, std::vector<partition_lag>{});
             start_list_offsets(impl, std::move(queries),
-                               [impl, shared_h, committed = std::move(committed)](std::error_code ec2,
+                               [done, committed = std::move(committed)](std::error_code ec2,
                                                                             std::vector<listed_offset> ends) mutable {
                                    std::vector<partition_lag> out;
                                    for (std::size_t i = 0; i < committed.size(); ++i) {
@@ -1106,8 +1106,7 @@ void start_group_lag(impl_ptr impl, std::string group, handler<group_lag_signatu
                                        if (!l.error && l.committed >= 0 && l.end_offset >= 0)
                                            l.lag = std::max<std::int64_t>(0, l.end_offset - l.committed);
                                    }
-                                   complete<group_lag_signature>(impl->ex, std::move(*shared_h),
-                                                                 ends.empty() ? ec2 : std::error_code{}, std::move(out));
+                                   done(ends.empty() ? ec2 : std::error_code{}, std::move(out));
                                });
         });
 }

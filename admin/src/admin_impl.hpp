@@ -14,6 +14,7 @@
 #include <random>
 #include <string>
 
+#include "core/completion.hpp"
 #include "net/cluster.hpp"
 #include "kwire/admin/admin.hpp"
 #include "routing.hpp"
@@ -53,18 +54,8 @@ private:
     std::minstd_rand rng_{std::random_device{}()};
 };
 
-/// Calls `h(args...)` on its associated executor, after a post to the client's: a call never
-/// completes inside its initiating function.
-template <class Sig, class... Args>
-void complete(net::any_io_executor ex, handler<Sig> h, Args... args) {
-    net::post(ex, [h = std::move(h), ... args = std::move(args)]() mutable {
-        auto assoc = net::get_associated_executor(h);
-        net::dispatch(assoc, [h = std::move(h), ... args = std::move(args)]() mutable { std::move(h)(std::move(args)...); });
-    });
-}
-
 template <class Sig> struct result_of_signature;
-template <class R> struct result_of_signature<void(std::error_code, R)> {
+template <class R> struct result_of_signature<void(boost::system::error_code, R)> {
     using type = R;
 };
 
@@ -77,9 +68,11 @@ class admin_call : public std::enable_shared_from_this<Derived> {
 public:
     using result_type = typename result_of_signature<Sig>::type;
 
+    // Cancellation ends the call with operation_aborted and stops its retries; a request already
+    // sent is not recalled (see admin.hpp).
     admin_call(impl_ptr i, handler<Sig> h)
         : impl(std::move(i)),
-          handler_(std::move(h)),
+          done_(impl->ex, std::move(h), client::detail::stop_waiting, [this] { stop(); }),
           retry_timer_(impl->ex),
           deadline_timer_(impl->ex),
           deadline_(clock::now() + impl->cfg.api_timeout) {}
@@ -109,17 +102,20 @@ protected:
 
     template <class... Args> void finish(Args... args) {
         if (finished_) return;
-        finished_ = true;
-        retry_timer_.cancel();
-        deadline_timer_.cancel();
-        complete<Sig>(impl->ex, std::move(handler_), std::move(args)...);
+        stop();
+        done_(std::move(args)...);
     }
 
     impl_ptr impl;
 
 private:
     Derived* self() { return static_cast<Derived*>(this); }
-    handler<Sig> handler_;
+    void stop() {
+        finished_ = true;
+        retry_timer_.cancel();
+        deadline_timer_.cancel();
+    }
+    client::detail::completion<Sig> done_;
     net::steady_timer retry_timer_;
     net::steady_timer deadline_timer_;
     clock::time_point deadline_;

@@ -169,8 +169,10 @@ void consumer_impl::subscribe(std::vector<std::string> topics, rebalance_listene
 }
 
 void consumer_impl::poll(std::optional<std::chrono::milliseconds> timeout, poll_handler h) {
-    if (pending_poll_) return completion(ex_, std::move(h))(make_error_code(std::errc::operation_in_progress), record_batch{});
-    if (closed_) return completion(ex_, std::move(h))(make_error_code(client_errc::closed), record_batch{});
+    if (pending_poll_)
+        return complete_posted(ex_, std::move(h), boost::system::error_code(make_error_code(std::errc::operation_in_progress)),
+                               record_batch{});
+    if (closed_) return complete_posted(ex_, std::move(h), boost::system::error_code(client_errc::closed), record_batch{});
 
     // The previous poll's records: under on_poll they count as acknowledged now; their memory
     // may go now (the application's views end here).
@@ -185,6 +187,11 @@ void consumer_impl::poll(std::optional<std::chrono::milliseconds> timeout, poll_
         for (auto& b : c.inflated) spare_buffers_.push_back(std::move(b));
     retired_.clear();
 
+    // Cancellation hands out nothing: records stay buffered for the next poll (see consumer::poll).
+    const auto id = ++poll_id_;
+    on_cancel(h, undone, [weak = weak_from_this(), id] {
+        if (auto self = weak.lock()) self->cancel_poll(id);
+    });
     pending_poll_.emplace(std::move(h));
     arm_poll_interval_timer();
     if (timeout) {
@@ -250,8 +257,17 @@ void consumer_impl::finish_poll(std::error_code ec) {
     poll_handler h(std::move(*pending_poll_));
     pending_poll_.reset();
     const record_batch batch(ec ? std::span<const consumer_record>{} : std::span<const consumer_record>(handed_out_));
-    auto assoc = net::get_associated_executor(h);
-    net::dispatch(assoc, [h = std::move(h), ec, batch]() mutable { std::move(h)(ec, batch); });
+    // Reached from a posted step, a timer or a response, never from poll() itself.
+    complete_here(std::move(h), boost::system::error_code(ec), batch);
+}
+
+void consumer_impl::cancel_poll(std::uint64_t id) {
+    if (!pending_poll_ || id != poll_id_) return;
+    poll_timer_.cancel();
+    poll_handler h(std::move(*pending_poll_));
+    pending_poll_.reset();
+    // Inside the cancellation signal's emit: posted, never run here.
+    complete_posted(ex_, std::move(h), operation_aborted(), record_batch{});
 }
 
 void consumer_impl::ack(std::uint32_t slot, std::uint32_t incarnation, std::int64_t offset) noexcept {
@@ -263,14 +279,13 @@ void consumer_impl::ack(std::uint32_t slot, std::uint32_t incarnation, std::int6
 }
 
 void consumer_impl::ack_and_wait(const consumer_record& r, commit_handler h) {
-    if (r.owner_ != this || r.slot_ >= slots_.size())
-        return completion(ex_, std::move(h))(make_error_code(std::errc::invalid_argument));
+    completion done(ex_, std::move(h), stop_waiting);
+    if (r.owner_ != this || r.slot_ >= slots_.size()) return done(make_error_code(std::errc::invalid_argument));
     ack(r.slot_, r.incarnation_, r.offset);
     auto& s = *slots_[r.slot_];
-    if (s.incarnation != r.incarnation_ || !s.assigned)
-        return completion(ex_, std::move(h))(make_error_code(std::errc::operation_canceled));
-    if (s.committed > r.offset) return completion(ex_, std::move(h))(std::error_code{});
-    ack_waiters_.push_back(ack_waiter{r.slot_, r.incarnation_, r.offset, std::move(h)});
+    if (s.incarnation != r.incarnation_ || !s.assigned) return done(make_error_code(std::errc::operation_canceled));
+    if (s.committed > r.offset) return done(std::error_code{});
+    ack_waiters_.push_back(ack_waiter{r.slot_, r.incarnation_, r.offset, std::move(done)});
     if (cfg_.group_id.empty())
         return complete_ack_waiters(make_error_code(client_errc::invalid_config));  // nowhere to commit
 }

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "core/completion.hpp"
 #include "net/cluster.hpp"
 #include "kwire/client/consumer.hpp"
 #include "group/classic_membership.hpp"
@@ -75,21 +76,6 @@ struct partition_slot {
     clock::time_point not_before{};       // backoff after an error
 };
 
-/// A completion handler as a copyable callable: calling it completes the handler once, posted
-/// through `ex` (never inside the initiating call) and run on the handler's associated executor.
-/// (The handler is only ever move-constructed: Boost 1.81's any_completion_handler move
-/// assignment recurses.)
-template <class Handler> auto completion(net::any_io_executor ex, Handler handler) {
-    auto shared = std::make_shared<Handler>(std::move(handler));
-    return [ex, shared](auto... args) {
-        net::post(ex, [shared, args...]() mutable {
-            Handler h(std::move(*shared));
-            auto assoc = net::get_associated_executor(h);
-            net::dispatch(assoc, [h = std::move(h), args...]() mutable { std::move(h)(std::move(args)...); });
-        });
-    };
-}
-
 class consumer_impl : public std::enable_shared_from_this<consumer_impl> {
 public:
     consumer_impl(net::any_io_executor ex, consumer_config cfg);
@@ -100,6 +86,9 @@ public:
     void subscribe(std::vector<std::string> topics, rebalance_listener listener);
     void assign(std::vector<partition_offset> partitions);
     void poll(std::optional<std::chrono::milliseconds> timeout, poll_handler h);
+    /// A cancellation of poll number `id`: if it still waits, it completes with operation_aborted
+    /// and hands out nothing (buffered records stay for the next poll).
+    void cancel_poll(std::uint64_t id);
     void ack(std::uint32_t slot, std::uint32_t incarnation, std::int64_t offset) noexcept;
     void ack_and_wait(const consumer_record& r, commit_handler h);
     void commit(std::vector<partition_offset> offsets, bool all_marked, commit_handler h);
@@ -192,6 +181,7 @@ public:
 
     // poll
     std::optional<poll_handler> pending_poll_;
+    std::uint64_t poll_id_ = 0;  // which poll pending_poll_ is (a cancellation names it)
     net::steady_timer poll_timer_;
     std::vector<consumer_record> handed_out_;              // the last poll's records
     std::vector<fetched_chunk> retired_;                   // fully handed out, freed at the next poll
@@ -216,7 +206,7 @@ public:
         std::uint32_t slot;
         std::uint32_t incarnation;
         std::int64_t offset;                // completes when committed > offset
-        commit_handler handler;
+        completion<commit_signature> done;
     };
     std::list<ack_waiter> ack_waiters_;
     clock::time_point last_poll_commit_{};

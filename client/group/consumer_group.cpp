@@ -802,16 +802,16 @@ void consumer_impl::complete_ack_waiters(std::error_code ec) {
         else if (s.incarnation != it->incarnation || !s.assigned) outcome = make_error_code(client_errc::partition_revoked);
         else if (s.committed > it->offset) outcome = std::error_code{};
         if (outcome) {
-            commit_handler h(std::move(it->handler));
+            auto done = std::move(it->done);
             ack_waiters_.erase(it);
-            completion(ex_, std::move(h))(*outcome);
+            done(*outcome);
         }
         it = next;
     }
 }
 
 void consumer_impl::commit(std::vector<partition_offset> offsets, bool all_marked, commit_handler h) {
-    std::function<void(std::error_code)> done = completion(ex_, std::move(h));
+    std::function<void(std::error_code)> done = completion(ex_, std::move(h), stop_waiting);
     if (cfg_.group_id.empty()) return done(make_error_code(client_errc::invalid_config));
     if (closed_) return done(make_error_code(client_errc::closed));
     if (all_marked) {
@@ -829,7 +829,7 @@ void consumer_impl::commit(std::vector<partition_offset> offsets, bool all_marke
 }
 
 void consumer_impl::committed(std::vector<topic_partition> tps, committed_handler handler) {
-    auto finish = completion(ex_, std::move(handler));
+    auto finish = completion(ex_, std::move(handler), stop_waiting);
     if (cfg_.group_id.empty()) return finish(make_error_code(client_errc::invalid_config), std::map<topic_partition, std::int64_t>{});
     auto self = shared_from_this();
     with_coordinator([self, tps, finish](std::error_code ec) {
@@ -859,7 +859,7 @@ void consumer_impl::committed(std::vector<topic_partition> tps, committed_handle
 }
 
 void consumer_impl::close(commit_handler h) {
-    std::function<void(std::error_code)> done = completion(ex_, std::move(h));
+    std::function<void(std::error_code)> done = completion(ex_, std::move(h), stop_waiting);
     if (closed_ || closing_) return done(make_error_code(client_errc::closed));
     closing_ = true;
     auto self = shared_from_this();

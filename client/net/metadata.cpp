@@ -1,7 +1,7 @@
 #include "kwire/client/metadata.hpp"
 
-#include <boost/asio/post.hpp>
 
+#include "core/completion.hpp"
 #include "net/cluster.hpp"
 #include "kwire/protocol/messages/metadata.hpp"
 
@@ -10,21 +10,20 @@ namespace kwire::client::detail {
 namespace {
 
 struct metadata_op : std::enable_shared_from_this<metadata_op> {
-    // The handler is move-constructed, never assigned: Boost 1.81's any_completion_handler move
-    // assignment recurses.
     metadata_op(net::any_io_executor e, connection_config c, std::vector<std::string> t,
                 boost::asio::any_completion_handler<metadata_signature> h)
-        : ex(e), cfg(std::move(c)), topics(std::move(t)), handler(std::move(h)) {}
+        : ex(e), cfg(std::move(c)), topics(std::move(t)), done(e, std::move(h), stop_waiting) {}
 
     net::any_io_executor ex;
     connection_config cfg;
     std::vector<std::string> topics;
-    boost::asio::any_completion_handler<metadata_signature> handler;
+    completion<metadata_signature> done;
     std::size_t next = 0;
     std::shared_ptr<broker_connection> conn;
     std::error_code last_error = make_error_code(client_errc::no_brokers);
 
     void try_next() {
+        if (!done.pending()) return;  // cancelled
         if (next >= cfg.bootstrap_servers.size()) return finish(last_error, {});
         auto [host, port] = split_broker_address(cfg.bootstrap_servers[next++]);
         conn = std::make_shared<broker_connection>(ex, cfg, -1, host, port);
@@ -44,10 +43,7 @@ struct metadata_op : std::enable_shared_from_this<metadata_op> {
                             0, 12);
     }
 
-    void finish(std::error_code ec, cluster_metadata md) {
-        auto h = std::move(handler);
-        net::post(ex, [h = std::move(h), ec, md = std::move(md)]() mutable { std::move(h)(ec, std::move(md)); });
-    }
+    void finish(std::error_code ec, cluster_metadata md) { done(ec, std::move(md)); }
 };
 
 }  // namespace

@@ -28,33 +28,11 @@ std::optional<protocol::bytes_view> view(const std::optional<std::vector<std::ui
     return protocol::bytes_view(v->data(), v->size());
 }
 
-/// Calls a send handler on its own executor; `post` when we are still inside send(), which
-/// must never call its handler itself.
-void invoke(net::any_io_executor ex, send_handler h, std::error_code ec, delivery d, bool from_initiation) {
-    // The handler runs on its own associated executor (a strand, a coroutine's); from inside
-    // send() it is first posted, since an initiating function never completes inline.
-    // (net::append would be neater, but Boost 1.81 recurses when it copies an lvalue
-    // any_completion_handler.)
-    if (from_initiation) {
-        net::post(ex, [h = std::move(h), ec, d]() mutable {
-            auto assoc = net::get_associated_executor(h);
-            net::dispatch(assoc, [h = std::move(h), ec, d]() mutable { std::move(h)(ec, d); });
-        });
-        return;
-    }
-    // A plain callback has no executor of its own (the system executor): we are already on the
-    // producer's executor, so call it here rather than through a type-erased dispatch that
-    // allocates per record.
-    auto assoc = net::get_associated_executor(h);
-    if (assoc.target<net::system_executor>() != nullptr) return std::move(h)(ec, d);
-    net::dispatch(assoc, [h = std::move(h), ec, d]() mutable { std::move(h)(ec, d); });
-}
-
-void invoke(net::any_io_executor ex, flush_handler h, std::error_code ec) {
-    net::post(ex, [h = std::move(h), ec]() mutable {
-        auto assoc = net::get_associated_executor(h);
-        net::dispatch(assoc, [h = std::move(h), ec]() mutable { std::move(h)(ec); });
-    });
+/// Completes a send: posted from inside send() (an initiating function never completes
+/// inline), else here (see complete_here: no per-record dispatch for a plain callback).
+void invoke(const net::any_io_executor& ex, send_handler h, std::error_code ec, delivery d, bool from_initiation) {
+    if (from_initiation) return complete_posted(ex, std::move(h), boost::system::error_code(ec), d);
+    complete_here(std::move(h), boost::system::error_code(ec), d);
 }
 
 bool is_retriable_creation_error(std::error_code ec) noexcept {
@@ -91,6 +69,15 @@ topic_state* producer_impl::topic(std::string_view name, std::optional<bool> aut
 void producer_impl::send(const record& r, send_handler h, topic_state* t) {
     const auto gen = generation_;
     ++outstanding_[gen];
+    // Cancellation (see producer::send): only a send whose handler has a connected slot gets an
+    // id and a canceller; a plain send pays one check.
+    std::uint64_t cancel_id = 0;
+    if (net::get_associated_cancellation_slot(h).is_connected()) {
+        cancel_id = ++next_cancel_id_;
+        on_cancel(h, undone, [weak = weak_from_this(), cancel_id] {
+            if (auto self = weak.lock()) self->cancel_send(cancel_id);
+        });
+    }
     record_done done{std::move(h), 0, gen};
     if (closed_) return fail_now(done, make_error_code(client_errc::closed));
     if (!t) t = topic(r.topic);
@@ -106,7 +93,8 @@ void producer_impl::send(const record& r, send_handler h, topic_state* t) {
         std::vector<std::pair<std::string, std::optional<std::vector<std::uint8_t>>>> headers;
         for (const auto& hv : r.headers) headers.emplace_back(std::string(hv.key), copy(hv.value));
         into.push_back(owned_record{copy(r.key), copy(r.value), std::move(headers), r.partition, timestamp,
-                                    clock::now() + cfg_.delivery_timeout, std::move(done.handler), gen, memory});
+                                    clock::now() + cfg_.delivery_timeout, std::move(done.handler), gen, memory,
+                                    cancel_id});
         arm_expiry_timer();
     };
 
@@ -134,7 +122,8 @@ void producer_impl::send(const record& r, send_handler h, topic_state* t) {
     // Inside send(): whatever completes on this path is posted, never invoked here, and an idle
     // producer may write the record at once (drain_soon).
     const bool was_initiating = std::exchange(initiating_, true);
-    append(*t, *partition, r.key, r.value, r.headers, timestamp, std::move(done.handler), gen, std::nullopt, memory);
+    append(*t, *partition, r.key, r.value, r.headers, timestamp, std::move(done.handler), gen, std::nullopt, memory,
+           cancel_id);
     initiating_ = was_initiating;
 }
 
@@ -165,7 +154,7 @@ std::optional<std::int32_t> producer_impl::choose_partition(topic_state& t,
 void producer_impl::append(topic_state& t, std::int32_t partition, std::optional<protocol::bytes_view> key,
                            std::optional<protocol::bytes_view> value, std::span<const codec::header_view> headers,
                            std::int64_t timestamp, send_handler h, std::uint64_t generation,
-                           std::optional<clock::time_point> deadline, std::size_t memory) {
+                           std::optional<clock::time_point> deadline, std::size_t memory, std::uint64_t cancel_id) {
     auto& p = t.partitions[static_cast<std::size_t>(partition)];
     if (p.open && !p.open->records.empty() && p.builder.size_bytes() + memory > cfg_.batch_size) {
         seal(t, p);
@@ -195,6 +184,8 @@ void producer_impl::append(topic_state& t, std::int32_t partition, std::optional
     }
     p.open->records.push_back({std::move(h), timestamp, generation});
     p.open->memory += memory;
+    p.last_cancel_id = cancel_id;
+    p.last_memory = memory;
     if (p.builder.size_bytes() >= cfg_.batch_size) {
         seal(t, p);
         schedule_drain();
@@ -206,6 +197,7 @@ void producer_impl::append(topic_state& t, std::int32_t partition, std::optional
 
 void producer_impl::seal(topic_state& t, partition_state& p) {
     if (!p.open) return;
+    p.last_cancel_id = 0;  // sealed: its records complete with their real outcome
     auto& b = *p.open;
     // Number the batch before finishing it, so its CRC is computed once, over the final header.
     const bool numbered = cfg_.enable_idempotence && producer_id_ >= 0;
@@ -336,6 +328,7 @@ void producer_impl::release_waiting(topic_state& t) {
 }
 
 void producer_impl::append_parked(topic_state& t, owned_record o) {
+    if (o.cancelled) return;  // completed already (its memory and flush count went then)
     // Its buffer.memory is already charged; it goes where a fresh send would.
     if (t.partitions.empty()) {
         t.waiting.push_back(std::move(o));
@@ -352,7 +345,7 @@ void producer_impl::append_parked(topic_state& t, owned_record o) {
     std::vector<codec::header_view> headers;
     for (const auto& [k, v] : o.headers) headers.push_back({k, view(v)});
     append(t, *partition, view(o.key), view(o.value), headers, o.timestamp, std::move(o.handler), o.generation,
-           o.deadline, o.memory);
+           o.deadline, o.memory, o.cancel_id);
 }
 
 void producer_impl::forget(std::uint64_t generation, std::size_t n) noexcept {
@@ -472,6 +465,7 @@ void producer_impl::expire(clock::time_point now) {
         while (!t->waiting.empty() && t->waiting.front().deadline <= now) {
             auto o = std::move(t->waiting.front());
             t->waiting.pop_front();
+            if (o.cancelled) continue;
             memory_used_ -= std::min<std::uint64_t>(memory_used_, o.memory);
             record_done r{std::move(o.handler), o.timestamp, o.generation};
             // A topic that never showed up is named as such; anything else is a timeout.
@@ -502,6 +496,7 @@ void producer_impl::expire(clock::time_point now) {
     while (!memory_waiters_.empty() && memory_waiters_.front().first.deadline <= now) {
         auto o = std::move(memory_waiters_.front().first);
         memory_waiters_.pop_front();
+        if (o.cancelled) continue;
         record_done r{std::move(o.handler), o.timestamp, o.generation};
         complete(r, make_error_code(client_errc::delivery_timed_out), {});
     }
@@ -510,38 +505,40 @@ void producer_impl::expire(clock::time_point now) {
 }
 
 void producer_impl::flush(std::optional<std::chrono::milliseconds> timeout, flush_handler h) {
+    flush(timeout, completion(ex_, std::move(h), stop_waiting));
+}
+
+void producer_impl::flush(std::optional<std::chrono::milliseconds> timeout, completion<flush_signature> done) {
     const auto gen = generation_++;
     for (auto& [name, t] : topics_)
         for (auto& p : t->partitions) seal(*t, p);
     schedule_drain();
-    flush_waiter w{gen, std::move(h), nullptr};
+    flush_waiters_.push_back(flush_waiter{gen, std::move(done), nullptr});
     if (timeout) {
-        w.timer = std::make_shared<net::steady_timer>(ex_, *timeout);
-    }
-    flush_waiters_.push_back(std::move(w));
-    if (auto timer = flush_waiters_.back().timer) {
+        auto timer = std::make_shared<net::steady_timer>(ex_, *timeout);
+        flush_waiters_.back().timer = timer;
         timer->async_wait([self = shared_from_this(), timer](std::error_code ec) {
             if (ec) return;
             for (auto fw = self->flush_waiters_.begin(); fw != self->flush_waiters_.end(); ++fw) {
                 if (fw->timer != timer) continue;
-                auto handler = std::move(fw->handler);
+                auto waiter = std::move(*fw);
                 self->flush_waiters_.erase(fw);
-                invoke(self->ex_, std::move(handler), make_error_code(client_errc::request_timed_out));
+                waiter.done(make_error_code(client_errc::request_timed_out));
                 return;
             }
         });
     }
-    // Completes through check_flushes, which posts: never inside flush() itself.
+    // Completes through check_flushes; a completion posts: never inside flush() itself.
     net::post(ex_, [self = shared_from_this()] { self->check_flushes(); });
 }
 
 void producer_impl::check_flushes() {
     for (auto it = flush_waiters_.begin(); it != flush_waiters_.end();) {
         if (outstanding_.empty() || outstanding_.begin()->first > it->generation) {
-            auto handler = std::move(it->handler);
-            if (it->timer) it->timer->cancel();
+            auto waiter = std::move(*it);
+            if (waiter.timer) waiter.timer->cancel();
             it = flush_waiters_.erase(it);
-            invoke(ex_, std::move(handler), std::error_code{});
+            waiter.done(std::error_code{});
         } else {
             ++it;
         }
@@ -550,13 +547,59 @@ void producer_impl::check_flushes() {
 
 void producer_impl::close(flush_handler h) {
     // New sends fail from now on; what is pending still runs its course (metadata retries,
-    // delivery timeouts) until the flush completes. Only then does everything stop.
+    // delivery timeouts) until the flush completes. Only then does everything stop. A
+    // cancelled close stops only the waiting.
     closed_ = true;
-    auto self = shared_from_this();
-    flush(std::nullopt, flush_handler([self, h = std::move(h)](std::error_code ec) mutable {
-        self->shut_down();
-        std::move(h)(ec);
-    }));
+    completion<flush_signature> user(ex_, std::move(h), stop_waiting);
+    flush(std::nullopt, completion<flush_signature>(ex_, flush_handler([self = shared_from_this(), user](
+                                                                           boost::system::error_code ec) {
+              self->shut_down();
+              user(ec);
+          })));
+}
+
+void producer_impl::cancel_send(std::uint64_t id) {
+    // Only a record nobody has seen can be taken back: one parked (waiting for metadata or for
+    // buffer.memory), or the last one appended to an open batch. Anything sealed has, or may
+    // get, sequence numbers the broker relies on, and completes with its real outcome.
+    auto aborted = [this](send_handler h, std::uint64_t generation) {
+        forget(generation, 1);
+        complete_posted(ex_, std::move(h), operation_aborted(), delivery{});
+        check_flushes();
+    };
+    auto take_parked = [&](owned_record& o) {
+        o.cancelled = true;
+        send_handler h(std::move(o.handler));
+        aborted(std::move(h), o.generation);
+    };
+    for (auto& [name, t] : topics_) {
+        for (auto& o : t->waiting) {
+            if (o.cancel_id != id || o.cancelled) continue;
+            memory_used_ -= std::min<std::uint64_t>(memory_used_, o.memory);
+            o.memory = 0;
+            return take_parked(o);
+        }
+        for (auto& p : t->partitions) {
+            if (!p.open || p.last_cancel_id != id || !p.builder.drop_last()) continue;
+            p.last_cancel_id = 0;
+            auto& b = *p.open;
+            send_handler h(std::move(b.records.back().handler));
+            const auto generation = b.records.back().generation;
+            b.records.pop_back();
+            b.memory -= std::min(b.memory, p.last_memory);
+            memory_used_ -= std::min<std::uint64_t>(memory_used_, p.last_memory);
+            if (b.records.empty()) {
+                p.builder.abort();
+                p.open.reset();
+            }
+            return aborted(std::move(h), generation);
+        }
+    }
+    for (auto& [o, name] : memory_waiters_) {
+        if (o.cancel_id != id || o.cancelled) continue;
+        o.memory = 0;  // never charged: it waited for memory
+        return take_parked(o);
+    }
 }
 
 void producer_impl::shut_down() {
@@ -574,6 +617,7 @@ void producer_impl::abort(std::error_code ec) {
     expiry_timer_.cancel();
     for (auto& [name, t] : topics_) {
         for (auto& o : t->waiting) {
+            if (o.cancelled) continue;
             record_done r{std::move(o.handler), o.timestamp, o.generation};
             complete(r, ec, {});
         }
@@ -591,13 +635,14 @@ void producer_impl::abort(std::error_code ec) {
         }
     }
     for (auto& [o, name] : memory_waiters_) {
+        if (o.cancelled) continue;
         record_done r{std::move(o.handler), o.timestamp, o.generation};
         complete(r, ec, {});
     }
     memory_waiters_.clear();
     for (auto& w : flush_waiters_) {
         if (w.timer) w.timer->cancel();
-        invoke(ex_, std::move(w.handler), ec);
+        w.done(ec);
     }
     flush_waiters_.clear();
     // Batches being compressed were failed above; their results are dropped, and no worker
@@ -608,8 +653,8 @@ void producer_impl::abort(std::error_code ec) {
 
 // --- the public producer --------------------------------------------------------------------
 
-void start_send(const std::shared_ptr<producer_impl>& impl, const record& r, send_handler h, const void* handle) {
-    impl->send(r, std::move(h), static_cast<topic_state*>(const_cast<void*>(handle)));
+void start_send(const std::shared_ptr<producer_impl>& impl, const record& r, send_handler h, topic_state* topic) {
+    impl->send(r, std::move(h), topic);
 }
 
 void start_flush(const std::shared_ptr<producer_impl>& impl, std::optional<std::chrono::milliseconds> timeout,
@@ -619,7 +664,7 @@ void start_flush(const std::shared_ptr<producer_impl>& impl, std::optional<std::
 
 void start_close(const std::shared_ptr<producer_impl>& impl, flush_handler h) { impl->close(std::move(h)); }
 
-const void* topic_handle(const std::shared_ptr<producer_impl>& impl, std::string_view topic, bool autoflush) {
+topic_state* find_topic(const std::shared_ptr<producer_impl>& impl, std::string_view topic, bool autoflush) {
     return impl->topic(topic, autoflush);
 }
 
@@ -640,7 +685,7 @@ producer::producer(executor_type ex, producer_config cfg) : ex_(ex) {
 }
 
 producer::~producer() {
-    if (impl_) impl_->abort(std::error_code(boost::system::error_code(boost::asio::error::operation_aborted)));
+    if (impl_) impl_->abort(client::detail::operation_aborted());
 }
 
 const producer_config& producer::config() const noexcept { return impl_->config(); }

@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "core/completion.hpp"
 #include "net/cluster.hpp"
 #include "producer/compression_offload.hpp"
 #include "producer/partition_queue.hpp"
@@ -82,6 +83,10 @@ struct partition_state {
     clock::time_point linger_until{};      // when the open batch must be sealed
     partition_queue<produce_batch> queue;  // sealed and in flight, with the sequence rules
     std::uint64_t in_flight_on = 0;        // the connection incarnation its in-flight batches went to
+    // The send appended to the open batch last, while the builder can still take it back
+    // (cancellation, see cancel_send): its cancellation id (0: not cancellable) and memory.
+    std::uint64_t last_cancel_id = 0;
+    std::size_t last_memory = 0;
 };
 
 /// A send that cannot be encoded yet (the topic's metadata is unknown, or buffer.memory is
@@ -96,6 +101,8 @@ struct owned_record {
     send_handler handler;
     std::uint64_t generation = 0;
     std::size_t memory = 0;
+    std::uint64_t cancel_id = 0;  // its send's cancellation id (0: not cancellable)
+    bool cancelled = false;       // completed with operation_aborted: skipped wherever it waits
 };
 
 struct topic_state {
@@ -121,6 +128,10 @@ public:
     void send(const record& r, send_handler h, topic_state* topic);
     void flush(std::optional<std::chrono::milliseconds> timeout, flush_handler h);
     void close(flush_handler h);
+    void flush(std::optional<std::chrono::milliseconds> timeout, completion<flush_signature> done);
+    /// A cancellation of the send with this id: it completes with operation_aborted if its
+    /// record can still be taken back (see producer::send), else nothing happens.
+    void cancel_send(std::uint64_t id);
     /// Fails everything still pending with `ec` and closes the connections.
     void abort(std::error_code ec);
     void shut_down();
@@ -131,7 +142,7 @@ private:
     void append(topic_state& t, std::int32_t partition, std::optional<protocol::bytes_view> key,
                 std::optional<protocol::bytes_view> value, std::span<const codec::header_view> headers,
                 std::int64_t timestamp, send_handler h, std::uint64_t generation,
-                std::optional<clock::time_point> deadline, std::size_t memory);
+                std::optional<clock::time_point> deadline, std::size_t memory, std::uint64_t cancel_id);
     std::optional<std::int32_t> choose_partition(topic_state& t, const std::optional<std::int32_t>& explicit_partition,
                                                  const std::optional<protocol::bytes_view>& key, std::error_code& ec);
     void seal(topic_state& t, partition_state& p);
@@ -255,11 +266,11 @@ private:
     std::map<std::uint64_t, std::size_t> outstanding_;
     struct flush_waiter {
         std::uint64_t generation;
-        flush_handler handler;
+        completion<flush_signature> done;
         std::shared_ptr<net::steady_timer> timer;
     };
     std::list<flush_waiter> flush_waiters_;
-    std::vector<flush_handler> close_waiters_;
+    std::uint64_t next_cancel_id_ = 0;  // cancellable sends get ids from 1
 };
 
 }  // namespace kwire::client::detail

@@ -3,6 +3,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <string>
 #include <thread>
@@ -26,14 +27,14 @@ sync_producer::sync_producer(producer_config cfg) : impl_(std::make_unique<impl>
 
 sync_producer::~sync_producer() {
     std::promise<void> closed;
-    net::post(impl_->io, [this, &closed] { impl_->producer.close([&closed](std::error_code) { closed.set_value(); }); });
+    net::post(impl_->io, [this, &closed] { impl_->producer.close([&closed](boost::system::error_code) { closed.set_value(); }); });
     closed.get_future().wait();
     impl_->work.reset();
     impl_->io.stop();
     impl_->thread.join();
 }
 
-std::future<std::tuple<std::error_code, delivery>> sync_producer::send(const record& r) {
+std::future<delivery> sync_producer::send(const record& r) {
     // Own copies of everything the record points to: it is sent on the io thread, later.
     struct owned {
         std::string topic;
@@ -42,7 +43,7 @@ std::future<std::tuple<std::error_code, delivery>> sync_producer::send(const rec
         std::vector<std::optional<std::vector<std::uint8_t>>> header_values;
         std::optional<std::int32_t> partition;
         std::optional<std::int64_t> timestamp;
-        std::promise<std::tuple<std::error_code, delivery>> promise;
+        std::promise<delivery> promise;
     };
     auto o = std::make_shared<owned>();
     o->topic = std::string(r.topic);
@@ -65,16 +66,19 @@ std::future<std::tuple<std::error_code, delivery>> sync_producer::send(const rec
         for (std::size_t i = 0; i < o->header_keys.size(); ++i)
             headers.push_back({o->header_keys[i], view(o->header_values[i])});
         record rec{o->topic, view(o->key), view(o->value), headers, o->partition, o->timestamp};
-        impl_->producer.send(rec, [o](std::error_code ec, delivery d) { o->promise.set_value({ec, d}); });
+        impl_->producer.send(rec, [o](boost::system::error_code ec, delivery d) {
+            if (ec) o->promise.set_exception(std::make_exception_ptr(boost::system::system_error(ec)));
+            else o->promise.set_value(d);
+        });
     });
     return future;
 }
 
-std::error_code sync_producer::flush(std::chrono::milliseconds timeout) {
-    auto done = std::make_shared<std::promise<std::error_code>>();
+boost::system::error_code sync_producer::flush(std::chrono::milliseconds timeout) {
+    auto done = std::make_shared<std::promise<boost::system::error_code>>();
     auto future = done->get_future();
     net::post(impl_->io, [this, done, timeout] {
-        impl_->producer.flush(timeout, [done](std::error_code ec) { done->set_value(ec); });
+        impl_->producer.flush(timeout, [done](boost::system::error_code ec) { done->set_value(ec); });
     });
     return future.get();
 }

@@ -42,6 +42,7 @@ void batch_builder::begin(std::vector<std::uint8_t>& out, const batch_options& o
     options_ = options;
     count_ = 0;
     base_timestamp_ = max_timestamp_ = 0;
+    last_at_ = static_cast<std::size_t>(-1);
     batch_start_ = out.size();
     out.resize(batch_start_ + batch_v2::header_size);
     // Fields known now; the rest are patched by finish(). The header is zero-filled by resize.
@@ -133,11 +134,25 @@ std::error_code batch_builder::append(std::int64_t timestamp, const std::optiona
         p = put_field(p, h.value);
     }
 
+    last_at_ = at;
+    max_timestamp_before_last_ = max_timestamp_;
     if (count_ == 0) base_timestamp_ = max_timestamp_ = timestamp;
     else if (timestamp > max_timestamp_) max_timestamp_ = timestamp;
     ++count_;
-    if (lz4_blocks_ && !failed_ && buf.size() - records_start_ >= detail::lz4_block_size) failed_ = flush_lz4_blocks();
+    if (lz4_blocks_ && !failed_ && buf.size() - records_start_ >= detail::lz4_block_size) {
+        failed_ = flush_lz4_blocks();
+        last_at_ = static_cast<std::size_t>(-1);  // part of it may be compressed already
+    }
     return {};
+}
+
+bool batch_builder::drop_last() noexcept {
+    if (!active() || count_ == 0 || last_at_ == static_cast<std::size_t>(-1)) return false;
+    records_->resize(last_at_);  // shrinking never allocates
+    --count_;
+    max_timestamp_ = max_timestamp_before_last_;
+    last_at_ = static_cast<std::size_t>(-1);
+    return true;
 }
 
 void batch_builder::set_producer_state(std::int64_t producer_id, std::int16_t producer_epoch,

@@ -4,7 +4,14 @@
 // results.
 #include <gtest/gtest.h>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include "admin_test_support.hpp"
 #include "kwire/admin/admin.hpp"
@@ -372,6 +379,58 @@ TEST_F(AdminScripted, TheDeadlineBoundsACallWhoseControllerNeverAnswers) {
     ASSERT_EQ(results.size(), 1u);
     EXPECT_EQ(results[0].error, kwire::kafka_errc::not_controller) << "the last answer, once time is up";
     EXPECT_GE(peers.requests(kp::CreateTopicsRequest::api_key).size(), 2u);
+}
+
+TEST_F(AdminScripted, ACancelledCallCompletesAtOnceWithOperationAbortedAfterItsRequestWasSent) {
+    peers.on(kp::CreateTopicsRequest::api_key, [](const scripted_request&) {
+        return std::optional<std::vector<std::uint8_t>>(std::vector<std::uint8_t>{});  // never answers
+    });
+    net::cancellation_signal signal;
+    std::optional<boost::system::error_code> result;
+    admin.create_topics({{.name = "t", .partitions = 1, .replication_factor = 1}}, {},
+                        net::bind_cancellation_slot(signal.slot(), [&](boost::system::error_code ec, std::vector<topic_result>) {
+                            result = ec;
+                        }));
+    ASSERT_TRUE(kwire::test::run_until(io, [&] { return !peers.requests(kp::CreateTopicsRequest::api_key).empty(); }));
+    // `total` would promise that nothing happened, but the request is out: ignored.
+    signal.emit(net::cancellation_type::total);
+    kwire::test::run_until(io, [&] { return result.has_value(); }, 100ms);
+    EXPECT_FALSE(result.has_value());
+    const auto start = std::chrono::steady_clock::now();
+    signal.emit(net::cancellation_type::terminal);
+    EXPECT_FALSE(result.has_value()) << "completed inside emit()";
+    ASSERT_TRUE(kwire::test::run_until(io, [&] { return result.has_value(); }));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 50ms);
+    EXPECT_EQ(*result, net::error::operation_aborted);
+}
+
+TEST_F(AdminScripted, AwaitableOperatorsEndACallWithTheTimerAndTheClientStaysUsable) {
+    peers.on(kp::DescribeGroupsRequest::api_key, [](const scripted_request&) {
+        return std::optional<std::vector<std::uint8_t>>(std::vector<std::uint8_t>{});  // never answers
+    });
+    std::optional<std::size_t> winner;
+    std::chrono::steady_clock::duration took{};
+    bool listed = false;
+    net::co_spawn(
+        io,
+        [&]() -> net::awaitable<void> {
+            using namespace net::experimental::awaitable_operators;
+            net::steady_timer timer(io, 20ms);
+            const auto start = std::chrono::steady_clock::now();
+            std::vector<std::string> groups;  // (a braced list here trips g++ 12's coroutines)
+            groups.push_back("g");
+            auto r = co_await (admin.describe_groups(std::move(groups), net::use_awaitable) ||
+                               timer.async_wait(net::use_awaitable));
+            took = std::chrono::steady_clock::now() - start;
+            winner = r.index();
+            const auto topics = co_await admin.list_topics(false, net::use_awaitable);
+            (void)topics;
+            listed = true;
+        },
+        net::detached);
+    ASSERT_TRUE(kwire::test::run_until(io, [&] { return listed; }));
+    EXPECT_EQ(winner, 1u);
+    EXPECT_LT(took, 50ms);
 }
 
 // --- allow.auto.create.topics: the producer against a broker that does not auto-create -------

@@ -6,6 +6,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <chrono>
+#include <functional>
 #include <system_error>
 #include <utility>
 
@@ -25,6 +26,15 @@ std::pair<std::error_code, Result> run(boost::asio::io_context& io, Start start)
     io.run_for(std::chrono::seconds(30));
     EXPECT_TRUE(done) << "the call never completed";
     return out;
+}
+
+/// Runs `io` until `pred` holds (true) or `limit` passes (false).
+inline bool run_until(boost::asio::io_context& io, const std::function<bool()>& pred,
+                      std::chrono::milliseconds limit = std::chrono::seconds(20)) {
+    io.restart();
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    while (!pred() && std::chrono::steady_clock::now() < deadline) io.run_one_for(std::chrono::milliseconds(2));
+    return pred();
 }
 
 }  // namespace kwire::test

@@ -73,6 +73,23 @@ TEST(RecordBatch, EncoderWritesTheGoldenBytes) {
     EXPECT_EQ(out, golden_batch);
 }
 
+// Cancellation takes back the record appended last: the batch is then byte for byte the one
+// built without it (its max timestamp included), whatever came before.
+TEST(RecordBatch, DropLastTakesBackOnlyTheLastRecordAsIfNeverAppended) {
+    bytes out;
+    batch_builder b;
+    b.begin(out);
+    EXPECT_FALSE(b.drop_last()) << "nothing appended";
+    ASSERT_FALSE(b.append(1000, bv("k"), bv("v1")));
+    ASSERT_FALSE(b.append(9000, bv("dropped"), bv("taken back")));
+    EXPECT_TRUE(b.drop_last());
+    EXPECT_FALSE(b.drop_last()) << "only the last one, once";
+    const std::array<header_view, 1> headers{header_view{"h", bv("x")}};
+    ASSERT_FALSE(b.append(1005, std::nullopt, bv("value2"), headers));
+    ASSERT_FALSE(b.finish());
+    EXPECT_EQ(out, golden_batch);
+}
+
 TEST(RecordBatch, DecoderReadsTheGoldenBytes) {
     const auto r = test::read_all(golden_batch);
     ASSERT_FALSE(r.error) << r.error.message();

@@ -18,7 +18,7 @@ inline std::error_code metadata_with(const client::connection_config& cfg, clust
     boost::asio::io_context io;
     std::error_code result;
     bool done = false;
-    async_fetch_metadata(io.get_executor(), cfg, {}, [&](std::error_code ec, cluster_metadata md) {
+    fetch_metadata(io.get_executor(), cfg, {}, [&](std::error_code ec, cluster_metadata md) {
         result = ec;
         done = true;
         if (out) *out = std::move(md);

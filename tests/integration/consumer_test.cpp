@@ -207,7 +207,7 @@ TEST_F(ConsumerTest, AMissingTopicFailsThePollWhenNothingMayCreateIt) {
     cc.bootstrap_servers = mc.broker_addresses();
     cc.allow_auto_create_topics = false;
     std::vector<std::string> names;
-    kwire::async_fetch_metadata(io.get_executor(), cc, {}, [&](std::error_code ec, kwire::cluster_metadata md) {
+    kwire::fetch_metadata(io.get_executor(), cc, {}, [&](std::error_code ec, kwire::cluster_metadata md) {
         ASSERT_FALSE(ec);
         for (const auto& t : md.topics) names.push_back(t.name);
     });

@@ -2,7 +2,8 @@
 //
 //   kwire::admin::admin_client admin(io.get_executor(), cfg);
 //   admin.create_topics({{.name = "orders", .partitions = 6, .replication_factor = 3}}, {},
-//                       [](std::error_code ec, std::vector<kwire::admin::topic_result> r) { ... });
+//                       [](boost::system::error_code ec, std::vector<kwire::admin::topic_result> r) { ... });
+//   auto topics = co_await admin.describe_topics({"orders"}, use_awaitable);  // throws system_error
 //   auto [ec, topics] = co_await admin.describe_topics({"orders"}, as_tuple(use_awaitable));
 //
 // Every call takes any Asio completion token (callback, use_awaitable, use_future, deferred),
@@ -23,12 +24,18 @@
 // allow_auto_topic_creation=false, and to brokers whose Metadata has no such flag (v0-3) it asks
 // for every topic rather than naming one, since naming it there may create it.
 //
+// Cancellation, for every call, through the handler's cancellation slot (bind_cancellation_slot,
+// awaitable operators): terminal and partial (not total). The call completes at once with
+// boost::asio::error::operation_aborted and makes no further attempt; a request already sent
+// is not recalled and may still take effect (a topic created, offsets altered).
+//
 // Not thread-safe: call it from its executor (a strand, if the io_context runs several threads).
 #pragma once
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <chrono>
 #include <compare>
@@ -295,21 +302,21 @@ std::string_view api_name(std::int16_t api_key) noexcept;
 
 // --- signatures ------------------------------------------------------------------------------
 
-using topics_signature = void(std::error_code, std::vector<topic_result>);
-using list_topics_signature = void(std::error_code, std::vector<topic_listing>);
-using describe_topics_signature = void(std::error_code, std::vector<topic_description>);
-using describe_configs_signature = void(std::error_code, std::vector<config_description>);
-using alter_configs_signature = void(std::error_code, std::vector<resource_result>);
-using list_offsets_signature = void(std::error_code, std::vector<listed_offset>);
-using delete_records_signature = void(std::error_code, std::vector<deleted_records>);
-using list_groups_signature = void(std::error_code, std::vector<group_listing>);
-using describe_groups_signature = void(std::error_code, std::vector<group_description>);
-using groups_signature = void(std::error_code, std::vector<group_result>);
-using group_offsets_signature = void(std::error_code, std::vector<committed_offset>);
-using group_lag_signature = void(std::error_code, std::vector<partition_lag>);
-using alter_offsets_signature = void(std::error_code, std::vector<partition_result>);
-using describe_cluster_signature = void(std::error_code, cluster_description);
-using api_versions_signature = void(std::error_code, std::vector<broker_api_versions>);
+using topics_signature = void(boost::system::error_code, std::vector<topic_result>);
+using list_topics_signature = void(boost::system::error_code, std::vector<topic_listing>);
+using describe_topics_signature = void(boost::system::error_code, std::vector<topic_description>);
+using describe_configs_signature = void(boost::system::error_code, std::vector<config_description>);
+using alter_configs_signature = void(boost::system::error_code, std::vector<resource_result>);
+using list_offsets_signature = void(boost::system::error_code, std::vector<listed_offset>);
+using delete_records_signature = void(boost::system::error_code, std::vector<deleted_records>);
+using list_groups_signature = void(boost::system::error_code, std::vector<group_listing>);
+using describe_groups_signature = void(boost::system::error_code, std::vector<group_description>);
+using groups_signature = void(boost::system::error_code, std::vector<group_result>);
+using group_offsets_signature = void(boost::system::error_code, std::vector<committed_offset>);
+using group_lag_signature = void(boost::system::error_code, std::vector<partition_lag>);
+using alter_offsets_signature = void(boost::system::error_code, std::vector<partition_result>);
+using describe_cluster_signature = void(boost::system::error_code, cluster_description);
+using api_versions_signature = void(boost::system::error_code, std::vector<broker_api_versions>);
 
 namespace detail {
 class admin_impl;

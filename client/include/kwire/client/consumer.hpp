@@ -5,7 +5,7 @@
 //   kwire::consumer c(io.get_executor(), cfg);          // cfg.group_id = "billing"
 //   c.subscribe({"orders"});
 //   for (;;) {
-//       auto [ec, batch] = co_await c.poll(as_tuple(use_awaitable));
+//       kwire::record_batch batch = co_await c.poll(use_awaitable);  // throws boost::system::system_error
 //       for (const auto& r : batch) {
 //           handle(r.value);
 //           r.ack();                                     // or: co_await c.ack(r, use_awaitable)
@@ -16,6 +16,10 @@
 // has been acknowledged together with every record handed out before it. Acknowledgements may
 // come in any order; a record never acknowledged holds its partition's commit back, so a crash
 // or a rebalance resumes at the first record not finished -- nothing is skipped.
+//
+// Completions carry a boost::system::error_code (kwire's categories inside: compare with
+// kwire::client_errc, kwire::kafka_errc or std::errc), so use_awaitable and use_future throw
+// boost::system::system_error; as_tuple(use_awaitable) gives the error as a value.
 //
 // When offsets are committed is the configured policy: manual (only commit()), interval(D)
 // (every D; interval(0) after every acknowledgement, coalesced while a commit is in flight), or
@@ -31,6 +35,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -184,9 +189,9 @@ struct rebalance_listener {
     std::function<void(const std::vector<topic_partition>&)> lost;
 };
 
-using poll_signature = void(std::error_code, record_batch);
-using commit_signature = void(std::error_code);
-using committed_signature = void(std::error_code, std::map<topic_partition, std::int64_t>);
+using poll_signature = void(boost::system::error_code, record_batch);
+using commit_signature = void(boost::system::error_code);
+using committed_signature = void(boost::system::error_code, std::map<topic_partition, std::int64_t>);
 
 namespace client::detail {
 void start_poll(const std::shared_ptr<consumer_impl>&, std::optional<std::chrono::milliseconds> timeout,
@@ -224,6 +229,11 @@ public:
 
     /// Completes with the next records (at most max.poll.records), or an error: a fatal group
     /// error, auto.offset.reset=none without an offset, or a commit failure the policy reports.
+    ///
+    /// Cancellation: terminal, partial and total. A poll still waiting completes at once with
+    /// boost::asio::error::operation_aborted and an empty batch; nothing is handed out, records
+    /// already fetched stay buffered for the next poll, and the consumer stays usable:
+    ///   co_await (c.poll(10s, use_awaitable) || timer.async_wait(use_awaitable));
     template <class Token> auto poll(Token&& token) {
         return boost::asio::async_initiate<Token, poll_signature>(
             [impl = impl_](auto handler) { client::detail::start_poll(impl, std::nullopt, std::move(handler)); }, token);
@@ -237,6 +247,8 @@ public:
 
     /// Marks `r` done (as r.ack()) and completes once an offset covering it is committed, or
     /// with the error that prevented it. Under the manual policy that is the next commit().
+    /// Cancellation: terminal and partial; the wait ends with operation_aborted, the record
+    /// stays acknowledged and is committed as usual.
     template <class Token> auto ack(const consumer_record& r, Token&& token) {
         return boost::asio::async_initiate<Token, commit_signature>(
             [impl = impl_](auto handler, const consumer_record* rec) {
@@ -265,6 +277,9 @@ public:
     [[nodiscard]] ack_guard ack_on_exit(const consumer_record& r) noexcept { return ack_guard(r); }
 
     /// Commits every marked offset now.
+    ///
+    /// Cancellation (every commit overload): terminal and partial (not total). The wait ends
+    /// with operation_aborted; a commit already started goes on and may still take effect.
     template <class Token> auto commit(Token&& token) {
         return boost::asio::async_initiate<Token, commit_signature>(
             [impl = impl_](auto handler) { client::detail::start_commit(impl, {}, true, std::move(handler)); }, token);
@@ -284,6 +299,8 @@ public:
     }
 
     /// The group's committed offsets for these partitions (-1: none).
+    /// Cancellation: terminal and partial; the wait ends with operation_aborted (the request
+    /// may still be answered; the answer is dropped).
     template <class Token> auto committed(std::vector<topic_partition> partitions, Token&& token) {
         return boost::asio::async_initiate<Token, committed_signature>(
             [impl = impl_](auto handler, std::vector<topic_partition> p) {
@@ -307,6 +324,8 @@ public:
     std::uint64_t commits_sent() const noexcept;
 
     /// Commits what is marked, leaves the group, closes connections. Then completes.
+    /// Cancellation: terminal and partial; the wait ends with operation_aborted while the close
+    /// goes on (the commit, leaving the group, closing the connections).
     template <class Token> auto close(Token&& token) {
         return boost::asio::async_initiate<Token, commit_signature>(
             [impl = impl_](auto handler) { client::detail::start_close(impl, std::move(handler)); }, token);

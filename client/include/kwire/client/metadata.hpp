@@ -5,6 +5,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <cstdint>
 #include <optional>
@@ -43,7 +44,7 @@ struct cluster_metadata {
     std::vector<topic> topics;
 };
 
-using metadata_signature = void(std::error_code, cluster_metadata);
+using metadata_signature = void(boost::system::error_code, cluster_metadata);
 
 namespace client::detail {
 void start_metadata(boost::asio::any_io_executor ex, connection_config cfg, std::vector<std::string> topics,
@@ -51,9 +52,10 @@ void start_metadata(boost::asio::any_io_executor ex, connection_config cfg, std:
 }
 
 /// Fetches metadata for `topics` (empty: every topic) from any bootstrap broker, trying each in
-/// turn, within cfg.request_timeout per attempt.
+/// turn, within cfg.request_timeout per attempt. Cancellation: terminal and partial; the call
+/// completes with operation_aborted and tries no further broker.
 template <class Token>
-auto async_fetch_metadata(boost::asio::any_io_executor ex, client::connection_config cfg,
+auto fetch_metadata(boost::asio::any_io_executor ex, client::connection_config cfg,
                           std::vector<std::string> topics, Token&& token) {
     return boost::asio::async_initiate<Token, metadata_signature>(
         [ex](auto handler, client::connection_config c, std::vector<std::string> t) {

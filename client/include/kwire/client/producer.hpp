@@ -3,9 +3,16 @@
 // completes exactly once; closing or destroying the producer completes what is still pending.
 //
 //   kwire::producer p(io.get_executor(), cfg);
-//   auto [ec, d] = co_await p.send({.topic = "orders", .value = payload}, as_tuple(use_awaitable));
-//   p.send(rec, [](std::error_code ec, kwire::delivery d) { ... });        // callback
-//   auto f = p.send(rec, boost::asio::use_future);  // future<tuple<error_code, delivery>>
+//   kwire::delivery d = co_await p.send({.topic = "orders", .value = payload}, use_awaitable);
+//                                      // throws boost::system::system_error if not delivered
+//   auto [ec, d] = co_await p.send(rec, as_tuple(use_awaitable));          // without exceptions
+//   p.send(rec, [](boost::system::error_code ec, kwire::delivery d) { ... }); // callback
+//   std::future<kwire::delivery> f = p.send(rec, boost::asio::use_future);
+//
+// Every completion carries a boost::system::error_code (Asio's own type, so use_awaitable and
+// use_future throw it as boost::system::system_error). It holds kwire's categories unchanged:
+// `ec == kwire::client_errc::delivery_timed_out`, `ec == kwire::kafka_errc::...` and
+// `ec == std::errc::...` compare as with std::error_code, to which it converts.
 //
 // The producer runs on the executor it is given and starts no thread of its own. (Broker host
 // names are resolved with Asio's resolver, which runs getaddrinfo on a helper thread; numeric
@@ -39,6 +46,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -75,17 +83,18 @@ struct delivery {
     std::int64_t timestamp = -1;  ///< the broker's LogAppendTime if the topic uses it, else CreateTime
 };
 
-using delivery_signature = void(std::error_code, delivery);
-using flush_signature = void(std::error_code);
+using delivery_signature = void(boost::system::error_code, delivery);
+using flush_signature = void(boost::system::error_code);
 
 namespace client::detail {
 class producer_impl;
+struct topic_state;  // a topic inside the producer: what a publisher holds on to
 void start_send(const std::shared_ptr<producer_impl>&, const record&,
-                boost::asio::any_completion_handler<delivery_signature>, const void* topic_handle);
+                boost::asio::any_completion_handler<delivery_signature>, topic_state* topic);
 void start_flush(const std::shared_ptr<producer_impl>&, std::optional<std::chrono::milliseconds> timeout,
                  boost::asio::any_completion_handler<flush_signature>);
 void start_close(const std::shared_ptr<producer_impl>&, boost::asio::any_completion_handler<flush_signature>);
-const void* topic_handle(const std::shared_ptr<producer_impl>&, std::string_view topic, bool autoflush);
+topic_state* find_topic(const std::shared_ptr<producer_impl>&, std::string_view topic, bool autoflush);
 }  // namespace client::detail
 
 struct publisher_options {
@@ -109,6 +118,17 @@ public:
     executor_type get_executor() const noexcept { return ex_; }
     const producer_config& config() const noexcept;
 
+    /// Completes once the record is acknowledged (delivery) or failed (the error says why).
+    ///
+    /// Per-operation cancellation (the handler's cancellation slot; e.g. a timer through
+    /// awaitable operators, or bind_cancellation_slot): terminal, partial and total are all
+    /// supported, and honoured only while the record can still be taken back -- it is waiting
+    /// for the topic's metadata or for buffer.memory, or it is the last record appended to its
+    /// partition's open batch (nothing appended after it, linger not over). Then it is removed,
+    /// never sent, and the send completes with boost::asio::error::operation_aborted. Otherwise
+    /// (an earlier record of the open batch, or a sealed, compressing or in-flight batch, whose
+    /// idempotent sequence numbers are fixed) the cancellation is ignored and the send completes
+    /// with its real outcome.
     template <class Token> auto send(const record& r, Token&& token) {
         return boost::asio::async_initiate<Token, delivery_signature>(
             [impl = impl_](auto handler, const record& rec) {
@@ -119,6 +139,9 @@ public:
 
     /// Sends everything lingering now, and completes once every record sent before the call is
     /// acknowledged or failed (each send reports its own outcome).
+    ///
+    /// Cancellation: terminal and partial (not total). The wait ends with operation_aborted; the
+    /// records keep going out and each send still reports its outcome.
     template <class Token> auto flush(Token&& token) {
         return boost::asio::async_initiate<Token, flush_signature>(
             [impl = impl_](auto handler) { client::detail::start_flush(impl, std::nullopt, std::move(handler)); },
@@ -135,12 +158,16 @@ public:
     }
 
     /// Flushes, then closes every connection. Sends after close fail with client_errc::closed.
+    ///
+    /// Cancellation: terminal and partial (not total). The wait ends with operation_aborted; the
+    /// close goes on (pending records are delivered, then the connections close).
     template <class Token> auto close(Token&& token) {
         return boost::asio::async_initiate<Token, flush_signature>(
             [impl = impl_](auto handler) { client::detail::start_close(impl, std::move(handler)); }, token);
     }
 
     /// A handle for one topic, resolved once. With `autoflush`, its sends go out immediately.
+    /// Its send() is producer::send (same completion and cancellation).
     class publisher {
     public:
         template <class Token>
@@ -148,8 +175,8 @@ public:
                   Token&& token, std::span<const codec::header_view> headers = {}) {
             record r{topic_, key, value, headers, std::nullopt, std::nullopt};
             return boost::asio::async_initiate<Token, delivery_signature>(
-                [impl = impl_, handle = handle_](auto handler, const record& rec) {
-                    client::detail::start_send(impl, rec, std::move(handler), handle);
+                [impl = impl_, state = state_](auto handler, const record& rec) {
+                    client::detail::start_send(impl, rec, std::move(handler), state);
                 },
                 token, r);
         }
@@ -157,16 +184,17 @@ public:
 
     private:
         friend class producer;
-        publisher(std::shared_ptr<client::detail::producer_impl> impl, std::string topic, const void* handle)
-            : impl_(std::move(impl)), topic_(std::move(topic)), handle_(handle) {}
+        publisher(std::shared_ptr<client::detail::producer_impl> impl, std::string topic,
+                  client::detail::topic_state* state)
+            : impl_(std::move(impl)), topic_(std::move(topic)), state_(state) {}
         std::shared_ptr<client::detail::producer_impl> impl_;
         std::string topic_;
-        const void* handle_;
+        client::detail::topic_state* state_;  // lives as long as the producer_impl impl_ holds
     };
 
     publisher make_publisher(std::string topic, publisher_options options = {}) {
-        const auto* handle = client::detail::topic_handle(impl_, topic, options.autoflush);
-        return publisher(impl_, std::move(topic), handle);
+        auto* state = client::detail::find_topic(impl_, topic, options.autoflush);
+        return publisher(impl_, std::move(topic), state);
     }
 
 private:

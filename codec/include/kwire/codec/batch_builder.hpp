@@ -78,6 +78,11 @@ public:
     /// Drops the open batch, restoring `out` to its size before begin().
     void abort() noexcept;
 
+    /// Takes back the record appended last, as if it had never been appended, while that is
+    /// still possible: nothing was appended after it and none of its bytes were compressed yet
+    /// (lz4 compresses whole 64 KiB blocks while records arrive). Returns whether it did.
+    bool drop_last() noexcept;
+
     bool active() const noexcept { return out_ != nullptr; }
     std::int32_t record_count() const noexcept { return count_; }
     /// Bytes of the batch so far: header plus records before compression (for batch.size
@@ -106,6 +111,10 @@ private:
     std::int32_t count_ = 0;
     std::int64_t base_timestamp_ = 0;
     std::int64_t max_timestamp_ = 0;
+    // For drop_last(): where the last record starts in *records_ (npos: it cannot be taken
+    // back), and the batch's max timestamp before it.
+    std::size_t last_at_ = static_cast<std::size_t>(-1);
+    std::int64_t max_timestamp_before_last_ = 0;
 };
 
 /// The second half of a batch finished with batch_options::defer_compression: appends to `out`
