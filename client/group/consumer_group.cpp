@@ -528,7 +528,7 @@ void consumer_impl::list_offsets(std::vector<std::uint32_t> slots) {
         }
         // v1: a single offset per partition; v4+ is not used because the C client's mock
         // answers it in a layout of its own (LeaderEpoch as INT64), and v1-3 serve every broker.
-        conn->request(std::move(req), [self, asked](std::error_code ec, protocol::ListOffsetsResponse resp, std::int16_t) {
+        conn->request(std::move(req), [self, asked = asked](std::error_code ec, protocol::ListOffsetsResponse resp, std::int16_t) {
             if (self->closed_) return;
             std::vector<std::string> refresh;
             bool retry = false;

@@ -320,7 +320,7 @@ public:
     /// The offset a commit would name now for the partition (every record before it acknowledged).
     std::optional<std::int64_t> committable(const topic_partition& tp) const;
     std::vector<topic_partition> assignment() const;
-    /// Commit requests sent so far (for benchmarks and tests).
+    /// Commit requests sent so far (a counter, as a metric would report it).
     std::uint64_t commits_sent() const noexcept;
 
     /// Commits what is marked, leaves the group, closes connections. Then completes.
