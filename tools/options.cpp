@@ -224,11 +224,14 @@ void apply_or_throw(Config& cfg, const property_set& props) {
     std::string what;
     using client::apply_properties;  // and, by argument-dependent lookup, admin::apply_properties
     if (!apply_properties(cfg, props.values(), &what)) return;
-    // `what` starts with "name=value: ...": say where that property came from.
-    const auto name = what.substr(0, what.find('='));
+    // `what` names the property first ("name=value: ...", "name=value requires ...") or quotes it
+    // ("unknown property 'name'"): say where that property came from.
+    constexpr std::string_view unknown = "unknown property '";
+    const auto name = what.starts_with(unknown) ? what.substr(unknown.size(), what.find('\'', unknown.size()) - unknown.size())
+                                                : what.substr(0, what.find('='));
     std::string origin = props.origin(name);
     if (!origin.empty()) origin = " (from " + origin + ")";
-    throw usage_error("invalid property " + what + origin);
+    throw usage_error("invalid configuration: " + what + origin);
 }
 
 }  // namespace

@@ -1115,8 +1115,10 @@ void start_group_lag(impl_ptr impl, std::string group, handler<group_lag_signatu
 
 // --- admin_client ----------------------------------------------------------------------------
 
-admin_client::admin_client(boost::asio::any_io_executor ex, admin_config cfg)
-    : impl_(std::make_shared<detail::admin_impl>(ex, std::move(cfg))) {}
+admin_client::admin_client(boost::asio::any_io_executor ex, admin_config cfg) {
+    if (std::string what; auto ec = validate(cfg, &what)) throw std::system_error(ec, what);
+    impl_ = std::make_shared<detail::admin_impl>(ex, std::move(cfg));
+}
 
 admin_client::~admin_client() { close(); }
 

@@ -1,41 +1,39 @@
 // The admin client's own properties, names, and the names of Kafka's APIs.
-#include <charconv>
-
+#include "core/settings.hpp"
 #include "kwire/admin/admin.hpp"
-#include "kwire/client/error.hpp"
 
 namespace kwire::admin {
 
 namespace {
 
-constexpr std::string_view admin_properties[] = {"default.api.timeout.ms", "retry.backoff.ms", "retry.backoff.max.ms"};
+const client::detail::setting_table<admin_config>& admin_settings() {
+    using A = admin_config;
+    static const client::detail::setting_table<A> table = {
+        client::detail::duration<A>("default.api.timeout.ms", &A::api_timeout, 1),
+        client::detail::duration<A>("retry.backoff.ms", &A::retry_backoff),
+        client::detail::duration<A>("retry.backoff.max.ms", &A::retry_backoff_max),
+    };
+    return table;
+}
 
 }  // namespace
 
 bool is_admin_property(std::string_view name) noexcept {
-    for (const auto p : admin_properties)
-        if (p == name) return true;
+    for (const auto& s : admin_settings())
+        if (s.name == name) return true;
     return false;
 }
 
+std::error_code validate(const admin_config& cfg, std::string* what) {
+    if (auto ec = client::validate(static_cast<const client::connection_config&>(cfg), what)) return ec;
+    if (auto err = client::detail::check_all(cfg, admin_settings()); !err.empty())
+        return client::detail::config_error(what, std::move(err));
+    return {};
+}
+
 std::error_code apply_properties(admin_config& cfg, const client::properties& props, std::string* what) {
-    client::properties rest;
-    for (const auto& [name, value] : props) {
-        if (!is_admin_property(name)) {
-            rest.emplace(name, value);
-            continue;
-        }
-        std::int64_t ms = 0;
-        const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), ms);
-        if (value.empty() || ec != std::errc{} || end != value.data() + value.size() || ms < 0 || ms > (std::int64_t{1} << 40)) {
-            if (what) *what = name + "=" + value + ": expected a number of milliseconds";
-            return make_error_code(client::client_errc::invalid_config);
-        }
-        if (name == "default.api.timeout.ms") cfg.api_timeout = std::chrono::milliseconds(std::max<std::int64_t>(ms, 1));
-        else if (name == "retry.backoff.ms") cfg.retry_backoff = std::chrono::milliseconds(ms);
-        else cfg.retry_backoff_max = std::chrono::milliseconds(ms);
-    }
-    return client::apply_properties(static_cast<client::connection_config&>(cfg), rest, what);
+    if (auto ec = client::detail::parse_layered(cfg, admin_settings(), props, what)) return ec;
+    return validate(cfg, what);
 }
 
 std::string_view to_string(config_source s) noexcept {

@@ -720,9 +720,7 @@ void consumer_record::ack() const noexcept {
 consumer::consumer(executor_type ex, consumer_config cfg) : ex_(ex) {
     if (cfg.bootstrap_servers.empty())
         throw std::system_error(make_error_code(client::client_errc::invalid_config), "bootstrap.servers is empty");
-    if (cfg.session_timeout <= cfg.heartbeat_interval)
-        throw std::system_error(make_error_code(client::client_errc::invalid_config),
-                                "heartbeat.interval.ms must be below session.timeout.ms");
+    if (std::string what; auto ec = client::validate(cfg, &what)) throw std::system_error(ec, what);
     impl_ = std::make_shared<client::detail::consumer_impl>(ex, std::move(cfg));
 }
 

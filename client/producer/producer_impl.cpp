@@ -200,7 +200,7 @@ void producer_impl::seal(topic_state& t, partition_state& p) {
     p.last_cancel_id = 0;  // sealed: its records complete with their real outcome
     auto& b = *p.open;
     // Number the batch before finishing it, so its CRC is computed once, over the final header.
-    const bool numbered = cfg_.enable_idempotence && producer_id_ >= 0;
+    const bool numbered = cfg_.idempotent() && producer_id_ >= 0;
     b.producer_id = numbered ? producer_id_ : -1;
     b.producer_epoch = numbered ? producer_epoch_ : std::int16_t{-1};
     b.base_sequence = numbered ? p.queue.next_sequence() : -1;
@@ -252,7 +252,7 @@ void producer_impl::on_compressed(batch_compression::job& j) {
     if (!b || !b->compressing) return;  // expired or failed meanwhile: its records are reported
     if (j.ec) {
         // It can never be sent: its records fail, and its sequence numbers leave a gap.
-        if (cfg_.enable_idempotence && b->base_sequence >= 0) bump_needed_ = true;
+        if (cfg_.idempotent() && b->base_sequence >= 0) bump_needed_ = true;
         auto owned = p.queue.take_sealed(b);
         complete_batch(*owned, j.ec, p.id, -1, -1);
         check_flushes();
@@ -477,13 +477,13 @@ void producer_impl::expire(clock::time_point now) {
             // In flight past the deadline too (as the Java client does): the answer may never
             // come in time. Its outcome is unknown, so the idempotent producer must renumber.
             for (auto& b : p.queue.take_expired_in_flight(now)) {
-                if (cfg_.enable_idempotence) bump_needed_ = true;
+                if (cfg_.idempotent()) bump_needed_ = true;
                 complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
                 const auto order = b->order;
                 expired_in_flight_.push_back({&p, order, std::move(b)});
             }
             while (auto b = p.queue.pop_expired(now)) {
-                if (cfg_.enable_idempotence && b->base_sequence >= 0) bump_needed_ = true;  // a sequence gap
+                if (cfg_.idempotent() && b->base_sequence >= 0) bump_needed_ = true;  // a sequence gap
                 complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
             }
             if (p.open && p.open->deadline <= now) {
@@ -675,12 +675,7 @@ namespace kwire {
 producer::producer(executor_type ex, producer_config cfg) : ex_(ex) {
     if (cfg.bootstrap_servers.empty())
         throw std::system_error(make_error_code(client::client_errc::invalid_config), "bootstrap.servers is empty");
-    if (cfg.enable_idempotence && cfg.required_acks != client::acks::all)
-        throw std::system_error(make_error_code(client::client_errc::invalid_config),
-                                "enable.idempotence=true requires acks=all");
-    if (cfg.enable_idempotence && cfg.max_in_flight_per_connection > 5)
-        throw std::system_error(make_error_code(client::client_errc::invalid_config),
-                                "max.in.flight.requests.per.connection must be at most 5 with idempotence");
+    if (std::string what; auto ec = client::validate(cfg, &what)) throw std::system_error(ec, what);
     impl_ = std::make_shared<client::detail::producer_impl>(ex, std::move(cfg));
 }
 

@@ -212,14 +212,14 @@ private:
     /// Idempotence allows up to 5 batches in flight per partition (the broker dedupes that many);
     /// without it, the connection's limit is the only one.
     int max_in_flight_per_partition() const noexcept {
-        return cfg_.enable_idempotence ? 5 : cfg_.max_in_flight_per_connection;
+        return cfg_.idempotent() ? 5 : cfg_.max_in_flight_per_connection;
     }
     void init_producer_id();
     /// KIP-360's epoch bump for a sequence gap, once nothing is in flight (see sink.cpp).
     void bump_epoch();
     bool any_batch_needs_resolving() const noexcept;
     /// A bump is due: only batches the broker may hold are sent (again, under their old numbers).
-    bool resolving_before_bump() const noexcept { return cfg_.enable_idempotence && bump_needed_ && producer_id_ >= 0; }
+    bool resolving_before_bump() const noexcept { return cfg_.idempotent() && bump_needed_ && producer_id_ >= 0; }
     void resequence_all();
 
     net::any_io_executor ex_;

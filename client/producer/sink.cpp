@@ -47,10 +47,10 @@ void producer_impl::drain() {
     // While a bump waits, a batch that the broker may already hold is sent again under its old
     // numbers (partition_queue::needs_resolving): the bump must not renumber it.
     bool may_send = true;
-    if (cfg_.enable_idempotence && bump_needed_ && producer_id_ >= 0 && requests_in_flight_ == 0 && !init_in_flight_ &&
+    if (cfg_.idempotent() && bump_needed_ && producer_id_ >= 0 && requests_in_flight_ == 0 && !init_in_flight_ &&
         !any_batch_needs_resolving())
         bump_epoch();
-    if (cfg_.enable_idempotence && (producer_id_ < 0 || bump_needed_)) {
+    if (cfg_.idempotent() && (producer_id_ < 0 || bump_needed_)) {
         may_send = false;
         if (!init_in_flight_ && producer_id_ < 0) init_producer_id();
     }
@@ -194,7 +194,7 @@ void producer_impl::handle_partition_result(topic_state& t, partition_state& p, 
     auto* b = p.queue.find_in_flight(order);
     if (!b) return;  // expired at its delivery deadline while in flight: already reported
     const auto outcome =
-        classify_produce_result(error, static_cast<bool>(transport), cfg_.enable_idempotence, p.queue.first_outstanding(b));
+        classify_produce_result(error, static_cast<bool>(transport), cfg_.idempotent(), p.queue.first_outstanding(b));
     auto owned = p.queue.take(b);
     if (!owned) return;
     // Whether the broker may hold it: a lost answer leaves that open; a sequence verdict from the
@@ -210,7 +210,7 @@ void producer_impl::handle_partition_result(topic_state& t, partition_state& p, 
             complete_batch(*owned, {}, p.id, base_offset, log_append_time);
             break;
         case batch_outcome::failed:
-            if (cfg_.enable_idempotence) bump_needed_ = true;  // its sequence numbers will never be written
+            if (cfg_.idempotent()) bump_needed_ = true;  // its sequence numbers will never be written
             complete_batch(*owned, kafka_error(error), p.id, -1, -1);
             break;
         case batch_outcome::bump_epoch_and_retry:
@@ -231,7 +231,7 @@ void producer_impl::handle_partition_result(topic_state& t, partition_state& p, 
 void producer_impl::retry(topic_state& t, partition_state& p, batch_ptr owned, bool refresh_metadata) {
     const auto now = clock::now();
     if (now >= owned->deadline) {
-        if (cfg_.enable_idempotence) bump_needed_ = true;
+        if (cfg_.idempotent()) bump_needed_ = true;
         complete_batch(*owned, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
         return;
     }

@@ -178,3 +178,34 @@ TEST(ConsumerAssignment, HugeCountsAreRejectedBeforeAllocating) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(AdminConfig, AdminSettingsMeanTheSameAsPropertyAndAsStructField) {
+    // A value out of range: the same message whether it came as a property or a field.
+    admin_config by_property;
+    std::string property_what;
+    EXPECT_EQ(apply_properties(by_property, kwire::client::properties{{"default.api.timeout.ms", "0"}}, &property_what),
+              kwire::client::client_errc::invalid_config);
+    admin_config by_struct;
+    by_struct.api_timeout = 0ms;
+    std::string struct_what;
+    EXPECT_EQ(validate(by_struct, &struct_what), kwire::client::client_errc::invalid_config);
+    EXPECT_EQ(property_what, "default.api.timeout.ms=0: out of range [1, 1099511627776]");
+    EXPECT_EQ(struct_what, property_what);
+
+    // Admin and connection properties together; a producer property is unknown to the admin client.
+    admin_config cfg;
+    std::string what;
+    ASSERT_FALSE(apply_properties(cfg,
+                                  kwire::client::properties{{"retry.backoff.max.ms", "250"}, {"request.timeout.ms", "700"}},
+                                  &what))
+        << what;
+    EXPECT_EQ(cfg.retry_backoff_max, 250ms);
+    EXPECT_EQ(cfg.request_timeout, 700ms);
+    EXPECT_EQ(apply_properties(cfg, kwire::client::properties{{"linger.ms", "5"}}, &what),
+              kwire::client::client_errc::invalid_config);
+    EXPECT_EQ(what, "unknown property 'linger.ms'");
+}
+
+}  // namespace

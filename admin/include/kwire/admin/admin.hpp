@@ -63,6 +63,8 @@ struct admin_config : client::connection_config {
 /// Applies admin (default.api.timeout.ms, retry.backoff.ms, retry.backoff.max.ms) and connection
 /// properties onto `cfg`; as client::apply_properties otherwise.
 std::error_code apply_properties(admin_config& cfg, const client::properties& props, std::string* what = nullptr);
+/// As client::validate: every value in range (the admin client's constructor runs it).
+std::error_code validate(const admin_config& cfg, std::string* what = nullptr);
 /// Whether `name` is one of the admin client's own properties (not a connection property).
 bool is_admin_property(std::string_view name) noexcept;
 
@@ -356,7 +358,8 @@ auto initiate(Token&& token, Start start, impl_ptr impl, Args&&... args) {
 class admin_client {
 public:
     /// Connects lazily, on the first call. `cfg.allow_auto_create_topics` is ignored: the admin
-    /// client never creates topics implicitly.
+    /// client never creates topics implicitly. Throws std::system_error (client_errc::invalid_config)
+    /// for a configuration validate() rejects.
     admin_client(boost::asio::any_io_executor ex, admin_config cfg);
     /// Closes the connections; calls still pending complete with client_errc::closed.
     ~admin_client();

@@ -107,7 +107,10 @@ struct producer_config : connection_config {
     std::optional<int> compression_level;
     std::uint64_t buffer_memory = 32ull * 1024 * 1024;  ///< bytes of records not yet acknowledged
     buffer_full_policy on_buffer_full = buffer_full_policy::fail;
-    bool enable_idempotence = true;
+    /// enable.idempotence. Unset (the default), as in the Java client: on, unless acks is weakened
+    /// or more than 5 requests may be in flight, which quietly turns it off. Set true, either of
+    /// those is a configuration error; set false, it is off. idempotent() says which applies.
+    std::optional<bool> enable_idempotence;
     int max_in_flight_per_connection = 5;         ///< max.in.flight.requests.per.connection
     milliseconds delivery_timeout{120000};        ///< delivery.timeout.ms: send to ack or error
     milliseconds retry_backoff{100};              ///< retry.backoff.ms
@@ -122,15 +125,29 @@ struct producer_config : connection_config {
     /// producer's executor, as records are appended (lz4) or when the batch is sealed. No
     /// property name: it is an object. See producer.hpp.
     boost::asio::any_io_executor compression_executor{};
+
+    /// Whether the producer numbers its batches (enable.idempotence, resolved as described there).
+    bool idempotent() const noexcept {
+        return enable_idempotence.value_or(required_acks == acks::all && max_in_flight_per_connection <= 5);
+    }
 };
 
 /// Property name -> value, as given by `-X name=value` or a properties file.
 using properties = std::map<std::string, std::string, std::less<>>;
 
-/// Applies properties onto `cfg`. On error returns client_errc::invalid_config and, if `what` is
-/// given, a message naming the property and what is wrong with it.
+/// Applies properties onto `cfg`, then validates it as validate() does. On error returns
+/// client_errc::invalid_config and, if `what` is given, a message naming the property and what is
+/// wrong with it: "linger.ms=soon: expected an integer", "unknown property 'lingr.ms' (did you
+/// mean 'linger.ms'?)", "enable.idempotence=true requires acks=all (got acks=1)".
 std::error_code apply_properties(producer_config& cfg, const properties& props, std::string* what = nullptr);
 std::error_code apply_properties(connection_config& cfg, const properties& props, std::string* what = nullptr);
+
+/// Checks a configuration however it was built: every value in its range and no two settings
+/// contradicting each other, with the same messages as apply_properties(). The clients'
+/// constructors run it and throw std::system_error with the message. bootstrap.servers may still
+/// be empty here (the constructors require it).
+std::error_code validate(const producer_config& cfg, std::string* what = nullptr);
+std::error_code validate(const connection_config& cfg, std::string* what = nullptr);
 
 /// Parses "none|gzip|snappy|lz4|zstd".
 std::optional<codec::compression> parse_compression(std::string_view name) noexcept;

@@ -117,6 +117,8 @@ struct consumer_config : connection_config {
 /// Applies consumer and connection properties (Java/C names: group.id, auto.offset.reset,
 /// enable.auto.commit, auto.commit.interval.ms, kwire.commit=manual|interval:MS|on_poll, ...).
 std::error_code apply_properties(consumer_config& cfg, const properties& props, std::string* what = nullptr);
+/// As validate(const producer_config&): ranges, and heartbeat.interval.ms below session.timeout.ms.
+std::error_code validate(const consumer_config& cfg, std::string* what = nullptr);
 
 /// Parses "manual", "on_poll", "interval:MS".
 std::optional<commit_policy> parse_commit_policy(std::string_view s) noexcept;
