@@ -109,7 +109,8 @@ void set_key(config_description& r, const config_resource& k) { r.resource = k; 
 template <class R> void set_key(R& r, const topic_partition& k) { r.tp = k; }
 
 std::int16_t kafka_code(std::error_code ec) {
-    return ec.category() == kafka_category() ? static_cast<std::int16_t>(ec.value()) : std::int16_t{-1};
+    return ec.category() == kafka_category() ? static_cast<std::int16_t>(ec.value())
+                                              : wire_code(kafka_errc::unknown_server_error);
 }
 
 /// A call over a list of items (topics, partitions, groups, resources), each with its own result.
@@ -199,10 +200,10 @@ std::pair<std::int32_t, std::int16_t> leader_in(const kp::MetadataResponse& md, 
         if (!t.name || *t.name != tp.topic) continue;
         if (t.error_code != 0) return {-1, t.error_code};
         for (const auto& p : t.partitions)
-            if (p.partition_index == tp.partition) return {p.leader_id, p.leader_id < 0 ? std::int16_t{5} : std::int16_t{0}};
-        return {-1, std::int16_t{3}};  // the topic exists, the partition does not
+            if (p.partition_index == tp.partition) return {p.leader_id, wire_code(p.leader_id < 0 ? kafka_errc::leader_not_available : kafka_errc::none)};
+        return {-1, wire_code(kafka_errc::unknown_topic_or_partition)};  // the topic exists, the partition does not
     }
-    return {-1, std::int16_t{3}};
+    return {-1, wire_code(kafka_errc::unknown_topic_or_partition)};
 }
 
 // --- topics: create, delete, create partitions (the controller) ------------------------------
@@ -383,7 +384,7 @@ public:
         for (const auto& name : topics_) {
             auto& d = out.emplace_back();
             d.name = name;
-            d.error = kafka_error(3);
+            d.error = make_error_code(kafka_errc::unknown_topic_or_partition);
             for (const auto& t : resp.topics) {
                 if (!t.name || *t.name != name) continue;
                 d.error = kafka_error(t.error_code);
@@ -417,7 +418,7 @@ void config_route(const impl_ptr& impl, const config_resource& r, route_done don
     impl->metadata({}, [impl, node, done = std::move(done)](std::error_code e, const kp::MetadataResponse&, std::int16_t) {
         if (e) return done(e, nullptr);
         auto c = impl->cluster->broker(node);
-        done(c ? std::error_code{} : kafka_error(8) /* BROKER_NOT_AVAILABLE */, c);
+        done(c ? std::error_code{} : make_error_code(kafka_errc::broker_not_available), c);
     });
 }
 

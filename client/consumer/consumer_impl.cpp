@@ -7,24 +7,12 @@
 
 #include <algorithm>
 
+#include "core/leadership_errors.hpp"
 #include "kwire/codec/records_reader.hpp"
 #include "kwire/protocol/frame.hpp"
 #include "kwire/protocol/messages/fetch.hpp"
 
 namespace kwire::client::detail {
-
-namespace {
-
-constexpr std::int16_t offset_out_of_range = 1;
-
-bool leadership_may_have_moved(std::int16_t error) noexcept {
-    // UNKNOWN_TOPIC_OR_PARTITION, LEADER_NOT_AVAILABLE, NOT_LEADER_OR_FOLLOWER, REPLICA_NOT_AVAILABLE,
-    // KAFKA_STORAGE_ERROR, FENCED_LEADER_EPOCH, UNKNOWN_LEADER_EPOCH, OFFSET_NOT_AVAILABLE
-    return error == 3 || error == 5 || error == 6 || error == 9 || error == 56 || error == 74 || error == 75 ||
-           error == 78;
-}
-
-}  // namespace
 
 consumer_impl::consumer_impl(net::any_io_executor ex, consumer_config cfg)
     : ex_(ex),
@@ -93,7 +81,7 @@ void consumer_impl::add_partition(const topic_partition& tp, std::int64_t start)
                          ? (cfg_.auto_offset_reset == offset_reset::earliest ? offset::beginning : offset::end)
                          : start;
         if (start == offset::committed && cfg_.auto_offset_reset == offset_reset::none)
-            deferred_error_ = kafka_error(offset_out_of_range);
+            deferred_error_ = make_error_code(kafka_errc::offset_out_of_range);
     }
 }
 
@@ -141,11 +129,12 @@ void consumer_impl::check_topics_exist(std::vector<std::string> topics, clock::t
         if (self->closed_) return;
         const bool missing = std::any_of(topics.begin(), topics.end(), [&](const std::string& t) {
             const auto* info = self->cluster_->topic(t);
-            return !info || info->error == 3 || info->partitions.empty();
+            return !info || to_kafka_errc(info->error) == kafka_errc::unknown_topic_or_partition ||
+                   info->partitions.empty();
         });
         if (!missing) return;
         if (clock::now() >= deadline) {
-            self->deferred_error_ = kafka_error(3);  // UNKNOWN_TOPIC_OR_PARTITION
+            self->deferred_error_ = make_error_code(kafka_errc::unknown_topic_or_partition);
             return self->try_complete_poll();
         }
         self->topic_check_timer_.expires_after(std::min<clock::duration>(std::chrono::milliseconds(500), deadline - clock::now()));
@@ -604,7 +593,9 @@ void consumer_impl::on_fetch_response(std::int32_t leader,
                fetch_verdict::discard) {
         // FETCH_SESSION_ID_NOT_FOUND, INVALID_FETCH_SESSION_EPOCH: the broker lost or moved past
         // our session. Nothing was consumed, positions are unchanged: fetch again now, in full.
-        if (resp.error_code == 70 || resp.error_code == 71) return schedule_fetch();
+        if (const auto error = to_kafka_errc(resp.error_code);
+            error == kafka_errc::fetch_session_id_not_found || error == kafka_errc::invalid_fetch_session_epoch)
+            return schedule_fetch();
         ec = resp.error_code != 0 ? kafka_error(resp.error_code) : make_error_code(std::errc::protocol_error);
     }
     const auto now = clock::now();
@@ -635,9 +626,9 @@ void consumer_impl::on_fetch_response(std::int32_t leader,
                 continue;  // revoked, re-assigned or seeked since: the answer is stale
             if (pd.current_leader.leader_id >= 0)
                 cluster_->update_leader(s.topic, s.partition, pd.current_leader.leader_id, pd.current_leader.leader_epoch);
-            if (pd.error_code == offset_out_of_range) {
+            if (to_kafka_errc(pd.error_code) == kafka_errc::offset_out_of_range) {
                 if (cfg_.auto_offset_reset == offset_reset::none) {
-                    deferred_error_ = kafka_error(offset_out_of_range);
+                    deferred_error_ = make_error_code(kafka_errc::offset_out_of_range);
                     s.paused = true;  // until the application seeks
                     continue;
                 }
@@ -653,7 +644,7 @@ void consumer_impl::on_fetch_response(std::int32_t leader,
             }
             if (pd.error_code != 0) {
                 s.not_before = now + cfg_.retry_backoff;
-                if (leadership_may_have_moved(pd.error_code)) refresh.insert(s.topic);
+                if (read_leadership_may_have_moved(to_kafka_errc(pd.error_code))) refresh.insert(s.topic);
                 else if (!is_retriable(pd.error_code)) deferred_error_ = kafka_error(pd.error_code);
                 continue;
             }

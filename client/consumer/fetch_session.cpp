@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <limits>
 
+#include "kwire/protocol/error.hpp"
+
 namespace kwire::client::detail {
 
 namespace {
-
-constexpr std::int16_t fetch_session_id_not_found = 70;
 
 bool by_id(const fetch_want& a, const fetch_want& b) noexcept { return a.id < b.id; }
 
@@ -71,7 +71,7 @@ fetch_verdict fetch_session::on_response(std::int16_t version, std::int16_t erro
     if (error != 0) {
         // Such an answer holds no partition data. Only an unknown session id is dropped; for
         // anything else the next full Fetch names it, so that the broker closes it.
-        restart(error != fetch_session_id_not_found);
+        restart(to_kafka_errc(error) != kafka_errc::fetch_session_id_not_found);
         return fetch_verdict::discard;
     }
     seen_.assign(partitions.begin(), partitions.end());

@@ -4,10 +4,6 @@
 
 namespace kwire::client::detail {
 
-namespace {
-constexpr std::int16_t unknown_member_id = 25;
-}  // namespace
-
 classic_membership::classic_membership(options o) : opt_(std::move(o)) {}
 
 protocol::JoinGroupRequest classic_membership::join_request() {
@@ -74,7 +70,7 @@ classic_membership::outcome classic_membership::on_sync(std::int16_t error, bool
 std::optional<classic_membership::outcome> classic_membership::check_session(clock::time_point now) {
     if (now - last_ok_ <= opt_.session_timeout) return std::nullopt;
     // The coordinator has surely expired us by now: a new member, whatever the id was.
-    return lose(unknown_member_id, std::chrono::milliseconds(0));
+    return lose(wire_code(kafka_errc::unknown_member_id), std::chrono::milliseconds(0));
 }
 
 protocol::HeartbeatRequest classic_membership::heartbeat_request() const {
@@ -102,12 +98,12 @@ classic_membership::outcome classic_membership::on_heartbeat(std::int16_t error,
 }
 
 void classic_membership::on_membership_lost(std::int16_t error) {
-    if (error == unknown_member_id) member_id_.clear();
+    if (to_kafka_errc(error) == kafka_errc::unknown_member_id) member_id_.clear();
     generation_ = -1;
     if (state_ != state::fatal) state_ = state::unjoined;
 }
 
-void classic_membership::reset() { on_membership_lost(unknown_member_id); }
+void classic_membership::reset() { on_membership_lost(wire_code(kafka_errc::unknown_member_id)); }
 
 std::optional<protocol::LeaveGroupRequest> classic_membership::leave_request() {
     if (state_ != state::fatal) state_ = state::unjoined;

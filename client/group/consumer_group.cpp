@@ -535,7 +535,9 @@ void consumer_impl::list_offsets(std::vector<std::uint32_t> slots) {
             for (const auto& [i, inc] : asked) {
                 auto& s = *self->slots_[i];
                 if (s.incarnation != inc || s.state != partition_slot::start::resolving) continue;
-                std::int16_t error = ec ? -1 : 3;
+                // Not in the answer: unknown there. A failed request: no code at all.
+                std::int16_t error = ec ? wire_code(kafka_errc::unknown_server_error)
+                                        : wire_code(kafka_errc::unknown_topic_or_partition);
                 std::int64_t found = -1;
                 if (!ec)
                     for (const auto& t : resp.topics)
@@ -689,7 +691,8 @@ void consumer_impl::send_commit(std::map<std::uint32_t, std::int64_t> offsets, s
                           std::int16_t worst = 0;
                           for (const auto& [i, inc] : sent) {
                               auto& s = *self->slots_[i];
-                              std::int16_t error = ec2 ? 0 : 3;
+                              std::int16_t error = ec2 ? wire_code(kafka_errc::none)
+                                                       : wire_code(kafka_errc::unknown_topic_or_partition);
                               if (!ec2)
                                   for (const auto& t : resp.topics)
                                       if (t.name == s.topic)
@@ -734,7 +737,9 @@ void consumer_impl::send_commit(std::map<std::uint32_t, std::int64_t> offsets, s
                                   case member_commit_action::fail:
                                       // Fenced or unknown: the heartbeat finds out and rejoins;
                                       // per-partition problems are reported as under classic.
-                                      if (worst != 25 && worst != 110 && self->cfg_.commit.k != commit_policy::kind::manual)
+                                      if (to_kafka_errc(worst) != kafka_errc::unknown_member_id &&
+                                          to_kafka_errc(worst) != kafka_errc::fenced_member_epoch &&
+                                          self->cfg_.commit.k != commit_policy::kind::manual)
                                           self->deferred_error_ = kafka_error(worst);
                                       return done(kafka_error(worst));
                               }

@@ -7,15 +7,6 @@ namespace kwire::client::detail {
 
 namespace {
 
-constexpr std::int16_t request_timed_out = 7;
-constexpr std::int16_t coordinator_load_in_progress = 14;
-constexpr std::int16_t coordinator_not_available = 15;
-constexpr std::int16_t not_coordinator = 16;
-constexpr std::int16_t unknown_member_id = 25;
-constexpr std::int16_t unsupported_version = 35;
-constexpr std::int16_t fenced_instance_id = 82;
-constexpr std::int16_t fenced_member_epoch = 110;
-constexpr std::int16_t stale_member_epoch = 113;
 constexpr std::int32_t leave_epoch = -1;
 constexpr std::int32_t static_leave_epoch = -2;
 
@@ -121,20 +112,20 @@ group_membership::action group_membership::on_response(const protocol::ConsumerG
                                                clock::time_point now) {
     if (const auto a = heartbeat_answered(now)) return *a;
     if (state_ != state::joining && state_ != state::stable) return action::none;  // fatal meanwhile
-    switch (resp.error_code) {
-        case 0:
+    switch (const auto error = to_kafka_errc(resp.error_code)) {
+        case kafka_errc::none:
             break;
-        case unknown_member_id:
-        case fenced_member_epoch:
+        case kafka_errc::unknown_member_id:
+        case kafka_errc::fenced_member_epoch:
             fence(now);
             return action::lose_all;
-        case coordinator_not_available:
-        case not_coordinator:
+        case kafka_errc::coordinator_not_available:
+        case kafka_errc::not_coordinator:
             retry_later(now);
             return action::rediscover_coordinator;
         default:
-            if (resp.error_code == coordinator_load_in_progress || resp.error_code == request_timed_out ||
-                is_retriable(resp.error_code)) {
+            if (error == kafka_errc::coordinator_load_in_progress || error == kafka_errc::request_timed_out ||
+                is_retriable(error)) {
                 retry_later(now);
                 return action::none;
             }
@@ -211,21 +202,21 @@ void group_membership::reconciled(std::uint64_t token, id_assignment now_owned, 
 
 member_commit_action classify_member_commit_error(std::int16_t error, bool transport) noexcept {
     if (transport) return member_commit_action::rediscover_coordinator;
-    switch (error) {
-        case 0:
+    switch (to_kafka_errc(error)) {
+        case kafka_errc::none:
             return member_commit_action::none;
-        case coordinator_not_available:
-        case not_coordinator:
+        case kafka_errc::coordinator_not_available:
+        case kafka_errc::not_coordinator:
             return member_commit_action::rediscover_coordinator;
-        case coordinator_load_in_progress:
-        case request_timed_out:
-        case stale_member_epoch:
+        case kafka_errc::coordinator_load_in_progress:
+        case kafka_errc::request_timed_out:
+        case kafka_errc::stale_member_epoch:
             return member_commit_action::retry;
-        case unknown_member_id:
-        case fenced_member_epoch:
+        case kafka_errc::unknown_member_id:
+        case kafka_errc::fenced_member_epoch:
             return member_commit_action::fail;
-        case fenced_instance_id:
-        case unsupported_version:
+        case kafka_errc::fenced_instance_id:
+        case kafka_errc::unsupported_version:
             return member_commit_action::fatal;
         default:
             return is_retriable(error) ? member_commit_action::retry : member_commit_action::fail;

@@ -37,7 +37,6 @@ namespace kwire::client::detail {
 using net::ip::tcp;
 
 namespace {
-constexpr std::int16_t unsupported_version_code = 35;
 
 #if KWIRE_WITH_TLS && !KWIRE_TLS_MBEDTLS
 namespace ssl = net::ssl;
@@ -305,7 +304,7 @@ void broker_connection::handshake(std::int16_t version) {
         // The error code is the first field of every ApiVersions version, so it can be read
         // even when the rest of the body is in a layout we did not ask for.
         const auto error = frame.size() >= 6 ? protocol::load_be<std::int16_t>(frame.data() + 4) : std::int16_t{-1};
-        if (error == unsupported_version_code && version > 0) {
+        if (to_kafka_errc(error) == kafka_errc::unsupported_version && version > 0) {
             // KIP-511: a broker that does not speak this version answers in the v0 layout with
             // the range it does speak; ask again at its highest. Some (the C client's mock broker) send a
             // body in no layout at all: then fall back to v0, which every broker speaks.
@@ -381,8 +380,7 @@ void broker_connection::sasl_handshake(const oauth_token* token) {
                          protocol::SaslHandshakeResponse resp;
                          if (auto dec = protocol::decode_response(frame, handshake_version, resp))
                              return self->fail(dec, true);
-                         constexpr std::int16_t unsupported_sasl_mechanism = 33;
-                         if (resp.error_code == unsupported_sasl_mechanism)
+                         if (to_kafka_errc(resp.error_code) == kafka_errc::unsupported_sasl_mechanism)
                              return self->fail(make_error_code(client_errc::sasl_mechanism_unsupported), true);
                          if (resp.error_code) return self->fail(kafka_error(resp.error_code), true);
                          auto step = self->sasl_->start();

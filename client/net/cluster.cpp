@@ -91,7 +91,7 @@ void restrict_metadata(protocol::MetadataResponse& resp, const std::vector<std::
         } else {
             kept.emplace_back();
             kept.back().name = name;
-            kept.back().error_code = 3;  // UNKNOWN_TOPIC_OR_PARTITION
+            kept.back().error_code = wire_code(kafka_errc::unknown_topic_or_partition);
         }
     }
     resp.topics = std::move(kept);

@@ -300,7 +300,7 @@ void producer_impl::on_metadata(topic_state& t, std::error_code ec) {
         schedule_drain();
         return;
     }
-    t.last_error = ec ? ec : kafka_error(info ? info->error : std::int16_t{3});
+    t.last_error = ec ? ec : (info ? kafka_error(info->error) : make_error_code(kafka_errc::unknown_topic_or_partition));
     if (t.last_error == kafka_errc::unknown_topic_or_partition && cfg_.allow_auto_create_topics) create_topic(t);
     t.next_metadata = clock::now() + cfg_.retry_backoff;
     arm_expiry_timer();  // its tick asks again after the backoff while records wait
@@ -469,7 +469,7 @@ void producer_impl::expire(clock::time_point now) {
             memory_used_ -= std::min<std::uint64_t>(memory_used_, o.memory);
             record_done r{std::move(o.handler), o.timestamp, o.generation};
             // A topic that never showed up is named as such; anything else is a timeout.
-            const bool unknown = t->last_error == kafka_error(3);
+            const bool unknown = t->last_error == kafka_errc::unknown_topic_or_partition;
             complete(r, unknown ? t->last_error : make_error_code(client_errc::delivery_timed_out), {});
         }
         if (!t->waiting.empty() && now >= t->next_metadata) request_metadata(*t);

@@ -291,7 +291,7 @@ void producer_impl::init_producer_id() {
         if (!ec && resp.error_code != 0) ec = kafka_error(resp.error_code);
         if (ec) {
             const bool retriable = ec.category() != kafka_category() || is_retriable(static_cast<std::int16_t>(ec.value())) ||
-                                   ec == kafka_error(15) || ec == kafka_error(16);
+                                   ec == kafka_errc::coordinator_not_available || ec == kafka_errc::not_coordinator;
             if (!retriable) {
                 // Without a producer id nothing can be sent: fail what waits, with the reason.
                 for (auto& [name, t] : self->topics_)

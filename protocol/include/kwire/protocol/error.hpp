@@ -45,6 +45,11 @@ const std::error_category& kafka_category() noexcept;
 inline std::error_code make_error_code(kafka_errc e) noexcept {
     return {static_cast<int>(e), kafka_category()};
 }
+/// The typed code of a response's ErrorCode field, for switches and comparisons (a code kwire
+/// does not list keeps its number and falls to `default:`).
+constexpr kafka_errc to_kafka_errc(std::int16_t code) noexcept { return static_cast<kafka_errc>(code); }
+/// The wire value of a Kafka error code, for ErrorCode fields and the interfaces that carry them.
+constexpr std::int16_t wire_code(kafka_errc e) noexcept { return static_cast<std::int16_t>(e); }
 /// An error_code for a raw ErrorCode field; 0 maps to success.
 inline std::error_code kafka_error(std::int16_t code) noexcept {
     return code == 0 ? std::error_code{} : std::error_code{code, kafka_category()};
