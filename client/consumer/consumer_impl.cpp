@@ -159,7 +159,7 @@ void consumer_impl::subscribe(std::vector<std::string> topics, rebalance_listene
 
 void consumer_impl::poll(std::optional<std::chrono::milliseconds> timeout, poll_handler h) {
     if (pending_poll_)
-        return complete_posted(ex_, std::move(h), boost::system::error_code(make_error_code(std::errc::operation_in_progress)),
+        return complete_posted(ex_, std::move(h), api_error(make_error_code(std::errc::operation_in_progress)),
                                record_batch{});
     if (closed_) return complete_posted(ex_, std::move(h), boost::system::error_code(client_errc::closed), record_batch{});
 
@@ -247,7 +247,7 @@ void consumer_impl::finish_poll(std::error_code ec) {
     pending_poll_.reset();
     const record_batch batch(ec ? std::span<const consumer_record>{} : std::span<const consumer_record>(handed_out_));
     // Reached from a posted step, a timer or a response, never from poll() itself.
-    complete_here(std::move(h), boost::system::error_code(ec), batch);
+    complete_here(std::move(h), api_error(ec), batch);
 }
 
 void consumer_impl::cancel_poll(std::uint64_t id) {

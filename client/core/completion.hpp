@@ -35,6 +35,7 @@
 
 #include <functional>
 #include <memory>
+#include <system_error>
 #include <optional>
 #include <utility>
 
@@ -52,6 +53,17 @@ inline constexpr net::cancellation_type undone = net::cancellation_type::termina
 inline boost::system::error_code operation_aborted() noexcept {
     return boost::system::error_code(net::error::operation_aborted);
 }
+
+/// The error a handler sees. The internals speak std::error_code; at the boundary std's system
+/// and generic codes become Boost's own, so that `ec == boost::asio::error::operation_aborted`
+/// holds however the error was made (Boost compares a wrapped std code with its own categories
+/// as unequal). kwire's categories travel inside the Boost code, unchanged.
+inline boost::system::error_code api_error(const std::error_code& ec) noexcept {
+    if (ec.category() == std::system_category()) return {ec.value(), boost::system::system_category()};
+    if (ec.category() == std::generic_category()) return {ec.value(), boost::system::generic_category()};
+    return ec;
+}
+inline boost::system::error_code api_error(const boost::system::error_code& ec) noexcept { return ec; }
 
 /// Runs `h(args...)` on its associated executor. Any executor of the handler's own is used
 /// through dispatch; without one (the system executor) the handler is called right here.
@@ -122,7 +134,7 @@ private:
             if (!handler) return;
             handler_type h(std::move(*handler));
             handler.reset();
-            complete_posted(ex, std::move(h), boost::system::error_code(std::forward<E>(ec)), Rest(std::forward<A>(args))...);
+            complete_posted(ex, std::move(h), api_error(std::forward<E>(ec)), Rest(std::forward<A>(args))...);
         }
         net::any_io_executor ex;
         std::optional<handler_type> handler;

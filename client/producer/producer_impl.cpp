@@ -31,8 +31,8 @@ std::optional<protocol::bytes_view> view(const std::optional<std::vector<std::ui
 /// Completes a send: posted from inside send() (an initiating function never completes
 /// inline), else here (see complete_here: no per-record dispatch for a plain callback).
 void invoke(const net::any_io_executor& ex, send_handler h, std::error_code ec, delivery d, bool from_initiation) {
-    if (from_initiation) return complete_posted(ex, std::move(h), boost::system::error_code(ec), d);
-    complete_here(std::move(h), boost::system::error_code(ec), d);
+    if (from_initiation) return complete_posted(ex, std::move(h), api_error(ec), d);
+    complete_here(std::move(h), api_error(ec), d);
 }
 
 bool is_retriable_creation_error(std::error_code ec) noexcept {

@@ -23,6 +23,7 @@
 
 #include "consumer_fixture.hpp"
 #include "kwire/client/consumer.hpp"
+#include "kwire/client/metadata.hpp"
 #include "producer_fixture.hpp"
 
 namespace {
@@ -371,6 +372,114 @@ TEST(Cancellation, ACancelledCommitStopsWaitingAndTheConsumerGoesOn) {
     ASSERT_TRUE(run_until(io, [&] { return fetched; }));
     EXPECT_EQ(offsets.size(), 2u);
     EXPECT_EQ((committed[{"commits", 0}]), 2);
+}
+
+}  // namespace
+
+namespace {
+
+/// Starts an operation with `start(token)` bound to a signal, emits `type` at once (on the
+/// executor, as a timer or awaitable operators would), and returns the operation's error.
+template <class Start>
+boost::system::error_code cancelled_at_once(net::io_context& io, Start start,
+                                            net::cancellation_type type = net::cancellation_type::terminal) {
+    net::cancellation_signal signal;
+    std::optional<boost::system::error_code> result;
+    start(net::bind_cancellation_slot(signal.slot(), [&](boost::system::error_code ec, auto&&...) { result = ec; }));
+    signal.emit(type);
+    EXPECT_FALSE(result.has_value()) << "completed inside emit()";
+    EXPECT_TRUE(run_until(io, [&] { return result.has_value(); }));
+    return result.value_or(boost::system::error_code{});
+}
+
+TEST(Cancellation, AckCommittedAndCloseOfAConsumerStopWaitingWhileTheWorkGoesOn) {
+    kwire::peers::mock_cluster mc(1);
+    mc.create_topic("waits", 1, 1);
+    net::io_context io;
+    kwire::producer p(io.get_executor(), config_for(mc));
+    for (const auto* v : {"a", "b"}) send_and_wait(io, p, "waits", v);
+    auto cfg = reader_config(mc);
+    cfg.group_id = "waiters";
+    cfg.commit = kwire::commit_policy::manual();
+    kwire::consumer c(io.get_executor(), cfg);
+    c.assign({{"waits", 0, kwire::offset::beginning}});
+    std::optional<kwire::consumer_record> first;
+    bool polled = false;
+    c.poll(10s, [&](boost::system::error_code ec, kwire::record_batch b) {
+        EXPECT_FALSE(ec) << ec.message();
+        if (!b.empty()) first = b[0];
+        polled = true;
+    });
+    ASSERT_TRUE(run_until(io, [&] { return polled; }));
+    ASSERT_TRUE(first.has_value());
+
+    // ack(r, token) waits for a commit that, under the manual policy, nobody makes: cancelled.
+    EXPECT_EQ(cancelled_at_once(io, [&](auto token) { c.ack(*first, std::move(token)); }), aborted);
+    // The acknowledgement itself stays: the next commit covers the record.
+    EXPECT_EQ(c.committable({"waits", 0}), 1);
+    EXPECT_EQ(cancelled_at_once(io, [&](auto token) { c.committed({{"waits", 0}}, std::move(token)); },
+                                net::cancellation_type::partial),
+              aborted);
+    EXPECT_EQ(cancelled_at_once(io, [&](auto token) { c.close(std::move(token)); }), aborted);
+    // The close went on: the acknowledged record was committed, and the consumer is closed.
+    std::optional<boost::system::error_code> after;
+    bool polling = false;
+    ASSERT_TRUE(run_until(io, [&] {
+        if (!after && !polling) {
+            polling = true;
+            c.poll(10ms, [&](boost::system::error_code ec, kwire::record_batch) {
+                polling = false;
+                if (ec && ec != aborted) after = ec;  // a poll still out when the close ends is aborted
+            });
+        }
+        return after.has_value();
+    }));
+    EXPECT_EQ(*after, kwire::client::client_errc::closed);
+
+    kwire::consumer check(io.get_executor(), cfg);
+    std::map<kwire::topic_partition, std::int64_t> committed;
+    bool fetched = false;
+    check.committed({{"waits", 0}}, [&](boost::system::error_code e, std::map<kwire::topic_partition, std::int64_t> m) {
+        EXPECT_FALSE(e) << e.message();
+        committed = std::move(m);
+        fetched = true;
+    });
+    ASSERT_TRUE(run_until(io, [&] { return fetched; }));
+    EXPECT_EQ((committed[{"waits", 0}]), 1);
+}
+
+TEST(Cancellation, FetchMetadataStopsWaiting) {
+    kwire::peers::mock_cluster mc(1);
+    mc.create_topic("md", 1, 1);
+    net::io_context io;
+    kwire::client::connection_config cfg;
+    cfg.bootstrap_servers = mc.broker_addresses();
+    EXPECT_EQ(cancelled_at_once(io, [&](auto token) { kwire::fetch_metadata(io.get_executor(), cfg, {}, std::move(token)); }),
+              aborted);
+}
+
+}  // namespace
+
+namespace {
+
+// However an operation was aborted (its cancellation, or the client destroyed under it), the
+// error is Asio's own operation_aborted, and compares as std::errc::operation_canceled too.
+TEST(Cancellation, ASendAbortedByTheProducersDestructionIsAsiosOperationAborted) {
+    kwire::peers::mock_cluster mc(1);
+    mc.create_topic("gone", 1, 1);
+    net::io_context io;
+    std::optional<boost::system::error_code> result;
+    {
+        auto cfg = config_for(mc);
+        cfg.linger = 10s;
+        kwire::producer p(io.get_executor(), cfg);
+        EXPECT_EQ(send_and_wait(io, p, "gone", "warm-up"), 0);
+        p.send({.topic = "gone", .value = bv("pending"), .partition = 0},
+               [&](boost::system::error_code ec, kwire::delivery) { result = ec; });
+    }
+    ASSERT_TRUE(run_until(io, [&] { return result.has_value(); }));
+    EXPECT_EQ(*result, aborted);
+    EXPECT_EQ(*result, std::errc::operation_canceled);
 }
 
 }  // namespace
