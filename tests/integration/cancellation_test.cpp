@@ -16,7 +16,9 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
+#include <initializer_list>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -90,6 +92,21 @@ std::vector<std::int64_t> poll_records(net::io_context& io, kwire::consumer& c, 
         run_until(io, [&] { return !polling; });
     }
     return offsets;
+}
+
+/// A new topic with `values` in partition 0, and a consumer of it in `group` with manual commits.
+std::unique_ptr<kwire::consumer> manual_consumer_of(kwire::peers::mock_cluster& mc, net::io_context& io,
+                                                    const std::string& topic, const std::string& group,
+                                                    std::initializer_list<const char*> values) {
+    mc.create_topic(topic, 1, 1);
+    kwire::producer p(io.get_executor(), config_for(mc));
+    for (const auto* v : values) send_and_wait(io, p, topic, v);
+    auto cfg = reader_config(mc);
+    cfg.group_id = group;
+    cfg.commit = kwire::commit_policy::manual();
+    auto c = std::make_unique<kwire::consumer>(io.get_executor(), cfg);
+    c->assign({{topic, 0, kwire::offset::beginning}});
+    return c;
 }
 
 // --- poll --------------------------------------------------------------------------------------
@@ -341,15 +358,9 @@ TEST(Cancellation, UseAwaitableThrowsAFlushErrorAndACancelledCloseStillCloses) {
 
 TEST(Cancellation, ACancelledCommitStopsWaitingAndTheConsumerGoesOn) {
     kwire::peers::mock_cluster mc(1);
-    mc.create_topic("commits", 1, 1);
     net::io_context io;
-    kwire::producer p(io.get_executor(), config_for(mc));
-    for (const auto* v : {"a", "b"}) send_and_wait(io, p, "commits", v);
-    auto cfg = reader_config(mc);
-    cfg.group_id = "cancellers";
-    cfg.commit = kwire::commit_policy::manual();
-    kwire::consumer c(io.get_executor(), cfg);
-    c.assign({{"commits", 0, kwire::offset::beginning}});
+    auto consumer = manual_consumer_of(mc, io, "commits", "cancellers", {"a", "b"});
+    auto& c = *consumer;
     const auto offsets = poll_records(io, c, 2);
     std::optional<boost::system::error_code> commit_ec;
     std::optional<boost::system::error_code> second_commit;
@@ -394,15 +405,10 @@ boost::system::error_code cancelled_at_once(net::io_context& io, Start start,
 
 TEST(Cancellation, AckCommittedAndCloseOfAConsumerStopWaitingWhileTheWorkGoesOn) {
     kwire::peers::mock_cluster mc(1);
-    mc.create_topic("waits", 1, 1);
     net::io_context io;
-    kwire::producer p(io.get_executor(), config_for(mc));
-    for (const auto* v : {"a", "b"}) send_and_wait(io, p, "waits", v);
-    auto cfg = reader_config(mc);
-    cfg.group_id = "waiters";
-    cfg.commit = kwire::commit_policy::manual();
-    kwire::consumer c(io.get_executor(), cfg);
-    c.assign({{"waits", 0, kwire::offset::beginning}});
+    auto consumer = manual_consumer_of(mc, io, "waits", "waiters", {"a", "b"});
+    auto& c = *consumer;
+    const auto cfg = c.config();
     std::optional<kwire::consumer_record> first;
     bool polled = false;
     c.poll(10s, [&](boost::system::error_code ec, kwire::record_batch b) {
