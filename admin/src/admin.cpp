@@ -263,7 +263,7 @@ public:
         conn->request(std::move(req), on_response<kp::CreateTopicsResponse>([](const auto& resp, auto answer) {
                           for (const auto& t : resp.topics) answer(t.name, t.error_code, t.error_message);
                       }),
-                      min_version);
+                      {.min_version = min_version});
     }
 
 private:
@@ -598,7 +598,7 @@ public:
                     s->answer(tp, std::move(r), p.error_code, true);
                 }
             s->one_done();
-        }, max_ts ? 7 : 1);
+        }, {.min_version = std::int16_t(max_ts ? 7 : 1)});
     }
 
 private:
@@ -795,7 +795,7 @@ public:
                 if (error != 0) return s->failed(kafka_error(error));
                 std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.tp < b.tp; });
                 s->finish(std::error_code{}, std::move(out));
-            }, 2);
+            }, {.min_version = 2});
         });
     }
     void failed(std::error_code ec) {
@@ -850,7 +850,7 @@ public:
                         s->answer(tp, result(tp, kafka_error(p.error_code)), p.error_code);
                     }
                 s->next();
-            }, 2);
+            }, {.min_version = 2});
         });
     }
 

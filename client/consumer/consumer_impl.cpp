@@ -462,7 +462,7 @@ void consumer_impl::send_fetch(std::int32_t leader, const std::vector<std::uint3
         [self, leader, sent = std::move(sent)](std::error_code ec, protocol::bytes_view frame, std::int16_t version) {
             self->on_fetch_response(leader, sent, ec, frame, version);
         },
-        4, 12, cfg_.fetch_max_wait);
+        {.min_version = 4, .max_version = 12, .extra_time = cfg_.fetch_max_wait});
 }
 
 void consumer_impl::close_fetch_sessions(std::function<void()> then) {
@@ -482,7 +482,7 @@ void consumer_impl::close_fetch_sessions(std::function<void()> then) {
         req.max_wait_ms = 0;
         ++*remaining;
         conn->request_frame(std::move(req), [done](std::error_code, protocol::bytes_view, std::int16_t) { done(); },
-                            fetch_session::min_version, 12);
+                            {.min_version = fetch_session::min_version, .max_version = 12});
     }
     done();
 }

@@ -78,7 +78,7 @@ void consumer_impl::with_coordinator(std::function<void(std::error_code)> then) 
         auto waiters = std::move(self->coordinator_waiters_);
         self->coordinator_waiters_.clear();
         for (auto& w : waiters) self->with_coordinator(std::move(w));
-    }, 0, 3);
+    }, {.min_version = 0, .max_version = 3});
 }
 
 void consumer_impl::coordinator_lost() { coordinator_ = -1; }
@@ -203,7 +203,7 @@ void consumer_impl::join_group() {
                         self->sync_group(std::move(out));
                     });
                 },
-                0, 9, true, self->cfg_.max_poll_interval + std::chrono::seconds(5));
+                {.min_version = 0, .max_version = 9, .extra_time = self->cfg_.max_poll_interval + std::chrono::seconds(5)});
         });
     };
 
@@ -236,7 +236,7 @@ void consumer_impl::sync_group(std::vector<std::pair<std::string, std::vector<st
                     self->on_sync(ec2, resp.error_code,
                                   protocol::bytes_view(resp.assignment.data(), resp.assignment.size()));
                 },
-                0, 5, true, self->cfg_.max_poll_interval + std::chrono::seconds(5));
+                {.min_version = 0, .max_version = 5, .extra_time = self->cfg_.max_poll_interval + std::chrono::seconds(5)});
     });
 }
 
@@ -484,7 +484,7 @@ void consumer_impl::fetch_committed_offsets(std::vector<std::uint32_t> slots) {
                 }
                 self->schedule_fetch();
                 self->try_complete_poll();
-            }, 1, 7);
+            }, {.min_version = 1, .max_version = 7});
     });
 }
 
@@ -568,7 +568,7 @@ void consumer_impl::list_offsets(std::vector<std::uint32_t> slots) {
                 });
             self->schedule_fetch();
             self->try_complete_poll();
-        }, 1, 3);
+        }, {.min_version = 1, .max_version = 3});
     }
 }
 
@@ -794,7 +794,7 @@ void consumer_impl::send_commit(std::map<std::uint32_t, std::int64_t> offsets, s
                           }
                       },
                       // v9: KIP-848 members must commit at 9+ (the broker refuses older versions).
-                      1, self->consumer_protocol() ? 9 : 8);
+                      {.min_version = 1, .max_version = std::int16_t(self->consumer_protocol() ? 9 : 8)});
     });
 }
 
@@ -859,7 +859,7 @@ void consumer_impl::committed(std::vector<topic_partition> tps, committed_handle
                         out[{t.name, p.partition_index}] = p.committed_offset;
                     }
                 finish(ec2, std::move(out));
-            }, 1, 7);
+            }, {.min_version = 1, .max_version = 7});
     });
 }
 

@@ -102,7 +102,7 @@ void consumer_impl::member_heartbeat() {
                 const auto now = clock::now();
                 self->member_on(ec2 ? self->member_->on_failure(ec2, now) : self->member_->on_response(resp, now));
             },
-            0, 1);
+            {.min_version = 0, .max_version = 1});
     });
 }
 

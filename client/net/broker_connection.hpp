@@ -18,6 +18,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <system_error>
@@ -38,6 +39,21 @@ namespace net = boost::asio;
 std::pair<std::string, std::uint16_t> split_broker_address(const std::string& address);
 
 class sasl_mechanism;  // detail/sasl.hpp
+
+/// How one request is sent: named, so that a call reads `{.min_version = 3, .expect_response =
+/// false}` rather than `3, 12, false`.
+struct request_options {
+    /// The version range to pick from, within what the message and the broker speak; unset: the
+    /// message's own oldest (newest) version.
+    std::optional<std::int16_t> min_version{};
+    std::optional<std::int16_t> max_version{};
+    /// false only for Produce with acks=0: the broker sends nothing back, and the request is done
+    /// once written.
+    bool expect_response = true;
+    /// Beyond request.timeout.ms, for requests the broker may legitimately hold (JoinGroup waits
+    /// up to the rebalance timeout, Fetch up to fetch.max.wait.ms).
+    std::chrono::milliseconds extra_time{};
+};
 
 class broker_connection : public std::enable_shared_from_this<broker_connection> {
 public:
@@ -60,39 +76,34 @@ public:
     std::uint64_t incarnation() const noexcept { return incarnation_; }
     const api_version_table& versions() const noexcept { return session_.versions(); }
 
-    /// Sends a request at the highest version both sides speak, within [min_version, Req's max]
-    /// and calls `done(ec, response)` exactly once. Responses are decoded here, so a schema
-    /// mismatch surfaces as an error on this request, not as garbage later.
-    /// `extra_time` extends request.timeout.ms for requests the broker may legitimately hold
-    /// (JoinGroup waits up to the rebalance timeout, Fetch up to fetch.max.wait.ms).
+    /// Sends a request at the highest version both sides speak, within the range `opt` names
+    /// (by default all of Req's), and calls `done(ec, response, version)` exactly once. Responses
+    /// are decoded here, so a schema mismatch surfaces as an error on this request, not as
+    /// garbage later.
     template <protocol::message Req, class Done>
-    void request(Req req, Done done, std::int16_t min_version = Req::min_version,
-                 std::int16_t max_version = Req::max_version, bool expects_response = true,
-                 std::chrono::milliseconds extra_time = {}) {
-        request_built([req = std::move(req)](std::int16_t) mutable { return std::move(req); }, std::move(done),
-                      min_version, max_version, expects_response, extra_time);
+    void request(Req req, Done done, request_options opt = {}) {
+        request_built([req = std::move(req)](std::int16_t) mutable { return std::move(req); }, std::move(done), opt);
     }
 
     /// The same, with the request built by `build(version)` once the version is chosen: for
     /// requests whose content depends on it (Metadata without an auto-create flag before v4).
     template <class Build, class Done>
-    void request_built(Build build, Done done, std::int16_t min_version, std::int16_t max_version,
-                       bool expects_response = true, std::chrono::milliseconds extra_time = {}) {
+    void request_built(Build build, Done done, request_options opt = {}) {
         using Req = std::invoke_result_t<Build&, std::int16_t>;
         using Resp = typename Req::response_type;
-        submit([build = std::move(build), done = std::move(done), min_version, max_version, expects_response,
-                extra_time](broker_session* s, std::error_code ec, clock::time_point deadline) mutable {
+        submit([build = std::move(build), done = std::move(done),
+                opt](broker_session* s, std::error_code ec, clock::time_point deadline) mutable {
             if (ec) return done(ec, Resp{}, std::int16_t{-1});
-            const auto v = s->versions().pick(Req::api_key, min_version, max_version);
+            const auto v = pick_version<Req>(*s, opt);
             if (v < 0) return done(make_error_code(client_errc::unsupported_version), Resp{}, v);
             s->enqueue(
-                build(v), v, deadline + extra_time,
+                build(v), v, deadline + opt.extra_time,
                 [done = std::move(done), v](std::error_code ec2, protocol::bytes_view frame) mutable {
                     Resp resp;
                     if (!ec2 && !frame.empty()) ec2 = protocol::decode_response(frame, v, resp);
                     done(ec2, std::move(resp), v);
                 },
-                expects_response);
+                opt.expect_response);
         });
     }
 
@@ -100,15 +111,14 @@ public:
     /// view is valid only during the call. For responses whose records the caller keeps as
     /// views (Fetch): it copies the frame once into a buffer it owns, then decodes that.
     template <protocol::message Req, class Done>
-    void request_frame(Req req, Done done, std::int16_t min_version, std::int16_t max_version,
-                       std::chrono::milliseconds extra_time = {}) {
-        submit([req = std::move(req), done = std::move(done), min_version, max_version,
-                extra_time](broker_session* s, std::error_code ec, clock::time_point deadline) mutable {
+    void request_frame(Req req, Done done, request_options opt = {}) {
+        submit([req = std::move(req), done = std::move(done),
+                opt](broker_session* s, std::error_code ec, clock::time_point deadline) mutable {
             if (ec) return done(ec, protocol::bytes_view{}, std::int16_t{-1});
-            const auto v = s->versions().pick(Req::api_key, min_version, max_version);
+            const auto v = pick_version<Req>(*s, opt);
             if (v < 0) return done(make_error_code(client_errc::unsupported_version), protocol::bytes_view{}, v);
             s->enqueue(
-                req, v, deadline + extra_time,
+                req, v, deadline + opt.extra_time,
                 [done = std::move(done), v](std::error_code ec2, protocol::bytes_view frame) mutable {
                     done(ec2, frame, v);
                 },
@@ -122,6 +132,13 @@ public:
     template <class Resp> using done_fn = std::function<void(std::error_code, Resp, std::int16_t version)>;
 
 private:
+    /// The highest version of Req both sides speak within `opt`'s range; negative if none.
+    template <class Req>
+    static std::int16_t pick_version(const broker_session& s, const request_options& opt) {
+        return s.versions().pick(Req::api_key, opt.min_version.value_or(Req::min_version),
+                                 opt.max_version.value_or(Req::max_version));
+    }
+
     /// A request waiting for the connection: called with the session once ready (or with an
     /// error and a null session).
     using starter = std::function<void(broker_session*, std::error_code, clock::time_point deadline)>;

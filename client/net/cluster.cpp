@@ -136,7 +136,7 @@ void cluster::create_topic(std::string name, std::int32_t partitions, std::int16
                       if (ec == kafka_errc::topic_already_exists) ec = {};
                       done(ec);
                   },
-                  min_version);
+                  {.min_version = min_version});
 }
 
 void cluster::add_broker(const broker_info& b) {
@@ -205,7 +205,7 @@ void cluster::fetch(std::vector<std::string> topics, fetch_done done) {
                             }
                             done(ec, resp, version);
                         },
-                        0, 12);
+                        {.min_version = 0, .max_version = 12});
 }
 
 void cluster::apply(const protocol::MetadataResponse& resp, std::int16_t version) {

@@ -40,7 +40,7 @@ struct metadata_op : std::enable_shared_from_this<metadata_op> {
                                                   metadata_asks_for_all(self->topics, allow, version));
                                 self->finish({}, to_cluster_metadata(resp));
                             },
-                            0, 12);
+                            {.min_version = 0, .max_version = 12});
     }
 
     void finish(std::error_code ec, cluster_metadata md) { done(ec, std::move(md)); }

@@ -139,7 +139,7 @@ void producer_impl::send_request(std::int32_t leader, std::vector<std::pair<topi
         [self, leader, sent = std::move(sent)](std::error_code ec, protocol::ProduceResponse resp, std::int16_t version) {
             self->on_produce_response(leader, sent, ec, resp, version);
         },
-        3, 12, !acks_none);
+        {.min_version = 3, .max_version = 12, .expect_response = !acks_none});
 }
 
 void producer_impl::on_produce_response(std::int32_t leader, std::vector<sent_batch> sent,
@@ -311,7 +311,7 @@ void producer_impl::init_producer_id() {
         self->bump_needed_ = false;
         self->resequence_all();
         self->schedule_drain();
-    }, 0, 5);
+    }, {.min_version = 0, .max_version = 5});
 }
 
 void producer_impl::resequence_all() {
