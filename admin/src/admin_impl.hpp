@@ -11,9 +11,10 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <random>
+#include <optional>
 #include <string>
 
+#include "core/backoff.hpp"
 #include "core/completion.hpp"
 #include "net/cluster.hpp"
 #include "kwire/admin/admin.hpp"
@@ -47,11 +48,8 @@ public:
     void coordinator(const std::string& group, route_done done);
     void forget_coordinator(const std::string& group) { coordinators_.erase(group); }
 
-    double jitter() { return std::uniform_real_distribution<double>(0.8, 1.2)(rng_); }
-
 private:
     std::map<std::string, std::int32_t> coordinators_;
-    std::minstd_rand rng_{std::random_device{}()};
 };
 
 template <class Sig> struct result_of_signature;
@@ -75,11 +73,12 @@ public:
           done_(impl->ex, std::move(h), client::detail::stop_waiting, [this] { stop(); }),
           retry_timer_(impl->ex),
           deadline_timer_(impl->ex),
-          deadline_(clock::now() + impl->cfg.api_timeout) {}
+          schedule_(client::detail::backoff(impl->cfg.retry_backoff, impl->cfg.retry_backoff_max),
+                    clock::now() + impl->cfg.api_timeout) {}
 
     void start() {
         if (impl->closed) return finish(make_error_code(client::client_errc::closed), result_type{});
-        deadline_timer_.expires_at(deadline_);
+        deadline_timer_.expires_at(schedule_.deadline());
         deadline_timer_.async_wait([s = this->shared_from_this()](std::error_code ec) {
             if (!ec && !s->finished_) s->timed_out();
         });
@@ -87,14 +86,15 @@ public:
     }
 
 protected:
-    bool late() const { return clock::now() >= deadline_; }
+    bool late() const { return schedule_.expired(clock::now()); }
     bool finished() const { return finished_; }
 
     /// Another attempt after the backoff, or timed_out() if the deadline has passed.
     void retry() {
         if (finished_) return;
-        if (late() || impl->closed) return self()->timed_out();
-        retry_timer_.expires_after(backoff(++attempt_, impl->cfg.retry_backoff, impl->cfg.retry_backoff_max, impl->jitter()));
+        const auto wait = impl->closed ? std::nullopt : schedule_.next(clock::now());
+        if (!wait) return self()->timed_out();
+        retry_timer_.expires_after(*wait);
         retry_timer_.async_wait([s = this->shared_from_this()](std::error_code ec) {
             if (!ec && !s->finished_) s->run();
         });
@@ -118,8 +118,7 @@ private:
     client::detail::completion<Sig> done_;
     net::steady_timer retry_timer_;
     net::steady_timer deadline_timer_;
-    clock::time_point deadline_;
-    int attempt_ = 0;
+    client::detail::retry_deadline schedule_;  // default.api.timeout.ms, and the backoff between attempts
     bool finished_ = false;
 };
 

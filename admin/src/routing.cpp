@@ -44,14 +44,6 @@ next_step classify(std::error_code ec) noexcept {
                : next_step::done;
 }
 
-std::chrono::milliseconds backoff(int attempt, std::chrono::milliseconds base, std::chrono::milliseconds max,
-                                  double jitter) noexcept {
-    auto d = base;
-    for (int i = 1; i < attempt && d < max; ++i) d *= 2;
-    d = std::min(d, max);
-    return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(d.count()) * jitter));
-}
-
 leader_routes route_by_leader(const std::vector<topic_partition>& partitions,
                               const std::function<std::pair<std::int32_t, std::int16_t>(const topic_partition&)>& leader_of) {
     leader_routes out;

@@ -35,10 +35,6 @@ next_step classify(std::int16_t error, bool unknown_topic_retriable = false) noe
 /// elsewhere after a metadata refresh.
 next_step classify(std::error_code ec) noexcept;
 
-/// The delay before retry number `attempt` (1, 2, ...): base doubling up to max, then +-20% jitter
-/// given as a factor in [0.8, 1.2].
-std::chrono::milliseconds backoff(int attempt, std::chrono::milliseconds base, std::chrono::milliseconds max,
-                                  double jitter = 1.0) noexcept;
 
 /// Partitions grouped by leader. `leader_of` returns the leader's node id, or an error (the
 /// topic or partition is unknown, or has no leader now).

@@ -1,5 +1,7 @@
 #include "net/broker_connection.hpp"
 
+#include "core/backoff.hpp"
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -477,12 +479,9 @@ void broker_connection::fail(std::error_code ec, bool reconnect) {
     for (auto& s : waiting) s(nullptr, ec, {});
     if (!reconnect || closing_) return;
 
-    // Exponential backoff with +-20% jitter, so that many clients do not reconnect in step.
+    // Exponential backoff with jitter, so that many clients do not reconnect in step.
     ++failures_;
-    const auto base = cfg_.reconnect_backoff.count() << std::min(failures_ - 1, 20);
-    const auto capped = std::min<std::int64_t>(base, cfg_.reconnect_backoff_max.count());
-    std::uniform_real_distribution<double> jitter(0.8, 1.2);
-    const auto delay = std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(capped) * jitter(jitter_)));
+    const auto delay = backoff(cfg_.reconnect_backoff, cfg_.reconnect_backoff_max)(failures_, jitter_);
     const auto gen = generation_;
     auto self = shared_from_this();
     backoff_timer_.expires_after(delay);

@@ -23,8 +23,8 @@
 
 #include <algorithm>
 #include <limits>
-#include <random>
 
+#include "core/backoff.hpp"
 #include "kwire/codec/crc.hpp"
 #include "kwire/protocol/messages/init_producer_id.hpp"
 #include "producer/producer_impl.hpp"
@@ -235,12 +235,8 @@ void producer_impl::retry(topic_state& t, partition_state& p, batch_ptr owned, b
         complete_batch(*owned, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
         return;
     }
-    const auto base = cfg_.retry_backoff.count() << std::min(owned->attempts - 1, 16);
-    const auto capped = std::min<std::int64_t>(base, cfg_.retry_backoff_max.count());
-    static thread_local std::minstd_rand rng{std::random_device{}()};
-    std::uniform_real_distribution<double> jitter(0.8, 1.2);
-    const auto backoff = std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(capped) * jitter(rng)));
-    p.queue.requeue(std::move(owned), now + backoff);
+    const auto wait = backoff(cfg_.retry_backoff, cfg_.retry_backoff_max)(owned->attempts);
+    p.queue.requeue(std::move(owned), now + wait);
     if (refresh_metadata) {
         auto self = shared_from_this();
         cluster_->refresh({t.name}, [self](std::error_code) { self->schedule_drain(); });

@@ -1,4 +1,4 @@
-// The admin client's decisions without I/O: error classification, backoff, routing partitions to
+// The admin client's decisions without I/O: error classification, routing partitions to
 // leaders, per-item tracking across attempts, and the ConsumerProtocol assignment decoder.
 #include <gtest/gtest.h>
 
@@ -42,16 +42,6 @@ TEST(AdminClassify, TransportErrorsRetryElsewhereButConfigAndVersionErrorsDoNot)
     EXPECT_EQ(classify(make_error_code(client_errc::closed)), next_step::done);
     EXPECT_EQ(classify(kwire::kafka_error(41)), next_step::find_controller);
     EXPECT_EQ(classify(std::error_code{}), next_step::done);
-}
-
-TEST(AdminBackoff, DoublesUpToTheMaximumWithJitter) {
-    EXPECT_EQ(backoff(1, 100ms, 1000ms), 100ms);
-    EXPECT_EQ(backoff(2, 100ms, 1000ms), 200ms);
-    EXPECT_EQ(backoff(4, 100ms, 1000ms), 800ms);
-    EXPECT_EQ(backoff(5, 100ms, 1000ms), 1000ms);
-    EXPECT_EQ(backoff(50, 100ms, 1000ms), 1000ms);
-    EXPECT_EQ(backoff(1, 100ms, 1000ms, 0.8), 80ms);
-    EXPECT_EQ(backoff(5, 100ms, 1000ms, 1.2), 1200ms);
 }
 
 TEST(AdminRouting, PartitionsGoToTheirLeadersAndUnknownOnesAreReported) {
