@@ -1,10 +1,16 @@
 // The consumer's inside, split by role as franz-go splits kgo:
-//   consumer_impl.cpp  the application side: assign/subscribe, poll, acknowledgements, seek,
-//                      pause; and fetching (one Fetch in flight per leader, prefetching while
-//                      the application works through what was handed out);
-//   consumer_group.cpp group membership (FindCoordinator, JoinGroup, SyncGroup, Heartbeat,
-//                      LeaveGroup, assignors, rebalance callbacks) and offsets (OffsetFetch on
-//                      assignment, OffsetCommit per the commit policy, ListOffsets resets).
+//   consumer/consumer_impl.cpp  the application side: slots, assign/subscribe, poll,
+//                               acknowledgements, seek, pause, close; the public object;
+//   consumer/fetcher.cpp        fetching (one Fetch in flight per leader, prefetching while the
+//                               application works through what was handed out);
+//   consumer/start_offsets.cpp  a partition's start offset (OffsetFetch on assignment,
+//                               ListOffsets for auto.offset.reset);
+//   group/coordinator.cpp       FindCoordinator, and the consumer's fatal group error;
+//   group/classic_join.cpp      classic membership (JoinGroup, SyncGroup, Heartbeat, LeaveGroup,
+//                               assignors, rebalance callbacks, revocation);
+//   group/consumer_member.cpp   KIP-848 membership (ConsumerGroupHeartbeat);
+//   group/offset_commit.cpp     OffsetCommit per the commit policy, commit()/committed() and the
+//                               acknowledgement waiters.
 // Everything runs on the consumer's executor; nothing here locks.
 //
 // A partition's life: assigned (a slot, with a new incarnation) -> its start offset resolved
@@ -103,7 +109,7 @@ public:
     void close(commit_handler h);
     void shutdown();  // the destructor's path: abort everything, no commits
 
-    // --- consumer_impl.cpp: fetching ---
+    // --- fetcher.cpp ---
     void schedule_fetch();
     void fetch_round();
     void send_fetch(std::int32_t leader, const std::vector<std::uint32_t>& slots);
@@ -111,22 +117,26 @@ public:
                            std::error_code ec, protocol::bytes_view frame, std::int16_t version);
     protocol::FetchRequest fetch_request(const fetch_plan& plan) const;
     void close_fetch_sessions(std::function<void()> then);
+
+    // --- consumer_impl.cpp: poll and slots ---
     void try_complete_poll();
     void finish_poll(std::error_code ec);
-
-    // --- slots ---
     std::uint32_t slot_for(const std::string& topic, std::int32_t partition);
     partition_slot* find_slot(const topic_partition& tp);
     const partition_slot* find_slot(const topic_partition& tp) const;
     void add_partition(const topic_partition& tp, std::int64_t start);
     void remove_partition(const topic_partition& tp);
     void drop_buffered(partition_slot& s);
+    std::vector<topic_partition> owned() const;
+    void check_topics_exist(std::vector<std::string> topics, clock::time_point deadline);
 
-    // --- consumer_group.cpp: offsets ---
+    // --- start_offsets.cpp ---
     void resolve_offsets();
     void resolve_offsets_later();  // after retry.backoff.ms
     void fetch_committed_offsets(std::vector<std::uint32_t> slots);
     void list_offsets(std::vector<std::uint32_t> slots);
+
+    // --- group/offset_commit.cpp ---
     void on_acked(partition_slot& s);
     void schedule_commit();
     void commit_marked();
@@ -134,9 +144,12 @@ public:
     void complete_ack_waiters(std::error_code ec);
     void arm_commit_timer();
 
-    // --- consumer_group.cpp: membership ---
+    // --- group/coordinator.cpp ---
     void with_coordinator(std::function<void(std::error_code)> then);
     void coordinator_lost();
+    void set_fatal(std::error_code ec);
+
+    // --- group/classic_join.cpp: classic membership ---
     void join_group();
     void sync_group(std::vector<std::pair<std::string, std::vector<std::uint8_t>>> assignments);
     void on_sync(std::error_code ec, std::int16_t error, protocol::bytes_view assignment);
@@ -149,12 +162,9 @@ public:
     static classic_membership::options classic_options(const consumer_config& cfg);
     void heartbeat();
     void leave_group(std::function<void()> then);
-    void set_fatal(std::error_code ec);
-    std::vector<topic_partition> owned() const;
     void arm_poll_interval_timer();
-    void check_topics_exist(std::vector<std::string> topics, clock::time_point deadline);
 
-    // --- consumer_member.cpp: KIP-848 membership (group.protocol=consumer) ---
+    // --- group/consumer_member.cpp: KIP-848 membership (group.protocol=consumer) ---
     bool consumer_protocol() const noexcept { return cfg_.group_protocol == group_protocol_kind::consumer; }
     void member_join();
     void member_schedule();

@@ -1,3 +1,5 @@
+// fetch_session's rules (see fetch_session.hpp): planning each Fetch of a KIP-227 session,
+// reading its answer, restarting and closing the session.
 #include "consumer/fetch_session.hpp"
 
 #include <algorithm>

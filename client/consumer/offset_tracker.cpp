@@ -1,3 +1,5 @@
+// offset_tracker (see offset_tracker.hpp): learning fetched offsets and acknowledgements, and
+// advancing the committable offset past every finished record.
 #include "consumer/offset_tracker.hpp"
 
 namespace kwire::client::detail {

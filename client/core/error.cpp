@@ -1,3 +1,4 @@
+// The client_errc error category: its name and each code's message.
 #include "kwire/client/error.hpp"
 
 #include "net/sasl.hpp"

@@ -1,3 +1,4 @@
+// run_spinning (see kwire/client/run.hpp): busy-polling an io_context before blocking.
 #include "kwire/client/run.hpp"
 
 #include <boost/asio/io_context.hpp>

@@ -1,3 +1,5 @@
+// The classic protocol's partition assignors (range, roundrobin, cooperative-sticky) as pure
+// functions, and diff_assignment for cooperative rebalances.
 #include "kwire/client/assignor.hpp"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// classic_membership (see classic_membership.hpp): the classic group protocol's requests and what
+// each JoinGroup, SyncGroup, Heartbeat or LeaveGroup answer means, without I/O.
 #include "group/classic_membership.hpp"
 
 #include "kwire/protocol/error.hpp"

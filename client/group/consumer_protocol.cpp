@@ -1,3 +1,5 @@
+// The consumer protocol's subscription and assignment bytes (see consumer_protocol.hpp):
+// encoding, decoding, and cooperative-sticky's generation in the user data.
 #include "group/consumer_protocol.hpp"
 
 #include <set>

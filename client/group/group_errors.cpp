@@ -1,3 +1,4 @@
+// classify_group_error: what a group member does about each classic group protocol error.
 #include "group/group_errors.hpp"
 
 #include "kwire/protocol/error.hpp"

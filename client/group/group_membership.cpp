@@ -1,3 +1,5 @@
+// group_membership (see group_membership.hpp): the KIP-848 member's heartbeats, what each answer
+// means, fencing, and reconciliation of its assignment, without I/O.
 #include "group/group_membership.hpp"
 
 #include "kwire/client/error.hpp"

@@ -154,6 +154,7 @@ private:
     void tls_handshake();
     void start_protocol();
     void handshake(std::int16_t version);
+    // SASL and re-authentication (broker_sasl.cpp)
     void start_sasl();
     void sasl_handshake(const oauth_token* token);
     void sasl_exchange(std::vector<std::uint8_t> send, std::int16_t version);

@@ -1,3 +1,5 @@
+// broker_session (see broker_session.hpp): the negotiated API versions, matching response frames
+// to requests in order, deadlines, and failing what is in flight.
 #include "net/broker_session.hpp"
 
 #include <algorithm>

@@ -1,3 +1,5 @@
+// The cluster (see cluster.hpp): a connection per broker, the metadata cache and its coalesced
+// refreshes, leader updates, and topic creation for allow.auto.create.topics.
 #include "net/cluster.hpp"
 
 #include <algorithm>

@@ -1,3 +1,4 @@
+// frame_reader (see frame_reader.hpp): cutting a broker's byte stream into response frames.
 #include "net/frame_reader.hpp"
 
 #include <cstring>

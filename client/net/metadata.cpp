@@ -1,3 +1,5 @@
+// One-shot cluster metadata for tools (see kwire/client/metadata.hpp): a temporary cluster,
+// one Metadata request, the answer.
 #include "kwire/client/metadata.hpp"
 
 

@@ -1,3 +1,5 @@
+// dns_resolver (see resolver.hpp): c-ares driven by the user's executor, its sockets watched
+// through Asio.
 #include "net/resolver.hpp"
 
 #include <ares.h>

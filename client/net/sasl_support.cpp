@@ -1,3 +1,5 @@
+// What the SASL mechanisms share (see sasl_support.hpp): wiping secrets, strict base64, ASCII
+// and UTF-8 checks.
 #include "net/sasl_support.hpp"
 
 #include "net/crypto.hpp"

@@ -1,3 +1,5 @@
+// classify_produce_result: what a partition's queue does with a Produce answer for one batch
+// (see partition_queue.hpp; partition_queue itself is a template, all in the header).
 #include "producer/partition_queue.hpp"
 
 #include "core/leadership_errors.hpp"

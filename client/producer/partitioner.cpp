@@ -1,3 +1,4 @@
+// The partitioners' shared hash: Kafka's murmur2 (see kwire/client/partitioner.hpp).
 #include "kwire/client/partitioner.hpp"
 
 #include <cstring>

@@ -1,6 +1,8 @@
 // The producer's inside. Split by role, as franz-go splits kgo:
 //   producer_impl.cpp  accumulating records into per-partition batches (linger, batch.size,
-//                      partitioners, buffer.memory, flush, delivery timeouts);
+//                      partitioners, buffer.memory, compression offload, topic metadata);
+//   delivery.cpp       a record's end: completing records and batches, delivery timeouts,
+//                      flush, cancellation of a send, close and abort;
 //   sink.cpp           draining sealed batches into one Produce request per broker, handling
 //                      responses, retries and the idempotent sequence state.
 // Everything runs on the producer's executor; nothing here locks.
@@ -160,6 +162,15 @@ private:
     void release_waiting(topic_state& t);
     /// Appends a record that waited (for metadata or buffer.memory), or parks it again.
     void append_parked(topic_state& t, owned_record o);
+    /// A drain on the next turn of the executor: sends made meanwhile share its requests.
+    void schedule_drain();
+    /// A record with no linger is ready. Inside send(), an idle producer writes it before
+    /// returning (no turn of the executor, and no request in flight it could share); otherwise
+    /// it waits for the drain already due (a response's, or a scheduled one) and shares it.
+    void drain_soon();
+    void arm_linger_timer();
+
+    // --- a record's end (delivery.cpp) ---
     /// `n` records of flush generation `generation` are complete.
     void forget(std::uint64_t generation, std::size_t n) noexcept;
     void complete(record_done& r, std::error_code ec, delivery d);
@@ -169,13 +180,6 @@ private:
     void fail_now(record_done& r, std::error_code ec);
     void complete_batch(produce_batch& b, std::error_code ec, std::int32_t partition, std::int64_t base_offset,
                         std::int64_t log_append_time);
-    /// A drain on the next turn of the executor: sends made meanwhile share its requests.
-    void schedule_drain();
-    /// A record with no linger is ready. Inside send(), an idle producer writes it before
-    /// returning (no turn of the executor, and no request in flight it could share); otherwise
-    /// it waits for the drain already due (a response's, or a scheduled one) and shares it.
-    void drain_soon();
-    void arm_linger_timer();
     void arm_expiry_timer();
     void expire(clock::time_point now);
     void check_flushes();

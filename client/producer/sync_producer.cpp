@@ -1,3 +1,5 @@
+// sync_producer (see kwire/client/sync_producer.hpp): a producer on its own io_context and
+// thread; send returns a future, flush blocks, the destructor closes.
 #include "kwire/client/sync_producer.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
