@@ -1,5 +1,5 @@
 // One broker connection's state machine: resolve, connect (every resolved address in turn), the
-// TLS handshake (OpenSSL context setup here; the mbedTLS backend's in tls_mbedtls.cpp),
+// TLS handshake (the contexts are made in tls_openssl.cpp or tls_mbedtls.cpp),
 // ApiVersions, then reading, writing, deadlines, failure and reconnection. SASL is in
 // broker_sasl.cpp; broker_connection.hpp says how requests wait and fail.
 #include "net/broker_connection.hpp"
@@ -17,18 +17,18 @@
 #define KWIRE_TLS_MBEDTLS 0
 #endif
 #if KWIRE_WITH_TLS && !KWIRE_TLS_MBEDTLS
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <boost/asio/ssl.hpp>
+
+#include "net/tls_openssl.hpp"
 #elif KWIRE_WITH_TLS
 #include "net/tls_mbedtls.hpp"
 #endif
 
 #include <algorithm>
 #include <atomic>
-#include <filesystem>
 #include <optional>
 
 #include "kwire/protocol/messages/api_versions.hpp"
@@ -51,49 +51,9 @@ bool is_ip_literal(const std::string& host) {
     return !ec;
 }
 
-/// The TLS client context for a connection: TLS 1.2 at least, the broker's chain verified against
-/// the configured CAs (or the system store), an optional client certificate (mutual TLS).
-std::shared_ptr<ssl::context> make_tls_context(const tls_config& t, std::error_code& ec) {
-    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
-    SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);
-    ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
-    boost::system::error_code e;
-    if (!t.ca_pem.empty()) ctx->add_certificate_authority(net::buffer(t.ca_pem), e);
-    if (!e && !t.ca_location.empty()) {
-        std::error_code fs_ec;
-        if (std::filesystem::is_directory(t.ca_location, fs_ec)) ctx->add_verify_path(t.ca_location, e);
-        else ctx->load_verify_file(t.ca_location, e);
-    }
-    if (!e && t.ca_pem.empty() && t.ca_location.empty()) ctx->set_default_verify_paths(e);
-    if (!e && !t.key_password.empty())
-        ctx->set_password_callback([pw = t.key_password](std::size_t, ssl::context::password_purpose) { return pw; },
-                                   e);
-    if (!e && !t.certificate_location.empty()) ctx->use_certificate_chain_file(t.certificate_location, e);
-    if (!e && !t.key_location.empty()) ctx->use_private_key_file(t.key_location, ssl::context::pem, e);
-    if (!e && !t.key_location.empty() && SSL_CTX_check_private_key(ctx->native_handle()) != 1)
-        e = boost::system::error_code(static_cast<int>(::ERR_get_error()), net::error::get_ssl_category());
-    if (e) {
-        ec = make_error_code(client_errc::tls_setup_failed);
-        return nullptr;
-    }
-    ctx->set_verify_mode(ssl::verify_peer);
-    return ctx;
-}
-
-/// A TLS handshake that fails because the other side does not speak TLS (a plaintext listener
-/// closes on the ClientHello, whose first bytes it reads as a ~350 MB length, or answers in
-/// plaintext) says so, instead of a generic SSL error.
-std::error_code classify_tls_error(const boost::system::error_code& ec) {
-    if (ec == net::error::eof || ec == ssl::error::stream_truncated || ec == net::error::connection_reset)
-        return make_error_code(client_errc::plaintext_on_tls);
-    if (ec.category() == net::error::get_ssl_category()) {
-        const auto reason = ERR_GET_REASON(static_cast<unsigned long>(ec.value()));
-        if (reason == SSL_R_WRONG_VERSION_NUMBER || reason == SSL_R_PACKET_LENGTH_TOO_LONG ||
-            reason == SSL_R_UNKNOWN_PROTOCOL)
-            return make_error_code(client_errc::plaintext_on_tls);
-    }
-    return ec;
-}
+// The context and the classification of a handshake that meets plaintext: tls_openssl.{hpp,cpp}.
+using ossl::classify_tls_error;
+using ossl::make_tls_context;
 #elif KWIRE_WITH_TLS
 // KWIRE_TLS_BACKEND=mbedtls: the context, the stream and the same classification of a handshake
 // that meets plaintext live in tls_mbedtls.{hpp,cpp}.
