@@ -242,7 +242,9 @@ std::int64_t resume_point(const kwire::peers::mock_cluster& mc, const std::strin
     driver d(c);
     d.on = [](const kwire::consumer_record&) {};
     d.start();
-    if (!run_until(io, [&] { return d.count() > 0 || d.error; }, 20s) || d.error)
+    // The crashed member stays in the group until its session ends, and the mock's rounds wait
+    // session.timeout.ms - 1 s for it: about 14 s on a quiet machine before the partition is ours.
+    if (!run_until(io, [&] { return d.count() > 0 || d.error; }, 45s) || d.error)
         throw std::runtime_error("no record after restart: " + d.error.message());
     return std::get<2>(d.seen.front());
 }
