@@ -118,7 +118,7 @@ int topics_describe(std::span<const std::string_view> args) {
     for (std::size_t i = 0; i < described.size(); ++i) {
         const auto& t = described[i];
         const auto* cfg = configs_of(t.name);
-        const std::error_code cfg_error = cfg ? cfg->error : configs.first;
+        const std::error_code cfg_error = cfg ? std::error_code(cfg->error) : configs.first;
         if (t.error) {
             std::fprintf(stderr, "kwire: topic '%s': %s\n", t.name.c_str(), describe_error(t.error).c_str());
             code = exit_failure;

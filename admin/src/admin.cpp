@@ -135,7 +135,7 @@ public:
     static Result result(const Key& k, std::error_code ec, std::string message = {}) {
         Result r{};
         set_key(r, k);
-        r.error = ec;
+        r.error = client::detail::api_error(ec);
         if constexpr (requires { r.message; }) r.message = std::move(message);
         return r;
     }
@@ -1003,7 +1003,7 @@ public:
     }
     void answered(std::size_t index, std::error_code ec) {
         prepare();
-        out_[index].error = ec;
+        out_[index].error = client::detail::api_error(ec);
     }
     /// One entry per broker, "timed out" until it answers.
     void prepare() {
@@ -1102,7 +1102,7 @@ void start_group_lag(impl_ptr impl, std::string group, handler<group_lag_signatu
                                            l.end_offset = ends[i].offset;
                                            if (!l.error) l.error = ends[i].error;
                                        } else if (!l.error) {
-                                           l.error = ec2;
+                                           l.error = client::detail::api_error(ec2);
                                        }
                                        if (!l.error && l.committed >= 0 && l.end_offset >= 0)
                                            l.lag = std::max<std::int64_t>(0, l.end_offset - l.committed);

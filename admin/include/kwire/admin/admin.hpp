@@ -15,7 +15,8 @@
 // Results are per item: one failing topic, partition or group does not hide the others' outcome.
 // The call's own error_code says whether the call could be made at all (no broker reachable, the
 // brokers lack the API, default.api.timeout.ms passed before any answer); each item carries its
-// own error (a `kafka` category code such as TOPIC_ALREADY_EXISTS, or a client error). Retriable
+// own error, a boost::system::error_code like the call's (a `kafka` category code such as
+// TOPIC_ALREADY_EXISTS, or a client error). Retriable
 // errors (NOT_CONTROLLER, NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, NOT_LEADER_OR_FOLLOWER,
 // a lost connection, ...) are retried with backoff (retry.backoff.ms up to retry.backoff.max.ms)
 // until default.api.timeout.ms has passed since the call started.
@@ -90,7 +91,7 @@ struct create_topics_options {
 /// One topic's (or one partition's, or one group's) outcome.
 struct topic_result {
     std::string name{};
-    std::error_code error{};
+    boost::system::error_code error{};
     std::string message{};  ///< the broker's error message, if it sent one
 };
 
@@ -107,12 +108,12 @@ struct partition_description {
     std::vector<std::int32_t> replicas{};
     std::vector<std::int32_t> isr{};
     std::vector<std::int32_t> offline{};
-    std::error_code error{};
+    boost::system::error_code error{};
 };
 
 struct topic_description {
     std::string name{};
-    std::error_code error{};  ///< e.g. UNKNOWN_TOPIC_OR_PARTITION
+    boost::system::error_code error{};  ///< e.g. UNKNOWN_TOPIC_OR_PARTITION
     bool internal = false;
     std::vector<partition_description> partitions{};  ///< sorted by id
 };
@@ -157,7 +158,7 @@ struct config_entry {
 
 struct config_description {
     config_resource resource{};
-    std::error_code error{};
+    boost::system::error_code error{};
     std::string message{};
     std::vector<config_entry> entries{};
 };
@@ -178,7 +179,7 @@ struct resource_alterations {
 
 struct resource_result {
     config_resource resource{};
-    std::error_code error{};
+    boost::system::error_code error{};
     std::string message{};
 };
 
@@ -198,7 +199,7 @@ struct offset_query {
 
 struct listed_offset {
     topic_partition tp{};
-    std::error_code error{};
+    boost::system::error_code error{};
     std::int64_t offset = -1;  ///< -1: no record at or after the timestamp
     std::int64_t timestamp = -1;
     std::int32_t leader_epoch = -1;
@@ -211,13 +212,13 @@ struct delete_records_request {
 
 struct deleted_records {
     topic_partition tp{};
-    std::error_code error{};
+    boost::system::error_code error{};
     std::int64_t low_watermark = -1;
 };
 
 struct partition_result {
     topic_partition tp{};
-    std::error_code error{};
+    boost::system::error_code error{};
 };
 
 // --- groups ----------------------------------------------------------------------------------
@@ -236,12 +237,12 @@ struct member_description {
     std::string client_host{};
     /// Decoded from the ConsumerProtocol assignment (protocol type "consumer"), sorted.
     std::vector<topic_partition> assignment{};
-    std::error_code assignment_error{};  ///< set when the assignment bytes could not be decoded
+    boost::system::error_code assignment_error{};  ///< set when the assignment bytes could not be decoded
 };
 
 struct group_description {
     std::string group_id{};
-    std::error_code error{};
+    boost::system::error_code error{};
     std::string state{};          ///< Empty, Stable, PreparingRebalance, CompletingRebalance, Dead
     std::string protocol_type{};  ///< "consumer"
     std::string protocol{};       ///< the assignor, e.g. "range"
@@ -251,12 +252,12 @@ struct group_description {
 
 struct group_result {
     std::string group_id{};
-    std::error_code error{};
+    boost::system::error_code error{};
 };
 
 struct committed_offset {
     topic_partition tp{};
-    std::error_code error{};
+    boost::system::error_code error{};
     std::int64_t offset = -1;  ///< -1: nothing committed
     std::int32_t leader_epoch = -1;
     std::optional<std::string> metadata{};
@@ -264,7 +265,7 @@ struct committed_offset {
 
 struct partition_lag {
     topic_partition tp{};
-    std::error_code error{};
+    boost::system::error_code error{};
     std::int64_t committed = -1;   ///< -1: nothing committed
     std::int64_t end_offset = -1;  ///< the high watermark
     std::int64_t lag = -1;         ///< end_offset - committed, or -1 when either is unknown
@@ -295,7 +296,7 @@ struct api_version_range {
 struct broker_api_versions {
     std::int32_t node_id = -1;
     std::string address{};
-    std::error_code error{};
+    boost::system::error_code error{};
     std::vector<api_version_range> apis{};  ///< sorted by key
 };
 
