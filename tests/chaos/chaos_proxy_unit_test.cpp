@@ -14,8 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "blocking_connection.hpp"
 #include "kcat.hpp"
 #include "kwire/client/producer.hpp"
+#include "kwire/protocol/messages/join_group.hpp"
 #include "mock_cluster.hpp"
 #include "support_chaos_proxy.hpp"
 
@@ -236,6 +238,37 @@ INSTANTIATE_TEST_SUITE_P(EachKind, ChaosProxyFault,
                                            chaos_fault::kill_answer_lost, chaos_fault::delay,
                                            chaos_fault::partial_write),
                          [](const auto& param) { return std::string(kwire::test::to_string(param.param)); });
+
+/// The member id a first JoinGroup (no member id) through a proxy in front of the mock is given.
+std::string first_member_id(bool name_new_members, const std::string& group) {
+    kwire::peers::mock_cluster mc(1);
+    chaos_settings s;
+    s.fault_probability = 0;
+    s.name_new_members = name_new_members;
+    chaos_proxy proxy(mc.broker_addresses(), s);
+    kwire::protocol::JoinGroupRequest join;
+    join.group_id = group;
+    join.session_timeout_ms = 6000;
+    join.rebalance_timeout_ms = 6000;
+    join.protocol_type = "consumer";
+    auto& p = join.protocols.emplace_back();
+    p.name = "range";
+    kwire::peers::blocking_connection conn(proxy.addresses().front(), 15s);
+    const auto joined = conn.call(join, 5);  // the mock answers after its first rebalance delay (3 s)
+    EXPECT_EQ(joined.error_code, 0);
+    return joined.member_id;
+}
+
+TEST(ChaosProxy, NamesNewMembersWhenAskedSoThatNamesAreNeverReused) {
+    // The mock names a member after its heap address, which comes back after an expiry
+    // (support_group_clusters.hpp); the proxy's names never do.
+    const auto named = first_member_id(true, "named");
+    EXPECT_EQ(named.rfind("chaos-member-", 0), 0u) << named;
+    EXPECT_NE(first_member_id(true, "named-again"), named);
+    const auto own = first_member_id(false, "own");
+    EXPECT_FALSE(own.empty());
+    EXPECT_NE(own.rfind("chaos-member-", 0), 0u) << own;
+}
 
 TEST(ChaosProxy, PauseStopsTheFaultsAndResumeBringsThemBack) {
     if (!kwire::peers::program_available("kcat")) GTEST_SKIP() << "kcat not installed";

@@ -56,6 +56,7 @@ std::string chaos_settings::describe() const {
         out << " spared=";
         for (std::size_t i = 0; i < spared_api_keys.size(); ++i) out << (i ? "," : "") << spared_api_keys[i];
     }
+    if (name_new_members) out << " names_members";
     return out.str();
 }
 

@@ -17,6 +17,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +29,7 @@
 
 #include "mock_cluster.hpp"
 #include "kwire/protocol/frame.hpp"
+#include "kwire/protocol/messages/join_group.hpp"
 #include "kwire/protocol/messages/consumer_group_heartbeat.hpp"
 #include "kwire/protocol/messages/heartbeat.hpp"
 #include "support_address_rewrite.hpp"
@@ -200,11 +202,27 @@ struct chaos_proxy::impl {
         kill(l, d.reset_client, d.reset_broker);
     }
 
+    /// name_new_members: a JoinGroup without a member id leaves with a name never used before.
+    void name_new_member(std::vector<std::uint8_t>& frame) {
+        if (!owner.settings_.name_new_members || frame.size() < 8 || load_i16(frame.data() + 4) != 11) return;
+        protocol::JoinGroupRequest req;
+        protocol::request_header h;
+        if (protocol::decode_request(protocol::bytes_view(frame.data() + 4, frame.size() - 4), req, &h) ||
+            !req.member_id.empty())
+            return;
+        static std::atomic<std::uint64_t> named{0};
+        req.member_id = "chaos-member-" + std::to_string(++named);
+        std::vector<std::uint8_t> renamed;
+        if (!protocol::encode_request(renamed, req, h.api_version, h.correlation_id, h.client_id))
+            frame = std::move(renamed);
+    }
+
     net::awaitable<void> pump_requests(std::shared_ptr<link> l) {
         std::vector<std::uint8_t> frame;
         while (!l->dead) {
             if (!co_await read_frame(l->client, frame)) co_return end(*l);
             if (l->dead) co_return;
+            name_new_member(frame);
             std::int32_t correlation = -1;
             if (frame.size() >= 12) {
                 correlation = static_cast<std::int32_t>(load_u32(frame.data() + 8));

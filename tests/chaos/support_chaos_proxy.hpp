@@ -67,6 +67,10 @@ struct chaos_settings {
     /// Requests of these API keys are never faulted, and no connection is killed while one of
     /// them awaits its answer: for peers that cannot take it (see support_group_clusters.hpp).
     std::vector<std::int16_t> spared_api_keys;
+    /// A JoinGroup without a member id gets one from the proxy ("chaos-member-N", never reused)
+    /// before the broker sees it: for peers whose own member ids can repeat (see
+    /// support_group_clusters.hpp). The broker then knows the member by that name.
+    bool name_new_members = false;
     int max_delay_ms = 20;
     int max_chunks = 8;
     int max_chunk_pause_us = 2000;
@@ -78,7 +82,8 @@ struct chaos_settings {
             if (k == api_key) return true;
         return false;
     }
-    /// "seed=S p=P faults=a,b,... reset_share=R grace=G delay<=Dms chunks<=C pause<=Uus [spared=k,...]"
+    /// "seed=S p=P faults=a,b,... reset_share=R grace=G delay<=Dms chunks<=C pause<=Uus [spared=k,...]
+    /// [names_members]"
     std::string describe() const;
 };
 

@@ -36,6 +36,7 @@ public:
     std::vector<std::string> brokers() const override { return mc_.broker_addresses(); }
     std::vector<std::string> member_properties() const override { return {}; }
     std::vector<std::int16_t> spared_api_keys() const override { return {11, 14}; }  // JoinGroup, SyncGroup
+    bool needs_member_names() const override { return true; }
 
     // Straight to the mock (no chaos), one partition named per record, so the records of a
     // partition are stored in the order given.

@@ -200,6 +200,7 @@ group_run_result run_group_scenario(const group_scenario& s, group_cluster& clus
     cs.fault_probability = rs.fault_probability;
     cs.reset_share = rs.reset_share;
     cs.spared_api_keys = cluster.spared_api_keys();
+    cs.name_new_members = cluster.needs_member_names();
     chaos_proxy proxy(cluster.brokers(), cs);
     out.proxy_settings = proxy.describe();
 
