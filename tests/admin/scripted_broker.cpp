@@ -154,6 +154,11 @@ void scripted_cluster::with_api(std::int16_t api_key, std::int16_t min_version, 
     extra_apis_[api_key] = {min_version, max_version};
 }
 
+void scripted_cluster::with_feature(const std::string& name, std::int16_t level) {
+    std::lock_guard lock(mutex_);
+    features_[name] = level;
+}
+
 std::vector<scripted_request> scripted_cluster::requests() const {
     std::lock_guard lock(mutex_);
     return log_;
@@ -221,11 +226,13 @@ std::optional<std::vector<std::uint8_t>> scripted_cluster::answer(const scripted
     script s;
     std::vector<std::int16_t> hidden;
     std::map<std::int16_t, std::pair<std::int16_t, std::int16_t>> extra;
+    std::map<std::string, std::int16_t> features;
     {
         std::lock_guard lock(mutex_);
         if (auto it = scripts_.find(req.api_key); it != scripts_.end()) s = it->second;
         hidden = hidden_;
         extra = extra_apis_;
+        features = features_;
     }
     if (s) return s(req);
     if (req.api_key == kp::ApiVersionsRequest::api_key) {
@@ -242,6 +249,11 @@ std::optional<std::vector<std::uint8_t>> scripted_cluster::answer(const scripted
         for (const auto& [key, range] : extra)
             if (std::find(hidden.begin(), hidden.end(), key) == hidden.end())
                 resp.api_keys.push_back({key, range.first, range.second, {}});
+        for (const auto& [name, level] : features) {
+            resp.supported_features.push_back({name, 0, level, {}});
+            resp.finalized_features.push_back({name, level, level, {}});
+        }
+        if (!features.empty()) resp.finalized_features_epoch = 1;
         // An ApiVersions request at a version the broker lacks gets a v0 answer (as Kafka does).
         auto r = req;
         if (r.version > kp::ApiVersionsRequest::max_version) r.version = 0;

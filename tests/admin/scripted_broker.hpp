@@ -83,6 +83,8 @@ public:
     void without_api(std::int16_t api_key);
     /// Adds an API to the built-in ApiVersions answer (or changes its range).
     void with_api(std::int16_t api_key, std::int16_t min_version, std::int16_t max_version);
+    /// A finalized feature in the built-in ApiVersions answer (v3+), e.g. transaction.version 2.
+    void with_feature(const std::string& name, std::int16_t level);
     /// A FindCoordinator answer naming broker `node` as every key's coordinator, after answering
     /// with each of `errors` first (COORDINATOR_NOT_AVAILABLE, ...).
     script coordinator_is(int node, std::vector<std::int16_t> errors = {}) const;
@@ -113,6 +115,7 @@ private:
     std::map<std::int16_t, script> scripts_;
     std::vector<std::int16_t> hidden_;
     std::map<std::int16_t, std::pair<std::int16_t, std::int16_t>> extra_apis_;
+    std::map<std::string, std::int16_t> features_;
     std::map<std::pair<std::string, int>, int> leaders_;  // set_leader's moves
     std::vector<scripted_request> log_;
     std::atomic<bool> stopping_{false};

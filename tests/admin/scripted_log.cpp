@@ -58,12 +58,12 @@ std::vector<std::uint8_t> build_batch(const std::vector<std::string>& values) {
 
 /// A control batch: one record whose key is {version 0, type 0 abort / 1 commit} and value
 /// {version 0, coordinator epoch 0}, with the control attribute set (and the CRC redone).
-std::vector<std::uint8_t> build_marker(std::int64_t producer_id, bool commit) {
+std::vector<std::uint8_t> build_marker(std::int64_t producer_id, std::int16_t epoch, bool commit) {
     std::vector<std::uint8_t> out;
     kc::batch_builder b;
     kc::batch_options o;
     o.producer_id = producer_id;
-    o.producer_epoch = 0;
+    o.producer_epoch = epoch;
     o.base_sequence = -1;
     o.transactional = true;
     b.begin(out, o);
@@ -119,15 +119,17 @@ std::int64_t scripted_log::append_raw(const std::string& topic, int partition, s
 }
 
 std::int64_t scripted_log::end_transaction(const std::string& topic, int partition, std::int64_t producer_id,
-                                           bool commit) {
+                                           bool commit, std::int16_t epoch) {
     std::lock_guard lock(mutex_);
     auto& log = logs_[{topic, partition}];
     const auto it = log.open.find(producer_id);
-    if (it == log.open.end()) throw std::runtime_error("scripted_log: no open transaction");
-    const auto first = it->second;
-    log.open.erase(it);
-    const auto marker = append_locked(topic, partition, build_marker(producer_id, commit));
-    if (!commit) log.aborted.push_back({producer_id, first, marker});
+    // A partition added to a transaction that wrote nothing to it still gets its marker, as a
+    // coordinator writes one to every partition of the transaction.
+    const bool wrote = it != log.open.end();
+    const std::int64_t first = wrote ? it->second : -1;
+    if (wrote) log.open.erase(it);
+    const auto marker = append_locked(topic, partition, build_marker(producer_id, epoch, commit));
+    if (!commit && wrote) log.aborted.push_back({producer_id, first, marker});
     return marker;
 }
 

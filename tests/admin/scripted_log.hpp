@@ -48,9 +48,11 @@ public:
     /// its base offset is rewritten to the log's end (not covered by the CRC). A transactional
     /// batch opens its producer's transaction as above. Returns the base offset.
     std::int64_t append_raw(const std::string& topic, int partition, std::vector<std::uint8_t> bytes);
-    /// Writes the control marker (COMMIT or ABORT) ending `producer_id`'s open transaction on the
-    /// partition. Returns the marker's offset.
-    std::int64_t end_transaction(const std::string& topic, int partition, std::int64_t producer_id, bool commit);
+    /// Writes the control marker (COMMIT or ABORT, with the producer epoch given) ending
+    /// `producer_id`'s transaction on the partition -- also where it wrote nothing. Returns the
+    /// marker's offset.
+    std::int64_t end_transaction(const std::string& topic, int partition, std::int64_t producer_id, bool commit,
+                                 std::int16_t epoch = 0);
 
     /// The partition's batches as stored (base offsets rewritten), oldest first.
     std::vector<std::vector<std::uint8_t>> batches(const std::string& topic, int partition) const;

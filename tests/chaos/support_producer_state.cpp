@@ -60,6 +60,14 @@ void producer_state_table::commit(std::int64_t producer_id, std::int16_t epoch, 
     entry.batches.push_back(batch);
 }
 
+void producer_state_table::end_marker(std::int64_t producer_id, std::int16_t epoch) {
+    auto& entry = entries_[producer_id];
+    if (entry.epoch != epoch) {
+        entry.batches.clear();
+        entry.epoch = epoch;
+    }
+}
+
 const producer_entry* producer_state_table::find(std::int64_t producer_id) const {
     const auto it = entries_.find(producer_id);
     return it == entries_.end() ? nullptr : &it->second;

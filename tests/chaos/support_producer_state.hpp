@@ -29,9 +29,11 @@
 // commit(...) records an appended batch: a different epoch first drops the retained batches
 // (maybeUpdateProducerEpoch), then the batch joins the window.
 //
-// Left out, as the client under test is neither transactional nor a follower: transactions
-// (currentTxnFirstOffset, markers, coordinator epochs, KIP-890 verification), producer-id
-// expiry, and the state's removal by retention or DeleteRecords.
+// end_marker(...) applies a transaction marker: its epoch becomes the producer's (a new one
+// drops the retained batches). Left out, as the client under test is not a follower:
+// currentTxnFirstOffset and coordinator epochs (the coordinator's rules, KIP-890 verification,
+// are support_txn_coordinator's), producer-id expiry, and the state's removal by retention or
+// DeleteRecords.
 #pragma once
 
 #include <cstdint>
@@ -87,6 +89,10 @@ public:
                           std::int32_t last_seq) const;
     /// Records a batch appended at offsets [first_offset, last_offset].
     void commit(std::int64_t producer_id, std::int16_t epoch, const retained_batch& batch);
+    /// A transaction marker of the producer at `epoch` (ProducerAppendInfo.appendEndTxnMarker):
+    /// a new epoch (transactions v2 bump it with every marker) forgets the retained batches, so
+    /// the producer's next batch starts at sequence 0.
+    void end_marker(std::int64_t producer_id, std::int16_t epoch);
 
     /// The producer's entry, if the partition has seen it.
     const producer_entry* find(std::int64_t producer_id) const;

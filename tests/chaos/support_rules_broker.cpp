@@ -68,6 +68,7 @@ rules_cluster::rules_cluster(int brokers) : cluster_(brokers) {
     log_ = scripted_log::start(cluster_, brokers);
     cluster_.on(kp::ProduceRequest::api_key, [this](const scripted_request& r) { return produce(r); });
     cluster_.on(kp::InitProducerIdRequest::api_key, [this](const scripted_request& r) { return init_producer_id(r); });
+    serve_transactions();
 }
 
 rules_counters rules_cluster::counters() const {
@@ -133,7 +134,7 @@ rules_cluster::response rules_cluster::produce(const scripted_request& req) {
                     pr.error_code = req.version >= first_version_with_topic_ids ? unknown_topic_id
                                                                                 : unknown_topic_or_partition;
                 else
-                    apply(name, p.index, req.node, p.records, pr);
+                    apply(name, p.index, req, p.records, pr);
                 any_error = any_error || pr.error_code != 0;
             }
         }
@@ -148,8 +149,8 @@ rules_cluster::response rules_cluster::produce(const scripted_request& req) {
     return scripted_cluster::respond(req, resp);
 }
 
-void rules_cluster::apply(const std::string& topic, int partition, int node, std::optional<kp::bytes_view> records,
-                          kp::ProduceResponse::PartitionProduceResponse& out) {
+void rules_cluster::apply(const std::string& topic, int partition, const scripted_request& req,
+                          std::optional<kp::bytes_view> records, kp::ProduceResponse::PartitionProduceResponse& out) {
     // Every version is held to v3's one-batch rule: kwire sends no older ones.
     // The error answer: LogAppendInfo.UNKNOWN_LOG_APPEND_INFO's offsets and times.
     out.base_offset = -1;
@@ -161,12 +162,18 @@ void rules_cluster::apply(const std::string& topic, int partition, int node, std
         ++counters_.invalid_records;
         return;
     }
-    if (cluster_.leader_of(topic, partition) != node) {
+    if (cluster_.leader_of(topic, partition) != req.node) {
         out.error_code = not_leader_or_follower;
         ++counters_.not_leader;
         return;
     }
     const auto& h = batch.header;
+    if (h.is_transactional()) {
+        if (auto err = check_transactional(topic, partition, h.producer_id, h.producer_epoch, req.version)) {
+            out.error_code = err;
+            return;
+        }
+    }
     auto& state = states_[{topic, partition}];
     const bool idempotent = h.producer_id >= 0;
     const auto last_seq = producer_state_table::last_sequence(h.base_sequence, h.last_offset_delta + 1);
@@ -206,7 +213,7 @@ rules_cluster::response rules_cluster::init_producer_id(const scripted_request& 
         resp.error_code = 42;  // INVALID_REQUEST, as the coordinator answers an empty one
         return scripted_cluster::respond(req, resp);
     }
-    if (r.transactional_id) return std::nullopt;  // no transaction coordinator here
+    if (r.transactional_id) return init_transactional_id(req, *r.transactional_id);
     {
         std::lock_guard lock(mutex_);
         ++counters_.init_producer_ids;

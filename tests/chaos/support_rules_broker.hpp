@@ -28,9 +28,19 @@
 // the new leader knows every producer the old one did, as a fully replicated follower does.
 //
 // InitProducerId without a transactional id answers a fresh producer id with epoch 0, whatever
-// id and epoch the request carries (TransactionCoordinator.handleInitProducerId). Transactions
-// are not spoken: an InitProducerId with a transactional id closes the connection (an empty one
-// gets INVALID_REQUEST, as from Kafka).
+// id and epoch the request carries (TransactionCoordinator.handleInitProducerId); an empty one
+// gets INVALID_REQUEST, as from Kafka.
+//
+// Transactions (support_rules_txn.cpp) follow Kafka's coordinator (support_txn_coordinator.hpp):
+// FindCoordinator with key type 1 names the transaction coordinator (broker 1 until
+// move_txn_coordinator; the others answer NOT_COORDINATOR), which answers InitProducerId with a
+// transactional id, AddPartitionsToTxn (v0-3), AddOffsetsToTxn, EndTxn and -- for the groups
+// -- TxnOffsetCommit (offsets held per producer until the marker, then committed or dropped;
+// committed_offsets shows them). Markers go into the log (scripted_log::end_transaction) and
+// into the partitions' producer states. A transactional batch is checked by the coordinator
+// first (v1: its partition must have been added). enable_transactions_v2() finalizes
+// transaction.version 2 and offers EndTxn v5 and TxnOffsetCommit v5; Produce v12+ then adds
+// partitions implicitly.
 //
 // Threads: each connection is served on its own thread; requests are applied one at a time
 // under one lock, so every answer reflects the log as it was when that request was applied.
@@ -50,6 +60,7 @@
 #include "scripted_broker.hpp"
 #include "scripted_log.hpp"
 #include "support_producer_state.hpp"
+#include "support_txn_coordinator.hpp"
 
 namespace kwire::test {
 
@@ -103,19 +114,56 @@ public:
     /// instead of NONE and the original offset.
     void set_duplicate_answer_error(bool answer_46);
 
+    // --- transactions ---
+    /// Transactions v2 (KIP-890): ApiVersions finalizes transaction.version 2.
+    void enable_transactions_v2();
+    /// Moves the transaction coordinator to broker `node` (the old one answers NOT_COORDINATOR).
+    void move_txn_coordinator(int node);
+    /// A consumer group member the group coordinator knows, for TxnOffsetCommit's generation
+    /// check (KIP-447): other members or generations get UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION.
+    void set_group_member(const std::string& group, const std::string& member, int generation);
+    /// The group's offsets committed by transactions (topic, partition -> offset).
+    std::map<std::pair<std::string, int>, std::int64_t> committed_offsets(const std::string& group) const;
+    /// The coordinator's state of a transactional id (nullopt: unknown).
+    std::optional<txn_entry> transaction(const std::string& id) const;
+    /// Called once with every AddPartitionsToTxn, AddOffsetsToTxn, EndTxn and TxnOffsetCommit
+    /// before it is handled; its fault applies as produce_hook's does (set it before the client
+    /// starts).
+    std::function<produce_fault(const scripted_request&)> txn_hook;
+
 private:
     using response = std::optional<std::vector<std::uint8_t>>;
     response produce(const scripted_request& req);
     response init_producer_id(const scripted_request& req);
     /// Applies one partition's records (lock held): the partition's answer.
-    void apply(const std::string& topic, int partition, int node, std::optional<kp::bytes_view> records,
+    void apply(const std::string& topic, int partition, const scripted_request& req, std::optional<kp::bytes_view> records,
                kp::ProduceResponse::PartitionProduceResponse& out);
+    // transactions (support_rules_txn.cpp)
+    void serve_transactions();
+    response find_coordinator(const scripted_request& req);
+    response init_transactional_id(const scripted_request& req, const std::string& id);
+    response add_partitions(const scripted_request& req);
+    response add_offsets(const scripted_request& req);
+    response end_txn(const scripted_request& req);
+    response txn_offset_commit(const scripted_request& req);
+    /// Writes markers into the log and the producer states, and settles the groups' offsets (lock held).
+    void write_markers(const txn_markers& m);
+    /// A transactional batch's verdict (lock held): NONE or the error.
+    std::int16_t check_transactional(const std::string& topic, int partition, std::int64_t pid, std::int16_t epoch,
+                                     std::int16_t produce_version);
 
     mutable std::mutex mutex_;
     std::map<std::pair<std::string, int>, producer_state_table> states_;
     rules_counters counters_;
     bool answer_46_ = false;
     std::int64_t next_producer_id_ = 1000;
+    txn_coordinator_rules txns_;
+    int txn_coordinator_ = 1;
+    bool transactions_v2_ = false;
+    std::map<std::string, std::pair<std::string, int>> group_members_;
+    std::map<std::string, std::map<std::pair<std::string, int>, std::int64_t>> committed_offsets_;
+    // (group, producer id) -> offsets waiting for the transaction's marker
+    std::map<std::pair<std::string, std::int64_t>, std::map<std::pair<std::string, int>, std::int64_t>> pending_offsets_;
     std::shared_ptr<scripted_log> log_;
     // Last: destroyed first, so its threads are joined before anything they use goes away.
     scripted_cluster cluster_;
