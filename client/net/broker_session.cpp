@@ -17,6 +17,14 @@ void api_version_table::assign(const protocol::ApiVersionsResponse& resp) {
         if (ranges_.size() <= at) ranges_.resize(at + 1);
         ranges_[at] = {k.min_version, k.max_version};
     }
+    features_.clear();
+    for (const auto& f : resp.finalized_features) features_.emplace_back(f.name, f.max_version_level);
+}
+
+std::int16_t api_version_table::feature(std::string_view name) const noexcept {
+    for (const auto& [n, level] : features_)
+        if (n == name) return level;
+    return 0;
 }
 
 std::int16_t api_version_table::pick(std::int16_t api_key, std::int16_t our_min, std::int16_t our_max) const noexcept {

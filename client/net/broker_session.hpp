@@ -16,7 +16,9 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "net/frame_reader.hpp"
@@ -38,6 +40,9 @@ public:
     /// The highest version in both [our_min, our_max] and the broker's range, or -1.
     std::int16_t pick(std::int16_t api_key, std::int16_t our_min, std::int16_t our_max) const noexcept;
     bool known() const noexcept { return !ranges_.empty(); }
+    /// The finalized level of a cluster feature (ApiVersions v3+), e.g. "transaction.version"
+    /// (KIP-890: 2 means transactions v2); 0 when the broker finalizes none.
+    std::int16_t feature(std::string_view name) const noexcept;
 
 private:
     struct range {
@@ -45,6 +50,7 @@ private:
         std::int16_t max = -1;
     };
     std::vector<range> ranges_;
+    std::vector<std::pair<std::string, std::int16_t>> features_;
 };
 
 class broker_session {

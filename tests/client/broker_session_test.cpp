@@ -170,3 +170,17 @@ TEST(BrokerSession, VersionTablePicksTheHighestCommonVersion) {
     EXPECT_EQ(t.pick(1, 0, 3), -1);   // no overlap: the broker's floor is above our ceiling
     EXPECT_EQ(t.pick(3, 0, 12), -1);  // an API the broker does not list
 }
+
+TEST(ApiVersionTable, KeepsTheFinalizedFeaturesTransactionsV2IsDecidedBy) {
+    kwire::protocol::ApiVersionsResponse resp;
+    resp.finalized_features.push_back({"transaction.version", 2, 2, {}});
+    resp.finalized_features.push_back({"metadata.version", 21, 1, {}});
+    kwire::client::detail::api_version_table t;
+    EXPECT_EQ(t.feature("transaction.version"), 0) << "nothing known yet";
+    t.assign(resp);
+    EXPECT_EQ(t.feature("transaction.version"), 2);
+    EXPECT_EQ(t.feature("metadata.version"), 21);
+    EXPECT_EQ(t.feature("group.version"), 0);
+    t.assign({});
+    EXPECT_EQ(t.feature("transaction.version"), 0) << "a new answer replaces the old";
+}
