@@ -225,6 +225,8 @@ const setting_table<producer_config>& producer_settings() {
                                                  1000000),
         broker_default_or_positive<std::int16_t>("topic.creation.default.replication.factor",
                                                  &P::topic_creation_replication_factor, 32767),
+        detail::text<P>("transactional.id", &P::transactional_id),
+        detail::duration<P>("transaction.timeout.ms", &P::transaction_timeout, 1),
     };
     return table;
 }
@@ -367,12 +369,16 @@ std::error_code validate(const producer_config& cfg, std::string* what) {
     // As the Java client: idempotence asked for explicitly cannot be had with weaker acks or more
     // than five requests in flight (the broker keeps five batches per producer to deduplicate).
     // Left at its default, those settings turn it off instead (producer_config::idempotent()).
-    if (cfg.enable_idempotence == true) {
+    // A transactional producer is idempotent whatever enable.idempotence's default would say.
+    const char* needs = cfg.transactional() ? "transactional.id" : "enable.idempotence=true";
+    if (cfg.transactional() && cfg.enable_idempotence == false)
+        return config_error(what, "transactional.id requires idempotence (got enable.idempotence=false)");
+    if (cfg.enable_idempotence == true || cfg.transactional()) {
         if (cfg.required_acks != acks::all)
-            return config_error(what, "enable.idempotence=true requires acks=all (got acks=" +
+            return config_error(what, std::string(needs) + " requires acks=all (got acks=" +
                                           std::string(acks_name(cfg.required_acks)) + ")");
         if (cfg.max_in_flight_per_connection > 5)
-            return config_error(what, "enable.idempotence=true requires max.in.flight.requests.per.connection at "
+            return config_error(what, std::string(needs) + " requires max.in.flight.requests.per.connection at "
                                       "most 5 (got " + std::to_string(cfg.max_in_flight_per_connection) + ")");
     }
     return {};

@@ -126,8 +126,20 @@ struct producer_config : connection_config {
     /// property name: it is an object. See producer.hpp.
     boost::asio::any_io_executor compression_executor{};
 
-    /// Whether the producer numbers its batches (enable.idempotence, resolved as described there).
+    /// transactional.id: makes the producer transactional (init_transactions, begin_transaction,
+    /// ...; see producer.hpp). Empty (the default): not transactional. It implies idempotence:
+    /// with enable.idempotence=false, acks other than all, or more than 5 requests in flight it
+    /// is a configuration error, as in the Java client.
+    std::string transactional_id;
+    /// transaction.timeout.ms: how long the coordinator lets a transaction stay open before it
+    /// aborts it (and fences this producer); at most the broker's transaction.max.timeout.ms.
+    milliseconds transaction_timeout{60000};
+
+    bool transactional() const noexcept { return !transactional_id.empty(); }
+    /// Whether the producer numbers its batches (enable.idempotence, resolved as described there;
+    /// always when transactional).
     bool idempotent() const noexcept {
+        if (transactional()) return true;
         return enable_idempotence.value_or(required_acks == acks::all && max_in_flight_per_connection <= 5);
     }
 };
