@@ -20,6 +20,7 @@ public:
             case txn_errc::transaction_in_progress: return "a transaction is already open";
             case txn_errc::operation_in_progress: return "another transactional call has not completed";
             case txn_errc::must_abort: return "the transaction failed earlier and must be aborted";
+            case txn_errc::aborted: return "the transaction was aborted before the record was sent";
         }
         return "unknown transaction error";
     }
@@ -89,7 +90,7 @@ const std::error_category& txn_error_class_category() noexcept {
 
 std::optional<txn_error_class> classify_transaction_error(const std::error_code& ec) noexcept {
     if (!ec || ec.category() == txn_category()) {
-        if (ec == txn_errc::must_abort) return txn_error_class::abortable;
+        if (ec == txn_errc::must_abort || ec == txn_errc::aborted) return txn_error_class::abortable;
         return std::nullopt;
     }
     if (ec.category() == kafka_category()) return classify_kafka(static_cast<kafka_errc>(ec.value()));

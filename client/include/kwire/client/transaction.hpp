@@ -14,7 +14,9 @@
 // (txn_errc) is in none of them: it leaves the producer as it was.
 #pragma once
 
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <system_error>
 
 namespace kwire::client {
@@ -27,6 +29,7 @@ enum class txn_errc {
     transaction_in_progress,  ///< a transaction is already open
     operation_in_progress,    ///< another transactional call has not completed
     must_abort,               ///< the transaction failed earlier (a record or a call): abort it
+    aborted,                  ///< a record of a transaction that was aborted before it was sent
 };
 
 /// What a caller does about an error from a transactional call.
@@ -44,6 +47,16 @@ inline std::error_code make_error_code(txn_errc e) noexcept { return {static_cas
 inline std::error_condition make_error_condition(txn_error_class c) noexcept {
     return {static_cast<int>(c), txn_error_class_category()};
 }
+
+/// What a transactional producer commits offsets for (KIP-447): the consumer's group and its
+/// membership at the time, so that the group coordinator refuses the offsets of a consumer that
+/// has been replaced (a zombie) -- consumer::group_metadata() gives it.
+struct consumer_group_metadata {
+    std::string group_id;
+    std::int32_t generation_id = -1;  ///< -1: no generation check (a consumer outside a group)
+    std::string member_id;
+    std::optional<std::string> group_instance_id;
+};
 
 /// The class of an error from a transactional call: fatal for fenced errors too (the condition
 /// `fenced` is the narrower test); none for success and for a txn_errc call-order mistake.
