@@ -159,6 +159,7 @@ void cluster::update_leader(std::string_view name, std::int32_t partition, std::
     for (auto& p : it->second.partitions) {
         // Only move forward: an older epoch is stale news.
         if (p.id == partition && (epoch < 0 || epoch >= p.leader_epoch)) {
+            if (p.leader != leader) ++leaders_version_;
             p.leader = leader;
             p.leader_epoch = epoch;
             p.error = 0;
@@ -211,6 +212,7 @@ void cluster::fetch(std::vector<std::string> topics, fetch_done done) {
 }
 
 void cluster::apply(const protocol::MetadataResponse& resp, std::int16_t version) {
+    ++leaders_version_;
     for (const auto& b : resp.brokers) add_broker({b.node_id, b.host, static_cast<std::uint16_t>(b.port), b.rack});
     if (version >= 2) cluster_id_ = resp.cluster_id;
     if (version >= 1) controller_id_ = resp.controller_id;

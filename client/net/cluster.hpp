@@ -96,6 +96,9 @@ public:
     /// A leader learned outside Metadata (KIP-951 CurrentLeader in Produce/Fetch responses).
     void update_leader(std::string_view topic, std::int32_t partition, std::int32_t leader, std::int32_t epoch);
     void add_broker(const broker_info& b);
+    /// Moves on whenever cached leaders or brokers may have changed (a Metadata answer applied,
+    /// a leader updated): the producer re-routes its partitions only when it differs.
+    std::uint64_t leaders_version() const noexcept { return leaders_version_; }
 
     void close();
 
@@ -114,6 +117,7 @@ private:
     std::optional<std::string> cluster_id_;
     std::int32_t controller_id_ = -1;
     std::size_t next_broker_ = 0;
+    std::uint64_t leaders_version_ = 0;
 
     net::steady_timer age_timer_;   // metadata.max.age.ms: refresh the cached topics this often
     bool age_timer_armed_ = false;

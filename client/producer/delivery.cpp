@@ -6,6 +6,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 
 namespace kwire::client::detail {
@@ -90,40 +91,42 @@ void producer_impl::arm_expiry_timer() {
     });
 }
 
+void producer_impl::list_waiting(topic_state& t) {
+    if (t.listed_waiting) return;
+    t.listed_waiting = true;
+    waiting_topics_.push_back(&t);
+}
+
+void producer_impl::watch_deadline(partition_state& p, clock::time_point deadline) {
+    // One live entry per partition, at its earliest deadline (batches mostly join in deadline
+    // order, so this is rarely a new entry); an entry whose time is not the partition's key is
+    // stale and skipped.
+    if (deadline >= p.expiry_key) return;
+    p.expiry_key = deadline;
+    deadlines_.push_back({deadline, &p});
+    std::push_heap(deadlines_.begin(), deadlines_.end(), std::greater<>{});
+}
+
 void producer_impl::expire(clock::time_point now) {
     // delivery.timeout.ms bounds the time from send() to its completion. Batches in flight wait
     // for their response (or request timeout); everything else past its deadline fails here.
-    for (auto& [name, t] : topics_) {
-        while (!t->waiting.empty() && t->waiting.front().deadline <= now) {
-            auto o = std::move(t->waiting.front());
-            t->waiting.pop_front();
-            if (o.cancelled) continue;
-            memory_used_ -= std::min<std::uint64_t>(memory_used_, o.memory);
-            record_done r{std::move(o.handler), o.timestamp, o.generation};
-            // A topic that never showed up is named as such; anything else is a timeout.
-            const bool unknown = t->last_error == kafka_errc::unknown_topic_or_partition;
-            complete(r, unknown ? t->last_error : make_error_code(client_errc::delivery_timed_out), {});
+    // A tick looks only at what is due: topics with records waiting for metadata, and the
+    // partitions whose earliest deadline has come.
+    if (!waiting_topics_.empty()) {
+        const auto topics = std::move(waiting_topics_);  // complete() may park records again
+        waiting_topics_.clear();
+        for (auto* t : topics) {
+            t->listed_waiting = false;
+            expire_waiting(*t, now);
+            if (!t->waiting.empty()) list_waiting(*t);
         }
-        if (!t->waiting.empty() && now >= t->next_metadata) request_metadata(*t);
-        for (auto& p : t->partitions) {
-            // In flight past the deadline too (as the Java client does): the answer may never
-            // come in time. Its outcome is unknown, so the idempotent producer must renumber.
-            for (auto& b : p.queue.take_expired_in_flight(now)) {
-                if (cfg_.idempotent()) bump_needed_ = true;
-                complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
-                const auto order = b->order;
-                expired_in_flight_.push_back({&p, order, std::move(b)});
-            }
-            while (auto b = p.queue.pop_expired(now)) {
-                if (cfg_.idempotent() && b->base_sequence >= 0) bump_needed_ = true;  // a sequence gap
-                complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
-            }
-            if (p.open && p.open->deadline <= now) {
-                p.builder.abort();
-                auto b = std::move(p.open);
-                complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
-            }
-        }
+    }
+    while (!deadlines_.empty() && deadlines_.front().at <= now) {
+        std::pop_heap(deadlines_.begin(), deadlines_.end(), std::greater<>{});
+        const auto due = deadlines_.back();
+        deadlines_.pop_back();
+        if (due.at != due.partition->expiry_key) continue;  // stale: the partition has an earlier entry
+        expire_partition(*due.partition, now);
     }
     while (!memory_waiters_.empty() && memory_waiters_.front().first.deadline <= now) {
         auto o = std::move(memory_waiters_.front().first);
@@ -136,6 +139,50 @@ void producer_impl::expire(clock::time_point now) {
     if (bump_needed_) schedule_drain();
 }
 
+void producer_impl::expire_waiting(topic_state& t, clock::time_point now) {
+    while (!t.waiting.empty() && t.waiting.front().deadline <= now) {
+        auto o = std::move(t.waiting.front());
+        t.waiting.pop_front();
+        if (o.cancelled) continue;
+        memory_used_ -= std::min<std::uint64_t>(memory_used_, o.memory);
+        record_done r{std::move(o.handler), o.timestamp, o.generation};
+        // A topic that never showed up is named as such; anything else is a timeout.
+        const bool unknown = t.last_error == kafka_errc::unknown_topic_or_partition;
+        complete(r, unknown ? t.last_error : make_error_code(client_errc::delivery_timed_out), {});
+    }
+    if (!t.waiting.empty() && now >= t.next_metadata) request_metadata(t);
+}
+
+void producer_impl::expire_partition(partition_state& p, clock::time_point now) {
+    p.expiry_key = clock::time_point::max();
+    // In flight past the deadline too (as the Java client does): the answer may never come in
+    // time. Its outcome is unknown, so the idempotent producer must renumber.
+    for (auto& b : p.queue.take_expired_in_flight(now)) {
+        if (cfg_.idempotent()) bump_needed_ = true;
+        complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
+        const auto order = b->order;
+        expired_in_flight_.push_back({&p, order, std::move(b)});
+    }
+    while (auto b = p.queue.pop_expired(now)) {
+        if (cfg_.idempotent() && b->base_sequence >= 0) bump_needed_ = true;  // a sequence gap
+        complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
+    }
+    if (p.open && p.open->deadline <= now) {
+        p.builder.abort();
+        auto b = std::move(p.open);
+        complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
+    }
+    // What is left may be sendable now (in flight no more); and its earliest deadline is watched.
+    if (!p.queue.sealed().empty()) mark_ready(p);
+    auto next = clock::time_point::max();
+    for (const auto& b : p.queue.in_flight()) next = std::min(next, b->deadline);
+    for (const auto& b : p.queue.sealed()) next = std::min(next, b->deadline);
+    if (p.open) next = std::min(next, p.open->deadline);
+    // A sealed batch past its deadline behind one that is not (a record that waited for
+    // metadata brings an older deadline) fails once it is at the front: look again next tick.
+    if (next != clock::time_point::max()) watch_deadline(p, std::max(next, now + std::chrono::milliseconds(1)));
+}
+
 void producer_impl::flush(std::optional<std::chrono::milliseconds> timeout, flush_handler h) {
     flush(timeout, completion(ex_, std::move(h), stop_waiting));
 }
@@ -143,7 +190,11 @@ void producer_impl::flush(std::optional<std::chrono::milliseconds> timeout, flus
 void producer_impl::flush(std::optional<std::chrono::milliseconds> timeout, completion<flush_signature> done) {
     const auto gen = generation_++;
     for (auto& [name, t] : topics_)
-        for (auto& p : t->partitions) seal(*t, p);
+        for (auto& p : t->partitions) {
+            if (!p.open) continue;
+            seal(*t, p);
+            mark_ready(p);
+        }
     schedule_drain();
     flush_waiters_.push_back(flush_waiter{gen, std::move(done), nullptr});
     if (timeout) {

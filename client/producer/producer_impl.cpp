@@ -9,6 +9,7 @@
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <functional>
 #include <utility>
 
 namespace kwire::client::detail {
@@ -105,6 +106,7 @@ void producer_impl::send(const record& r, send_handler h, topic_state* t) {
 
     if (t->partitions.empty()) {
         park(t->waiting);
+        list_waiting(*t);
         request_metadata(*t);
         return;
     }
@@ -153,6 +155,7 @@ void producer_impl::append(topic_state& t, std::int32_t partition, std::optional
     auto& p = t.partitions[static_cast<std::size_t>(partition)];
     if (p.open && !p.open->records.empty() && p.builder.size_bytes() + memory > cfg_.batch_size) {
         seal(t, p);
+        mark_ready(p);
         schedule_drain();
     }
     if (!p.open) {
@@ -170,7 +173,8 @@ void producer_impl::append(topic_state& t, std::int32_t partition, std::optional
         opts.defer_compression = compresses_elsewhere();  // then records go in uncompressed
         p.builder.begin(p.open->bytes, opts);
         p.linger_until = now + t.linger;
-        if (t.linger.count() > 0 && p.linger_until < linger_armed_for_) arm_linger_timer();
+        if (t.linger.count() > 0) wake_at(p, p.linger_until);
+        watch_deadline(p, p.open->deadline);
     }
     if (auto ec = p.builder.append(timestamp, key, value, headers)) {
         memory_used_ -= memory;
@@ -183,9 +187,12 @@ void producer_impl::append(topic_state& t, std::int32_t partition, std::optional
     p.last_memory = memory;
     if (p.builder.size_bytes() >= cfg_.batch_size) {
         seal(t, p);
+        mark_ready(p);
         schedule_drain();
     } else if (t.linger.count() == 0 || (!flush_waiters_.empty() && flush_pending_for(generation))) {
         // No linger, or a flush waits for this record (it was parked before the flush): go now.
+        // Its sink seals the batch when it drains, so sends until then share it.
+        mark_ready(p);
         drain_soon();
     }
 }
@@ -251,6 +258,7 @@ void producer_impl::on_compressed(batch_compression::job& j) {
         auto owned = p.queue.take_sealed(b);
         complete_batch(*owned, j.ec, p.id, -1, -1);
         check_flushes();
+        mark_ready(p);
         schedule_drain();
         return;
     }
@@ -259,6 +267,7 @@ void producer_impl::on_compressed(batch_compression::job& j) {
     b->bytes = std::move(j.output);
     b->compressing = false;
     codec::set_batch_producer_state(b->bytes, b->producer_id, b->producer_epoch, b->base_sequence);
+    mark_ready(p);
     schedule_drain();
 }
 
@@ -287,8 +296,10 @@ void producer_impl::on_metadata(topic_state& t, std::error_code ec) {
     if (!ec && info && info->error == 0 && !info->partitions.empty()) {
         // Partitions only ever grow; existing partition_state (and pointers to it) stay put.
         while (t.partitions.size() < info->partitions.size()) {
-            t.partitions.emplace_back();
-            t.partitions.back().id = static_cast<std::int32_t>(t.partitions.size() - 1);
+            auto& p = t.partitions.emplace_back();
+            p.id = static_cast<std::int32_t>(t.partitions.size() - 1);
+            p.topic = &t;
+            route(p, info);
         }
         t.last_error = {};
         release_waiting(t);
@@ -327,6 +338,7 @@ void producer_impl::append_parked(topic_state& t, owned_record o) {
     // Its buffer.memory is already charged; it goes where a fresh send would.
     if (t.partitions.empty()) {
         t.waiting.push_back(std::move(o));
+        list_waiting(t);
         request_metadata(t);
         return;
     }
@@ -363,25 +375,39 @@ void producer_impl::drain_soon() {
     drain();  // a completion reached on this path (a closed connection) is posted: initiating_
 }
 
+void producer_impl::wake_at(partition_state& p, clock::time_point at) {
+    wakeups_.push_back({at, &p});
+    std::push_heap(wakeups_.begin(), wakeups_.end(), std::greater<>{});
+    if (at < linger_armed_for_) arm_linger_timer();
+}
+
 void producer_impl::arm_linger_timer() {
-    // The earliest moment something becomes sendable: an open batch's linger, or a partition's
-    // retry backoff ending.
-    auto next = clock::time_point::max();
-    for (auto& [name, t] : topics_) {
-        for (auto& p : t->partitions) {
-            if (p.open && t->linger.count() > 0) next = std::min(next, p.linger_until);
-            if (!p.queue.sealed().empty() && p.queue.backoff_until() > clock::now())
-                next = std::min(next, p.queue.backoff_until());
-        }
-    }
-    if (next == clock::time_point::max() || next == linger_armed_for_) return;
+    // The earliest moment something becomes sendable: the first entry of the heap (a linger
+    // ending, or a retry backoff). Entries whose batch went meanwhile are skipped when due.
+    if (wakeups_.empty() || shut_down_) return;
+    const auto next = wakeups_.front().at;
+    if (next >= linger_armed_for_) return;
     linger_armed_for_ = next;
     linger_timer_.expires_at(next);
     linger_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
         if (ec) return;
         self->linger_armed_for_ = clock::time_point::max();
-        self->drain();
+        self->on_linger_timer();
     });
+}
+
+void producer_impl::on_linger_timer() {
+    // Only the partitions that are due: their sinks are woken, nothing else is looked at.
+    const auto now = clock::now();
+    while (!wakeups_.empty() && wakeups_.front().at <= now) {
+        std::pop_heap(wakeups_.begin(), wakeups_.end(), std::greater<>{});
+        auto& p = *wakeups_.back().partition;
+        wakeups_.pop_back();
+        const bool lingered = p.open && p.linger_until <= now;
+        const bool backed_off = !p.queue.sealed().empty() && p.queue.backoff_until() <= now;
+        if (lingered || backed_off) mark_ready(p);
+    }
+    drain();  // arms the timer for the next entry
 }
 
 // --- the public producer --------------------------------------------------------------------

@@ -3,9 +3,15 @@
 //                      partitioners, buffer.memory, compression offload, topic metadata);
 //   delivery.cpp       a record's end: completing records and batches, delivery timeouts,
 //                      flush, cancellation of a send, close and abort;
-//   sink.cpp           draining sealed batches into one Produce request per broker, handling
-//                      responses, retries and the idempotent sequence state.
+//   sink.cpp           the per-broker produce path: partitions routed to their leader's sink
+//                      (sink.hpp), a woken sink drained into one Produce request, responses,
+//                      retries and the idempotent sequence state.
 // Everything runs on the producer's executor; nothing here locks.
+//
+// Nothing on the hot path walks every partition: a batch that becomes sendable wakes only its
+// leader's sink, and a drain visits only the woken sinks' ready partitions; lingering batches and
+// retry backoffs wake their partition from a min-heap of due times (`wakeups_`), delivery
+// deadlines are checked from another (`deadlines_`, one live entry per partition: its earliest).
 //
 // Lifecycle of a batch: open (records appended into its RecordBatch bytes as they are sent)
 // -> sealed (header finished, with its producer id / epoch / base sequence, when it is full,
@@ -32,6 +38,7 @@
 #include "net/cluster.hpp"
 #include "producer/compression_offload.hpp"
 #include "producer/partition_queue.hpp"
+#include "producer/sink.hpp"
 #include "kwire/client/producer.hpp"
 #include "kwire/codec/batch_builder.hpp"
 #include "kwire/protocol/messages/produce.hpp"
@@ -78,8 +85,13 @@ struct batch_key {
 };
 using batch_compression = compression_offload<batch_key>;
 
+struct topic_state;
+
 struct partition_state {
     std::int32_t id = 0;
+    topic_state* topic = nullptr;
+    sink_link link;                        // its place in its leader's sink (sink.hpp)
+    clock::time_point expiry_key = clock::time_point::max();  // its live entry in deadlines_
     codec::batch_builder builder;
     batch_ptr open;                        // accumulating
     clock::time_point linger_until{};      // when the open batch must be sealed
@@ -118,6 +130,17 @@ struct topic_state {
     bool creation_failed = false;          // CreateTopics failed for good: do not ask again
     clock::time_point next_metadata{};     // backoff for an unknown topic
     std::error_code last_error;            // why metadata is not there yet
+    bool listed_waiting = false;           // on producer_impl::waiting_topics_
+};
+
+using producer_sink = sink<partition_state>;
+
+/// A partition to look at again at a given time (a linger or a retry backoff ending; a delivery
+/// deadline): min-heap entries, checked when due, stale ones skipped.
+struct partition_due {
+    clock::time_point at;
+    partition_state* partition;
+    friend bool operator>(const partition_due& a, const partition_due& b) noexcept { return a.at > b.at; }
 };
 
 class producer_impl : public std::enable_shared_from_this<producer_impl> {
@@ -169,6 +192,13 @@ private:
     /// it waits for the drain already due (a response's, or a scheduled one) and shares it.
     void drain_soon();
     void arm_linger_timer();
+    void on_linger_timer();
+    /// A partition's open batch is due at `at` (its linger), or its retry backoff ends then.
+    void wake_at(partition_state& p, clock::time_point at);
+    /// A batch with this delivery deadline joined the partition.
+    void watch_deadline(partition_state& p, clock::time_point deadline);
+    /// Records were parked in t.waiting: the expiry tick watches the topic.
+    void list_waiting(topic_state& t);
 
     // --- a record's end (delivery.cpp) ---
     /// `n` records of flush generation `generation` are complete.
@@ -182,6 +212,9 @@ private:
                         std::int64_t log_append_time);
     void arm_expiry_timer();
     void expire(clock::time_point now);
+    /// Fails a partition's batches past their deadline; its next deadline goes back on the heap.
+    void expire_partition(partition_state& p, clock::time_point now);
+    void expire_waiting(topic_state& t, clock::time_point now);
     void check_flushes();
     /// Whether a flush is waiting for records of this generation: they must not linger.
     bool flush_pending_for(std::uint64_t generation) const noexcept {
@@ -192,7 +225,17 @@ private:
 
     // --- sending (sink.cpp) ---
     void drain();
-    void send_request(std::int32_t leader, std::vector<std::pair<topic_state*, partition_state*>> parts);
+    /// Sends what the sink's ready partitions have, as far as its in-flight limit allows.
+    void drain_sink(producer_sink& s, clock::time_point now, bool may_send, bool resolving);
+    /// One Produce request of the sink's ready partitions' front batches; false if none could go.
+    bool send_request(producer_sink& s, broker_connection& conn, clock::time_point now, bool may_send, bool resolving);
+    /// Seals the open batch if its linger passed or a flush waits for it; whether it has sealed batches.
+    bool seal_due(partition_state& p, clock::time_point now);
+    /// Puts a partition in its leader's sink (the holding sink when the leader is unknown).
+    void route(partition_state& p, const topic_info* info);
+    /// Metadata changed: every partition to its leader's sink, every sink with work woken.
+    void route_all();
+    void mark_ready(partition_state& p) { sinks_.mark_ready(p); }
     /// What a Produce request carried: the partition and the seal order of its batch.
     struct sent_batch {
         topic_state* topic;
@@ -208,7 +251,7 @@ private:
         batch_ptr batch;
     };
     std::vector<expired_in_flight> expired_in_flight_;
-    void on_produce_response(std::int32_t leader, std::vector<sent_batch> sent,
+    void on_produce_response(producer_sink& from, std::vector<sent_batch> sent,
                              std::error_code ec, const protocol::ProduceResponse& resp, std::int16_t version);
     void handle_partition_result(topic_state& t, partition_state& p, std::uint64_t order, std::int16_t error,
                                  std::int64_t base_offset, std::int64_t log_append_time, std::error_code transport);
@@ -233,6 +276,12 @@ private:
     net::steady_timer linger_timer_;
     net::steady_timer expiry_timer_;
     clock::time_point linger_armed_for_ = clock::time_point::max();
+    sink_router<partition_state> sinks_;
+    std::vector<producer_sink*> draining_sinks_;  // the woken sinks a drain works through
+    std::uint64_t leaders_seen_ = 0;              // cluster_->leaders_version() at the last routing
+    std::vector<partition_due> wakeups_;          // min-heap: lingers and retry backoffs ending
+    std::vector<partition_due> deadlines_;        // min-heap: each partition's earliest delivery deadline
+    std::vector<topic_state*> waiting_topics_;    // topics with sends waiting for metadata
     bool expiry_armed_ = false;
     bool drain_scheduled_ = false;
     bool draining_ = false;     // drain() is on the stack: a nested call schedules instead
@@ -256,9 +305,9 @@ private:
     std::int64_t producer_id_ = -1;
     std::int16_t producer_epoch_ = -1;
     bool init_in_flight_ = false;
+    int init_attempts_ = 0;          // InitProducerId failures in a row: the backoff grows with them
     bool bump_needed_ = false;       // a sequence gap: bump the epoch once nothing is in flight
     std::size_t requests_in_flight_ = 0;
-    std::map<std::int32_t, int> broker_in_flight_;
 
     // buffer.memory
     std::uint64_t memory_used_ = 0;

@@ -1,5 +1,7 @@
-// Sending: sealed batches to their leaders in Produce requests; responses, retries and the
-// idempotent producer's sequence state (KIP-98, KIP-360).
+// Sending, per broker: each partition belongs to its leader's sink (sink.hpp), re-routed when
+// metadata changes; a drain works through the woken sinks only, each sending its ready
+// partitions' sealed batches in one Produce request (round robin among them); responses, retries
+// and the idempotent producer's sequence state (KIP-98, KIP-360).
 //
 // Ordering within a partition, step by step:
 //  - batches are sealed, and given sequence numbers, in the order records were sent;
@@ -41,6 +43,7 @@ void producer_impl::drain() {
         ~reset() { flag = false; }
     } reset_draining{draining_};
     const auto now = clock::now();
+    if (cluster_->leaders_version() != leaders_seen_) route_all();
 
     // The idempotent producer sends nothing without a producer id, and nothing while an epoch
     // bump is due: the bump waits for the requests in flight to answer, then renumbers.
@@ -56,96 +59,126 @@ void producer_impl::drain() {
     }
     const bool resolving = resolving_before_bump();
 
-    std::map<std::int32_t, std::vector<std::pair<topic_state*, partition_state*>>> by_leader;
-    for (auto& [name, tp] : topics_) {
-        auto& t = *tp;
-        if (t.partitions.empty()) continue;
-        const auto* info = cluster_->topic(t.name);
-        for (auto& p : t.partitions) {
-            if (p.open && (now >= p.linger_until || flush_pending_for(p.open->records.front().generation))) seal(t, p);
-            if (!(may_send || (resolving && p.queue.needs_resolving())) ||
-                !p.queue.can_send(now, max_in_flight_per_partition()))
-                continue;
-            std::int32_t leader = -1;
-            if (info && static_cast<std::size_t>(p.id) < info->partitions.size())
-                leader = info->partitions[static_cast<std::size_t>(p.id)].leader;
-            if (leader < 0) {
-                request_metadata(t);
-                continue;
-            }
-            by_leader[leader].emplace_back(&t, &p);
-        }
-    }
-    for (auto& [leader, parts] : by_leader) {
-        while (broker_in_flight_[leader] < cfg_.max_in_flight_per_connection) {
-            const auto before = requests_in_flight_;
-            send_request(leader, parts);
-            if (requests_in_flight_ == before) break;
-        }
-    }
+    // Only the sinks woken since the last drain, each over its own ready partitions. A sink
+    // woken while these run (a handler's send, a request that failed at once) waits for the next
+    // drain, which is then scheduled.
+    sinks_.take_woken(draining_sinks_);
+    for (auto* s : draining_sinks_) drain_sink(*s, now, may_send, resolving);
+    draining_sinks_.clear();
+    if (sinks_.any_woken()) schedule_drain();
     arm_linger_timer();
     if (!outstanding_.empty()) arm_expiry_timer();
 }
 
-void producer_impl::send_request(std::int32_t leader, std::vector<std::pair<topic_state*, partition_state*>> parts) {
-    auto conn = cluster_->broker(leader);
+bool producer_impl::seal_due(partition_state& p, clock::time_point now) {
+    if (p.open && (now >= p.linger_until || flush_pending_for(p.open->records.front().generation))) seal(*p.topic, p);
+    return !p.queue.sealed().empty();
+}
+
+void producer_impl::drain_sink(producer_sink& s, clock::time_point now, bool may_send, bool resolving) {
+    auto conn = s.holding() ? nullptr : cluster_->broker(s.node());
     if (!conn) {
-        for (auto& [t, p] : parts) request_metadata(*t);
+        // No leader known (the holding sink), or a leader not among the known brokers: seal what
+        // is due and ask for metadata; the answer re-routes the partitions and wakes their sinks.
+        s.visit_ready([&](partition_state& p) {
+            if (!seal_due(p, now)) return false;
+            request_metadata(*p.topic);
+            return true;
+        });
         return;
     }
+    while (s.in_flight < cfg_.max_in_flight_per_connection && s.ready_count() > 0) {
+        const auto before = requests_in_flight_;
+        // Stop when nothing could go, or when the request failed at once (its batches are back
+        // for a retry, which the drain that failure scheduled sends).
+        if (!send_request(s, *conn, now, may_send, resolving) || requests_in_flight_ == before) break;
+    }
+}
+
+bool producer_impl::send_request(producer_sink& s, broker_connection& conn, clock::time_point now, bool may_send,
+                                 bool resolving) {
     protocol::ProduceRequest req;
     req.acks = static_cast<std::int16_t>(cfg_.required_acks);
     req.timeout_ms = static_cast<std::int32_t>(cfg_.request_timeout.count());
     req.transactional_id.reset();
     std::size_t total = 0;
-    const auto now = clock::now();
     std::vector<sent_batch> sent;
-    const auto incarnation = conn->incarnation();
-    const bool resolving = resolving_before_bump();
-    for (auto& [t, p] : parts) {
-        if (!p->queue.can_send(now, max_in_flight_per_partition())) continue;
-        if (resolving && !p->queue.needs_resolving()) continue;  // only resolving resends before a bump
+    const auto incarnation = conn.incarnation();
+    const int per_partition = max_in_flight_per_partition();
+    s.visit_ready([&](partition_state& p) {
+        if (!seal_due(p, now)) return false;  // nothing to send: it leaves the ready list
+        if (!(may_send || (resolving && p.queue.needs_resolving())))
+            return true;  // only resolving resends before a bump
+        if (!p.queue.can_send(now, per_partition)) return true;
         // The pipelining invariant: a batch joins its partition's batches in flight only on the
         // same connection incarnation, so that the broker reads them in sequence order, or all of
         // them fail together. Batches still in flight elsewhere -- on the old leader after a
-        // leadership move, or on this connection's previous life, whose failure is being
+        // leadership move (the partition has moved to this sink, they are still out on the old
+        // one's connection), or on this connection's previous life, whose failure is being
         // reported request by request right now (a drain can run between two of those reports)
-        // -- must all be answered or failed first. Sent on the next incarnation, this batch would
-        // reach the broker before the earlier ones are retried; a broker without state for our
-        // producer (KIP-360) accepts any sequence and would store it first.
-        if (!p->queue.in_flight().empty() && p->in_flight_on != incarnation) continue;
-        auto& b = *p->queue.sealed().front();
-        if (total > 0 && total + b.bytes.size() > cfg_.max_request_size) continue;
+        // -- must all be answered or failed first; their answers wake this partition again.
+        // Sent on the next incarnation, this batch would reach the broker before the earlier ones
+        // are retried; a broker without state for our producer (KIP-360) accepts any sequence and
+        // would store it first.
+        if (!p.queue.in_flight().empty() && p.in_flight_on != incarnation) return true;
+        auto& b = *p.queue.sealed().front();
+        if (total > 0 && total + b.bytes.size() > cfg_.max_request_size) return true;
         total += b.bytes.size();
-        if (req.topic_data.empty() || req.topic_data.back().name != t->name) {
-            req.topic_data.emplace_back();
-            req.topic_data.back().name = t->name;
-        }
-        auto& pd = req.topic_data.back().partition_data.emplace_back();
-        pd.index = p->id;
+        auto& t = *p.topic;
+        auto topic = std::find_if(req.topic_data.rbegin(), req.topic_data.rend(),
+                                  [&](const auto& td) { return td.name == t.name; });
+        auto& td = topic != req.topic_data.rend() ? *topic : req.topic_data.emplace_back();
+        if (td.name.empty()) td.name = t.name;
+        auto& pd = td.partition_data.emplace_back();
+        pd.index = p.id;
         pd.records = protocol::bytes_view(b.bytes.data(), b.bytes.size());
-        sent.push_back({t, p, p->queue.send_front()->order});
-        p->in_flight_on = incarnation;
-    }
-    if (sent.empty()) return;
+        sent.push_back({&t, &p, p.queue.send_front()->order});
+        p.in_flight_on = incarnation;
+        return true;  // a later visit drops it once nothing is left
+    });
+    if (sent.empty()) return false;
     ++requests_in_flight_;
-    ++broker_in_flight_[leader];
+    ++s.in_flight;
     const bool acks_none = cfg_.required_acks == acks::none;
     auto self = shared_from_this();
     // Produce v3 is the first with RecordBatch v2; v13 names topics by id, which needs topic ids
     // from Metadata v10+: v12 is the newest that names them.
-    conn->request(
+    conn.request(
         std::move(req),
-        [self, leader, sent = std::move(sent)](std::error_code ec, protocol::ProduceResponse resp, std::int16_t version) {
-            self->on_produce_response(leader, sent, ec, resp, version);
+        [self, sk = &s, sent = std::move(sent)](std::error_code ec, protocol::ProduceResponse resp, std::int16_t version) {
+            self->on_produce_response(*sk, sent, ec, resp, version);
         },
         {.min_version = 3, .max_version = 12, .expect_response = !acks_none});
+    return true;
 }
 
-void producer_impl::on_produce_response(std::int32_t leader, std::vector<sent_batch> sent,
+void producer_impl::route(partition_state& p, const topic_info* info) {
+    std::int32_t leader = -1;
+    if (info && static_cast<std::size_t>(p.id) < info->partitions.size())
+        leader = info->partitions[static_cast<std::size_t>(p.id)].leader;
+    sinks_.route(p, leader);
+}
+
+void producer_impl::route_all() {
+    // Metadata changed (a refresh, a leader learned from a Produce answer): rare next to drains,
+    // so one pass over the partitions here keeps every drain to its own sink's. A partition that
+    // moves keeps its queue and its batches in flight (answered through the old sink's
+    // requests); send_request holds its next batch until those are back.
+    leaders_seen_ = cluster_->leaders_version();
+    for (auto& [name, t] : topics_) {
+        if (t->partitions.empty()) continue;
+        const auto* info = cluster_->topic(t->name);
+        for (auto& p : t->partitions) route(p, info);
+    }
+    // A sink whose broker was unknown (no connection) may have one now.
+    sinks_.wake_all();
+}
+
+void producer_impl::on_produce_response(producer_sink& from, std::vector<sent_batch> sent,
                                         std::error_code ec, const protocol::ProduceResponse& resp, std::int16_t) {
     --requests_in_flight_;
-    --broker_in_flight_[leader];
+    --from.in_flight;
+    sinks_.wake(from);  // room for another request
     // The request is done with the bytes of batches that expired while it was out.
     if (!expired_in_flight_.empty())
         std::erase_if(expired_in_flight_, [&](const expired_in_flight& e) {
@@ -180,10 +213,13 @@ void producer_impl::on_produce_response(std::int32_t leader, std::vector<sent_ba
             cluster_->update_leader(t->name, p->id, found->current_leader.leader_id, found->current_leader.leader_epoch);
         handle_partition_result(*t, *p, b, found->error_code, found->base_offset, found->log_append_time_ms, {});
     }
+    // Each partition's next batch (or its retry) may go now, from the sink it belongs to now.
+    for (auto& [t, p, b] : sent)
+        if (!p->queue.sealed().empty()) mark_ready(*p);
     check_flushes();
     // A send made by the handlers above (an application awaiting each acknowledgement before its
     // next send) goes out now, before this connection reads again. Otherwise the drain waits for
-    // the next turn, so responses read together share one pass over the partitions.
+    // the next turn, so responses read together share one drain.
     if (drain_scheduled_) drain();
     else schedule_drain();
 }
@@ -237,6 +273,7 @@ void producer_impl::retry(topic_state& t, partition_state& p, batch_ptr owned, b
     }
     const auto wait = backoff(cfg_.retry_backoff, cfg_.retry_backoff_max)(owned->attempts);
     p.queue.requeue(std::move(owned), now + wait);
+    wake_at(p, p.queue.backoff_until());
     if (refresh_metadata) {
         auto self = shared_from_this();
         cluster_->refresh({t.name}, [self](std::error_code) { self->schedule_drain(); });
@@ -298,10 +335,13 @@ void producer_impl::init_producer_id() {
                 self->check_flushes();
                 return;
             }
-            auto timer = std::make_shared<net::steady_timer>(self->ex_, self->cfg_.retry_backoff);
+            // retry.backoff.ms growing to retry.backoff.max.ms, with jitter (core/backoff.hpp).
+            const auto wait = backoff(self->cfg_.retry_backoff, self->cfg_.retry_backoff_max)(++self->init_attempts_);
+            auto timer = std::make_shared<net::steady_timer>(self->ex_, wait);
             timer->async_wait([self, timer](std::error_code) { self->schedule_drain(); });
             return;
         }
+        self->init_attempts_ = 0;
         self->producer_id_ = resp.producer_id;
         self->producer_epoch_ = resp.producer_epoch;
         self->bump_needed_ = false;
@@ -315,6 +355,7 @@ void producer_impl::resequence_all() {
     // (drain waited for that), so renumbering the sealed batches in order is all there is to do.
     for (auto& [name, t] : topics_)
         for (auto& p : t->partitions) p.queue.resequence(producer_id_, producer_epoch_);
+    sinks_.wake_all();  // sending may resume everywhere
 }
 
 }  // namespace kwire::client::detail
