@@ -135,8 +135,11 @@ void producer_impl::expire(clock::time_point now) {
         record_done r{std::move(o.handler), o.timestamp, o.generation};
         complete(r, make_error_code(client_errc::delivery_timed_out), {});
     }
+    // Partitions waiting for a leader (or a broker's address) ask again: a refresh that failed
+    // changed nothing, so nothing else would wake their sinks.
+    if (std::exchange(metadata_wanted_, false)) sinks_.wake_all();
     check_flushes();
-    if (bump_needed_) schedule_drain();
+    if (bump_needed_ || sinks_.any_woken()) schedule_drain();
 }
 
 void producer_impl::expire_waiting(topic_state& t, clock::time_point now) {

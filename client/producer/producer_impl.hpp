@@ -224,6 +224,8 @@ private:
     }
 
     // --- sending (sink.cpp) ---
+    /// Re-routes partitions if leaders changed, runs the producer-wide gate (producer id, epoch
+    /// bump), then drains the sinks woken since the last drain -- and only those.
     void drain();
     /// Sends what the sink's ready partitions have, as far as its in-flight limit allows.
     void drain_sink(producer_sink& s, clock::time_point now, bool may_send, bool resolving);
@@ -235,6 +237,7 @@ private:
     void route(partition_state& p, const topic_info* info);
     /// Metadata changed: every partition to its leader's sink, every sink with work woken.
     void route_all();
+    /// The partition may have something to send: its sink is woken for the next drain.
     void mark_ready(partition_state& p) { sinks_.mark_ready(p); }
     /// What a Produce request carried: the partition and the seal order of its batch.
     struct sent_batch {
@@ -282,6 +285,7 @@ private:
     std::vector<partition_due> wakeups_;          // min-heap: lingers and retry backoffs ending
     std::vector<partition_due> deadlines_;        // min-heap: each partition's earliest delivery deadline
     std::vector<topic_state*> waiting_topics_;    // topics with sends waiting for metadata
+    bool metadata_wanted_ = false;  // a sink could not send for want of a leader or broker address
     bool expiry_armed_ = false;
     bool drain_scheduled_ = false;
     bool draining_ = false;     // drain() is on the stack: a nested call schedules instead

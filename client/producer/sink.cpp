@@ -83,6 +83,7 @@ void producer_impl::drain_sink(producer_sink& s, clock::time_point now, bool may
         s.visit_ready([&](partition_state& p) {
             if (!seal_due(p, now)) return false;
             request_metadata(*p.topic);
+            metadata_wanted_ = true;  // should that refresh fail, the expiry tick wakes us again
             return true;
         });
         return;
