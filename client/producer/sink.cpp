@@ -76,6 +76,7 @@ bool producer_impl::seal_due(partition_state& p, clock::time_point now) {
 }
 
 void producer_impl::drain_sink(producer_sink& s, clock::time_point now, bool may_send, bool resolving) {
+    if (s.ready_count() == 0) return;  // woken by a response, with nothing left to send
     auto conn = s.holding() ? nullptr : cluster_->broker(s.node());
     if (!conn) {
         // No leader known (the holding sink), or a leader not among the known brokers: seal what
@@ -135,7 +136,8 @@ bool producer_impl::send_request(producer_sink& s, broker_connection& conn, cloc
         pd.records = protocol::bytes_view(b.bytes.data(), b.bytes.size());
         sent.push_back({&t, &p, p.queue.send_front()->order});
         p.in_flight_on = incarnation;
-        return true;  // a later visit drops it once nothing is left
+        // Nothing more sealed: it leaves the ready list (whatever gives it work marks it again).
+        return !p.queue.sealed().empty();
     });
     if (sent.empty()) return false;
     ++requests_in_flight_;
