@@ -2,6 +2,7 @@
 // delivery.timeout.ms expiry, flush, cancellation of a send, close and abort. Accumulating is in
 // producer_impl.cpp, the produce path in sink.cpp; see producer_impl.hpp for a batch's life.
 #include "producer/producer_impl.hpp"
+#include "kwire/client/transaction.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -31,11 +32,15 @@ void producer_impl::forget(std::uint64_t generation, std::size_t n) noexcept {
 
 void producer_impl::fail_now(record_done& r, std::error_code ec) {
     forget(r.generation, 1);
+    // A record refused inside a transaction fails the transaction (as Java's send does), unless
+    // it was refused because no transaction could take it.
+    if (txn_ && ec.category() != txn_category()) txn_->record_failed(ec, false);
     invoke(ex_, std::move(r.handler), ec, {}, true);
 }
 
 void producer_impl::complete(record_done& r, std::error_code ec, delivery d) {
     forget(r.generation, 1);
+    if (ec && txn_ && ec != txn_errc::aborted) txn_->record_failed(ec, false);
     if (r.handler) call_handler(std::move(r.handler), ec, d);
 }
 
@@ -52,6 +57,9 @@ void producer_impl::complete_batch(produce_batch& b, std::error_code ec, std::in
                                    std::int64_t base_offset, std::int64_t log_append_time) {
     memory_used_ -= std::min<std::uint64_t>(memory_used_, b.memory);
     b.memory = 0;
+    // A batch that failed inside a transaction fails the transaction; if it had sequence numbers
+    // that were never written, the abort is followed by an epoch bump (KIP-360).
+    if (ec && txn_ && ec != txn_errc::aborted && !b.records.empty()) txn_->record_failed(ec, b.base_sequence >= 0);
     // The flush bookkeeping first, one update per run of records of the same generation (a
     // batch almost always holds one), then the handlers.
     for (std::size_t i = 0; i < b.records.size();) {
@@ -219,6 +227,8 @@ void producer_impl::flush(std::optional<std::chrono::milliseconds> timeout, comp
 }
 
 void producer_impl::check_flushes() {
+    // A commit or an abort waits for the records of its transaction.
+    if (txn_ && txn_->pending() != txn_operation::none && outstanding_.empty()) txn_pump();
     for (auto it = flush_waiters_.begin(); it != flush_waiters_.end();) {
         if (outstanding_.empty() || outstanding_.begin()->first > it->generation) {
             auto waiter = std::move(*it);
@@ -290,20 +300,19 @@ void producer_impl::cancel_send(std::uint64_t id) {
 
 void producer_impl::shut_down() {
     shut_down_ = true;
+    if (txn_timer_) txn_timer_->cancel();
     cluster_->close();
     linger_timer_.cancel();
     expiry_timer_.cancel();
 }
 
-void producer_impl::abort(std::error_code ec) {
-    closed_ = true;
-    aborted_ = true;
-    shut_down_ = true;
-    linger_timer_.cancel();
-    expiry_timer_.cancel();
+bool producer_impl::fail_unsent(std::error_code ec, bool in_flight_too) {
+    bool sequenced = false;
     for (auto& [name, t] : topics_) {
         for (auto& o : t->waiting) {
             if (o.cancelled) continue;
+            memory_used_ -= std::min<std::uint64_t>(memory_used_, o.memory);
+            o.memory = 0;
             record_done r{std::move(o.handler), o.timestamp, o.generation};
             complete(r, ec, {});
         }
@@ -314,9 +323,13 @@ void producer_impl::abort(std::error_code ec) {
                 complete_batch(*p.open, ec, p.id, -1, -1);
                 p.open.reset();
             }
-            for (auto& b : p.queue.sealed()) complete_batch(*b, ec, p.id, -1, -1);
-            for (auto& b : p.queue.in_flight()) complete_batch(*b, ec, p.id, -1, -1);
+            for (auto& b : p.queue.sealed()) {
+                sequenced = sequenced || b->base_sequence >= 0;
+                complete_batch(*b, ec, p.id, -1, -1);
+            }
             p.queue.sealed().clear();
+            if (!in_flight_too) continue;
+            for (auto& b : p.queue.in_flight()) complete_batch(*b, ec, p.id, -1, -1);
             p.queue.in_flight().clear();
         }
     }
@@ -326,6 +339,16 @@ void producer_impl::abort(std::error_code ec) {
         complete(r, ec, {});
     }
     memory_waiters_.clear();
+    return sequenced;
+}
+
+void producer_impl::abort(std::error_code ec) {
+    closed_ = true;
+    aborted_ = true;
+    shut_down_ = true;
+    linger_timer_.cancel();
+    expiry_timer_.cancel();
+    fail_unsent(ec, true);
     for (auto& w : flush_waiters_) {
         if (w.timer) w.timer->cancel();
         w.done(ec);

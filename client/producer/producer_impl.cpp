@@ -46,7 +46,11 @@ producer_impl::producer_impl(net::any_io_executor ex, producer_config cfg)
       cluster_(std::make_shared<cluster>(ex, cfg_)),
       linger_timer_(ex),
       expiry_timer_(ex),
-      compresses_elsewhere_(cfg_.compression_executor && cfg_.compression != codec::compression::none) {}
+      compresses_elsewhere_(cfg_.compression_executor && cfg_.compression != codec::compression::none) {
+    if (cfg_.transactional())
+        txn_ = std::make_unique<transaction_machine>(
+            transaction_machine::options{cfg_.transactional_id, cfg_.transaction_timeout});
+}
 
 producer_impl::~producer_impl() = default;
 
@@ -76,6 +80,8 @@ void producer_impl::send(const record& r, send_handler h, topic_state* t) {
     }
     record_done done{std::move(h), 0, gen};
     if (closed_) return fail_now(done, make_error_code(client_errc::closed));
+    if (txn_)
+        if (auto ec = txn_->check_send()) return fail_now(done, ec);  // no transaction open, or it failed
     if (!t) t = topic(r.topic);
 
     const auto memory = codec::batch_builder::max_record_size(r.key, r.value, r.headers);
@@ -153,6 +159,14 @@ void producer_impl::append(topic_state& t, std::int32_t partition, std::optional
                            std::int64_t timestamp, send_handler h, std::uint64_t generation,
                            std::optional<clock::time_point> deadline, std::size_t memory, std::uint64_t cancel_id) {
     auto& p = t.partitions[static_cast<std::size_t>(partition)];
+    if (txn_ && p.txn_seen != txn_->transaction_number()) {
+        // The partition's first record in this transaction: it joins it (v1: AddPartitionsToTxn
+        // first; v2: Produce adds it). Once per partition and transaction, not per record.
+        p.txn_seen = txn_->transaction_number();
+        txn_->add_partition({t.name, partition});
+        if (txn_->v2()) p.txn_sendable = p.txn_seen;
+        else txn_pump();
+    }
     if (p.open && !p.open->records.empty() && p.builder.size_bytes() + memory > cfg_.batch_size) {
         seal(t, p);
         mark_ready(p);
@@ -171,6 +185,7 @@ void producer_impl::append(topic_state& t, std::int32_t partition, std::optional
         opts.codec = cfg_.compression;
         opts.compression_level = cfg_.compression_level;
         opts.defer_compression = compresses_elsewhere();  // then records go in uncompressed
+        opts.transactional = txn_ != nullptr;
         p.builder.begin(p.open->bytes, opts);
         p.linger_until = now + t.linger;
         if (t.linger.count() > 0) wake_at(p, p.linger_until);
@@ -206,7 +221,7 @@ void producer_impl::seal(topic_state& t, partition_state& p) {
     b.producer_id = numbered ? producer_id_ : -1;
     b.producer_epoch = numbered ? producer_epoch_ : std::int16_t{-1};
     b.base_sequence = numbered ? p.queue.next_sequence() : -1;
-    p.builder.set_producer_state(b.producer_id, b.producer_epoch, b.base_sequence, false);
+    p.builder.set_producer_state(b.producer_id, b.producer_epoch, b.base_sequence, txn_ != nullptr);
     if (auto ec = p.builder.finish()) {
         auto failed = std::move(p.open);
         complete_batch(*failed, ec, p.id, -1, -1);

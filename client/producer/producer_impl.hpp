@@ -39,6 +39,7 @@
 #include "producer/compression_offload.hpp"
 #include "producer/partition_queue.hpp"
 #include "producer/sink.hpp"
+#include "producer/transaction_machine.hpp"
 #include "kwire/client/producer.hpp"
 #include "kwire/codec/batch_builder.hpp"
 #include "kwire/protocol/messages/produce.hpp"
@@ -101,6 +102,10 @@ struct partition_state {
     // (cancellation, see cancel_send): its cancellation id (0: not cancellable) and memory.
     std::uint64_t last_cancel_id = 0;
     std::size_t last_memory = 0;
+    // Transactions: the transaction (transaction_machine::transaction_number) a record of this
+    // partition joined last, and the one its batches may be sent in (v1: after AddPartitionsToTxn).
+    std::uint64_t txn_seen = 0;
+    std::uint64_t txn_sendable = 0;
 };
 
 /// A send that cannot be encoded yet (the topic's metadata is unknown, or buffer.memory is
@@ -149,6 +154,7 @@ public:
     ~producer_impl();
 
     const producer_config& config() const noexcept { return cfg_; }
+    const net::any_io_executor& executor() const noexcept { return ex_; }
 
     void send(const record& r, send_handler h, topic_state* topic);
     void flush(std::optional<std::chrono::milliseconds> timeout, flush_handler h);
@@ -161,6 +167,15 @@ public:
     void abort(std::error_code ec);
     void shut_down();
     topic_state* topic(std::string_view name, std::optional<bool> autoflush = std::nullopt);
+
+    // --- transactions (transactions.cpp) ---
+    using txn_operation = transaction_machine::operation;
+    /// init_transactions, commit_transaction, abort_transaction, send_offsets_to_transaction
+    /// (with `offsets`): starts (or resumes) the operation; `done` completes with its result.
+    void transaction_call(txn_operation op, completion<flush_signature> done,
+                          std::optional<protocol::TxnOffsetCommitRequest> offsets = std::nullopt);
+    /// begin_transaction: answered at once.
+    std::error_code begin_transaction();
 
 private:
     // --- accumulating (producer_impl.cpp) ---
@@ -210,6 +225,9 @@ private:
     void fail_now(record_done& r, std::error_code ec);
     void complete_batch(produce_batch& b, std::error_code ec, std::int32_t partition, std::int64_t base_offset,
                         std::int64_t log_append_time);
+    /// Fails every record not yet sent with `ec` (parked, open, sealed) and, if `in_flight_too`,
+    /// those in flight; returns whether a failed sealed batch had sequence numbers.
+    bool fail_unsent(std::error_code ec, bool in_flight_too);
     void arm_expiry_timer();
     void expire(clock::time_point now);
     /// Fails a partition's batches past their deadline; its next deadline goes back on the heap.
@@ -328,6 +346,27 @@ private:
     };
     std::list<flush_waiter> flush_waiters_;
     std::uint64_t next_cancel_id_ = 0;  // cancellable sends get ids from 1
+
+    // --- transactions (transactions.cpp): only with transactional.id ---
+    /// Runs the machine: hands out a finished call's result, sends what it asks for.
+    void txn_pump();
+    void txn_step(transaction_machine::next_step n);
+    /// The machine's producer id or epoch changed (init, a v2 EndTxn, a bump): sequences restart.
+    void txn_adopt_producer_id();
+    /// An abort: records not yet sent fail with txn_errc::aborted (those in flight run their course).
+    void txn_drop_unsent();
+    /// Finds a coordinator (key type 1: the transactional id; 0: the offsets' group).
+    void txn_find_coordinator(std::int8_t key_type, std::string key);
+    /// The connection to the transaction (or group) coordinator, or nullptr (the machine is told).
+    std::shared_ptr<broker_connection> txn_connection(bool group);
+    std::unique_ptr<transaction_machine> txn_;
+    std::vector<completion<flush_signature>> txn_waiters_;
+    std::shared_ptr<net::steady_timer> txn_timer_;
+    int txn_attempts_ = 0;                 // failed attempts in a row: the backoff grows with them
+    std::int32_t txn_coordinator_ = -1;
+    std::int32_t group_coordinator_ = -1;
+    bool txn_pumping_ = false;
+    bool txn_flushing_ = false;            // a commit's internal flush is out
 };
 
 }  // namespace kwire::client::detail

@@ -50,14 +50,20 @@ void producer_impl::drain() {
     // While a bump waits, a batch that the broker may already hold is sent again under its old
     // numbers (partition_queue::needs_resolving): the bump must not renumber it.
     bool may_send = true;
-    if (cfg_.idempotent() && bump_needed_ && producer_id_ >= 0 && requests_in_flight_ == 0 && !init_in_flight_ &&
-        !any_batch_needs_resolving())
-        bump_epoch();
-    if (cfg_.idempotent() && (producer_id_ < 0 || bump_needed_)) {
-        may_send = false;
-        if (!init_in_flight_ && producer_id_ < 0) init_producer_id();
+    if (txn_) {
+        // A transactional producer's id and epoch are the transaction machine's (transactions.cpp):
+        // it bumps them itself, between transactions.
+        may_send = producer_id_ >= 0;
+    } else {
+        if (cfg_.idempotent() && bump_needed_ && producer_id_ >= 0 && requests_in_flight_ == 0 && !init_in_flight_ &&
+            !any_batch_needs_resolving())
+            bump_epoch();
+        if (cfg_.idempotent() && (producer_id_ < 0 || bump_needed_)) {
+            may_send = false;
+            if (!init_in_flight_ && producer_id_ < 0) init_producer_id();
+        }
     }
-    const bool resolving = resolving_before_bump();
+    const bool resolving = !txn_ && resolving_before_bump();
 
     // Only the sinks woken since the last drain, each over its own ready partitions. A sink
     // woken while these run (a handler's send, a request that failed at once) waits for the next
@@ -102,7 +108,8 @@ bool producer_impl::send_request(producer_sink& s, broker_connection& conn, cloc
     protocol::ProduceRequest req;
     req.acks = static_cast<std::int16_t>(cfg_.required_acks);
     req.timeout_ms = static_cast<std::int32_t>(cfg_.request_timeout.count());
-    req.transactional_id.reset();
+    if (txn_) req.transactional_id = cfg_.transactional_id;
+    else req.transactional_id.reset();
     std::size_t total = 0;
     std::vector<sent_batch> sent;
     const auto incarnation = conn.incarnation();
@@ -111,6 +118,7 @@ bool producer_impl::send_request(producer_sink& s, broker_connection& conn, cloc
         if (!seal_due(p, now)) return false;  // nothing to send: it leaves the ready list
         if (!(may_send || (resolving && p.queue.needs_resolving())))
             return true;  // only resolving resends before a bump
+        if (txn_ && p.txn_sendable != txn_->transaction_number()) return true;  // not in the transaction yet
         if (!p.queue.can_send(now, per_partition)) return true;
         // The pipelining invariant: a batch joins its partition's batches in flight only on the
         // same connection incarnation, so that the broker reads them in sequence order, or all of
@@ -253,6 +261,12 @@ void producer_impl::handle_partition_result(topic_state& t, partition_state& p, 
             complete_batch(*owned, kafka_error(error), p.id, -1, -1);
             break;
         case batch_outcome::bump_epoch_and_retry:
+            if (txn_) {
+                // Inside a transaction the gap fails the batch (and the transaction); the epoch is
+                // bumped after the abort (transactions.cpp).
+                complete_batch(*owned, kafka_error(error), p.id, -1, -1);
+                break;
+            }
             bump_needed_ = true;
             return retry(t, p, std::move(owned), false);
         case batch_outcome::retry:
@@ -316,7 +330,8 @@ void producer_impl::init_producer_id() {
         return;
     }
     protocol::InitProducerIdRequest req;
-    req.transactional_id.reset();
+    if (txn_) req.transactional_id = cfg_.transactional_id;
+    else req.transactional_id.reset();
     req.transaction_timeout_ms = 0x7fffffff;
     req.producer_id = -1;  // a fresh id: epochs are bumped locally (bump_epoch)
     req.producer_epoch = -1;

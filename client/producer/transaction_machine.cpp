@@ -42,15 +42,26 @@ std::error_code transaction_machine::begin() {
     if (op_ != operation::none) return make_error_code(txn_errc::operation_in_progress);
     if (state_ != state::ready) return make_error_code(txn_errc::transaction_in_progress);
     state_ = state::in_transaction;
+    ++transaction_number_;
     return {};
 }
 
-std::error_code transaction_machine::send(const partition& p) {
+std::error_code transaction_machine::check_send() const {
     if (auto ec = usable()) return ec;
     if (state_ == state::abortable_error) return error_ ? error_ : make_error_code(txn_errc::must_abort);
     if (state_ != state::in_transaction) return make_error_code(txn_errc::no_transaction);
+    return {};
+}
+
+void transaction_machine::add_partition(const partition& p) {
+    if (state_ != state::in_transaction && state_ != state::committing) return;
     if (v2_) started_ = true;  // Produce adds the partition itself
     else if (!added_.count(p) && !adding_.count(p)) pending_.insert(p);
+}
+
+std::error_code transaction_machine::send(const partition& p) {
+    if (auto ec = check_send()) return ec;
+    add_partition(p);
     return {};
 }
 

@@ -82,6 +82,8 @@ public:
     explicit transaction_machine(options o) : opt_(std::move(o)) {}
 
     state current() const noexcept { return state_; }
+    /// Counts begin() calls: the producer marks per partition which transaction it joined.
+    std::uint64_t transaction_number() const noexcept { return transaction_number_; }
     std::int64_t producer_id() const noexcept { return producer_id_; }
     std::int16_t producer_epoch() const noexcept { return producer_epoch_; }
     const std::string& transactional_id() const noexcept { return opt_.transactional_id; }
@@ -95,7 +97,13 @@ public:
     // --- the application's calls: an error at once, or {} and the operation runs -------------
     std::error_code init();
     std::error_code begin();
-    /// A record for `p` is about to be appended: it joins the transaction.
+    /// Whether a record may be sent now (a transaction is open and has not failed).
+    std::error_code check_send() const;
+    /// A record for `p` is being appended (it was accepted by check_send, perhaps before its
+    /// topic's metadata came): `p` joins the transaction (v1: AddPartitionsToTxn before its
+    /// records go out). Also while the commit waits for that record.
+    void add_partition(const partition& p);
+    /// check_send, then add_partition.
     std::error_code send(const partition& p);
     /// Offsets to commit with the transaction: the request without the producer's fields
     /// (group id, generation, member id, instance id and the offsets, as the consumer gives them).
@@ -157,6 +165,7 @@ private:
     std::int64_t producer_id_ = -1;
     std::int16_t producer_epoch_ = -1;
     bool v2_ = false;
+    std::uint64_t transaction_number_ = 0;
 
     bool coordinator_known_ = false;
     bool group_coordinator_known_ = false;

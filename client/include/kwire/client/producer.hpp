@@ -56,8 +56,10 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <vector>
 
 #include "kwire/client/config.hpp"
+#include "kwire/client/transaction.hpp"
 #include "kwire/client/error.hpp"
 #include "kwire/client/partitioner.hpp"
 #include "kwire/codec/record.hpp"
@@ -86,6 +88,8 @@ struct delivery {
 using delivery_signature = void(boost::system::error_code, delivery);
 using flush_signature = void(boost::system::error_code);
 
+struct partition_offset;  // kwire/client/consumer.hpp
+
 namespace client::detail {
 class producer_impl;
 struct topic_state;  // a topic inside the producer: what a publisher holds on to
@@ -95,6 +99,11 @@ void start_flush(const std::shared_ptr<producer_impl>&, std::optional<std::chron
                  boost::asio::any_completion_handler<flush_signature>);
 void start_close(const std::shared_ptr<producer_impl>&, boost::asio::any_completion_handler<flush_signature>);
 topic_state* find_topic(const std::shared_ptr<producer_impl>&, std::string_view topic, bool autoflush);
+enum class transaction_call_kind { init, begin, commit, abort };
+void start_transaction_call(const std::shared_ptr<producer_impl>&, transaction_call_kind,
+                            boost::asio::any_completion_handler<flush_signature>);
+void start_send_offsets(const std::shared_ptr<producer_impl>&, std::vector<partition_offset> offsets,
+                        consumer_group_metadata group, boost::asio::any_completion_handler<flush_signature>);
 }  // namespace client::detail
 
 struct publisher_options {
@@ -166,6 +175,54 @@ public:
             [impl = impl_](auto handler) { client::detail::start_close(impl, std::move(handler)); }, token);
     }
 
+    // --- transactions (producer_config::transactional_id; kwire/client/transaction.hpp) -------
+    //
+    //   co_await p.init_transactions(use_awaitable);        // once, before the first transaction
+    //   co_await p.begin_transaction(use_awaitable);
+    //   p.send(...);                                        // as usual, inside the transaction
+    //   co_await p.send_offsets_to_transaction(offsets, consumer.group_metadata(), use_awaitable);
+    //   co_await p.commit_transaction(use_awaitable);       // or abort_transaction
+    //
+    // Each completes with an error a caller tests against kwire::txn_error_class: retriable
+    // (call it again), abortable (abort_transaction, then go on), fatal (close the producer;
+    // fenced is one). A record that fails inside a transaction makes its commit fail (abortable);
+    // an abort fails the records not yet sent with txn_errc::aborted, and no read_committed
+    // consumer ever sees the aborted ones that were. Sends outside a transaction fail with
+    // txn_errc::no_transaction. Transactions v2 (KIP-890) are used when the cluster has them.
+    //
+    // Cancellation: terminal and partial. The wait ends with operation_aborted; the call goes on,
+    // and calling it again waits for the same outcome (an EndTxn whose answer was lost is
+    // resolved before anything else: the next transaction never starts on a guess).
+
+    /// InitProducerId with the transactional id: fences any earlier producer with the same id
+    /// (aborting its open transaction) and gets this one's producer id and epoch.
+    template <class Token> auto init_transactions(Token&& token) {
+        return transaction_call(client::detail::transaction_call_kind::init, std::forward<Token>(token));
+    }
+    /// Opens a transaction (no request: it completes at once).
+    template <class Token> auto begin_transaction(Token&& token) {
+        return transaction_call(client::detail::transaction_call_kind::begin, std::forward<Token>(token));
+    }
+    /// Waits for every record of the transaction, then commits it (EndTxn).
+    template <class Token> auto commit_transaction(Token&& token) {
+        return transaction_call(client::detail::transaction_call_kind::commit, std::forward<Token>(token));
+    }
+    /// Fails the records not yet sent, waits for those in flight, then aborts (EndTxn).
+    template <class Token> auto abort_transaction(Token&& token) {
+        return transaction_call(client::detail::transaction_call_kind::abort, std::forward<Token>(token));
+    }
+    /// Commits the consumer's offsets with the transaction (KIP-447: the group coordinator refuses
+    /// them, abortably, if `group`'s generation is no longer the group's -- a zombie consumer).
+    template <class Token>
+    auto send_offsets_to_transaction(std::vector<partition_offset> offsets, client::consumer_group_metadata group,
+                                     Token&& token) {
+        return boost::asio::async_initiate<Token, flush_signature>(
+            [impl = impl_](auto handler, std::vector<partition_offset> o, client::consumer_group_metadata g) {
+                client::detail::start_send_offsets(impl, std::move(o), std::move(g), std::move(handler));
+            },
+            token, std::move(offsets), std::move(group));
+    }
+
     /// A handle for one topic, resolved once. With `autoflush`, its sends go out immediately.
     /// Its send() is producer::send (same completion and cancellation).
     class publisher {
@@ -198,6 +255,12 @@ public:
     }
 
 private:
+    template <class Token> auto transaction_call(client::detail::transaction_call_kind kind, Token&& token) {
+        return boost::asio::async_initiate<Token, flush_signature>(
+            [impl = impl_, kind](auto handler) { client::detail::start_transaction_call(impl, kind, std::move(handler)); },
+            token);
+    }
+
     executor_type ex_;
     std::shared_ptr<client::detail::producer_impl> impl_;
 };
