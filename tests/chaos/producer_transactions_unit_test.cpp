@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "kcat.hpp"
 #include "kwire/client/consumer.hpp"
 #include "kwire/client/producer.hpp"
 #include "kwire/client/transaction.hpp"
@@ -157,6 +158,16 @@ TEST(ProducerTransactions, V1CommitIsReadAndAbortIsNot) {
     ASSERT_TRUE(txn);
     EXPECT_EQ(txn->state, txn_state::complete_commit);
     EXPECT_FALSE(rc.cluster().requests(24).empty()) << "v1: AddPartitionsToTxn";
+    // An independent reader: librdkafka's read_committed consumer (kcat) sees the same.
+    if (peers::program_available("kcat")) {
+        std::vector<std::string> by_kcat;
+        for (int part = 0; part < 3; ++part)
+            for (const auto& r : peers::kcat_consume(rc.cluster().bootstrap(), "t", part,
+                                                      {.extra_args = {"-X", "isolation.level=read_committed"}}))
+                by_kcat.push_back(r.value);
+        std::sort(by_kcat.begin(), by_kcat.end());
+        EXPECT_EQ(by_kcat, expected);
+    }
 }
 
 TEST(ProducerTransactions, V2AddsNothingAndEveryEndTxnBumpsTheEpoch) {
