@@ -16,9 +16,11 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "commands.hpp"
@@ -49,6 +51,12 @@ constexpr std::string_view help_text =
     "The producer's defaults: acks=all with idempotence (no duplicates or reordering on retry),\n"
     "linger.ms=5, batch.size=1048576, buffer.memory=33554432 (reading waits when it is full).\n"
     "\n"
+    "Transactions: with -X transactional.id=ID the records are produced in transactions, one\n"
+    "for the whole input, or one every --transaction-records N records; each is committed (or\n"
+    "aborted, with --abort) before the next begins, and the last one at the end of input. A\n"
+    "read_committed consumer (kwire consume -X isolation.level=read_committed) sees committed\n"
+    "records only. A failed transaction is reported and ends the run (exit 1).\n"
+    "\n"
     "Options:\n";
 
 constexpr std::size_t read_chunk = 256 * 1024;
@@ -74,6 +82,8 @@ struct produce_settings {
     std::string topic;
     std::optional<std::int32_t> partition;
     std::optional<std::string> key_delimiter;
+    std::uint64_t transaction_records = 0;  // 0: one transaction for the whole input
+    bool abort_transactions = false;
 };
 
 class line_producer {
@@ -92,6 +102,7 @@ public:
                                std::to_string(read_ - acked_ - failed_) + " in flight, " + std::to_string(failed_) +
                                " failed";
                     }),
+          transactional_(cfg.transactional()),
           producer_(std::in_place, io.get_executor(), cfg) {}
 
     ~line_producer() {
@@ -115,7 +126,11 @@ public:
             return end_of_input();
         }
         buffer_.resize(read_chunk);
-        read();
+        if (!transactional_) return read();
+        producer_->init_transactions([this](std::error_code init) {
+            if (init) return transaction_failed("init_transactions", init);
+            begin_transaction([this] { read(); });
+        });
     }
 
     /// After io_context::run() returned: drops what a second interrupt left pending.
@@ -138,6 +153,10 @@ public:
         if (unacknowledged)
             std::fprintf(stderr, "kwire: %llu records aborted before their acknowledgement\n",
                          static_cast<unsigned long long>(unacknowledged));
+        if (transactional_)
+            std::fprintf(stderr, "kwire: %llu transactions committed, %llu aborted\n",
+                         static_cast<unsigned long long>(committed_transactions_),
+                         static_cast<unsigned long long>(aborted_transactions_));
         if (!input_error_.empty()) std::fprintf(stderr, "kwire: %s\n", input_error_.c_str());
         if (interrupted_) return exit_interrupted;
         if (failed_ || unacknowledged || !input_error_.empty()) return exit_failure;
@@ -155,6 +174,11 @@ private:
     void on_read(const boost::system::error_code& ec, std::size_t n) {
         if (input_done_) return;  // interrupted meanwhile
         consume(std::string_view(buffer_.data(), n));
+        if (ending_transaction_) {
+            // The rest of the chunk waits for the next transaction (and so does reading).
+            read_error_after_ = ec;
+            return;
+        }
         if (ec == boost::asio::error::eof) return end_of_input();
         if (ec) {
             input_error_ = "reading stdin: " + ec.message();
@@ -165,8 +189,13 @@ private:
     }
 
     /// Sends every complete line in `data`; keeps a trailing partial line for the next chunk.
+    /// When a transaction fills up, the rest of `data` is kept for the next one.
     void consume(std::string_view data) {
         while (!data.empty()) {
+            if (ending_transaction_) {
+                held_.assign(data.data(), data.size());
+                return;
+            }
             const auto* nl = static_cast<const char*>(std::memchr(data.data(), '\n', data.size()));
             const std::size_t len = nl ? static_cast<std::size_t>(nl - data.data()) : data.size();
             const auto piece = data.substr(0, len);
@@ -212,6 +241,8 @@ private:
         const auto payload = line.size() + (r.key ? r.key->size() : 0);
         const auto memory = codec::batch_builder::max_record_size(r.key, r.value);
         in_flight_memory_ += memory;
+        if (transactional_ && settings_.transaction_records > 0 && ++in_transaction_ >= settings_.transaction_records)
+            ending_transaction_ = true;  // after this record (consume() stops)
         producer_->send(r, [this, payload, memory](std::error_code ec, delivery d) {
             in_flight_memory_ -= memory;
             if (ec) {
@@ -221,11 +252,12 @@ private:
                 ++acked_;
                 acked_bytes_ += payload;
             }
-            if (paused_ && in_flight_memory_ <= low_water_ && !input_done_) {
+            if (paused_ && in_flight_memory_ <= low_water_ && !input_done_ && !ending_transaction_) {
                 paused_ = false;
                 read();
             }
         });
+        if (ending_transaction_ && in_transaction_ >= settings_.transaction_records) end_transaction(false);
     }
 
     void fail_early(std::error_code ec) {
@@ -244,13 +276,77 @@ private:
         if (first && !input_done_) std::fprintf(stderr, "kwire: delivery failed: %s\n", what.c_str());
     }
 
+    // --- transactions --------------------------------------------------------------------------
+
+    void begin_transaction(std::function<void()> then) {
+        producer_->begin_transaction([this, then = std::move(then)](std::error_code ec) {
+            if (ec) return transaction_failed("begin_transaction", ec);
+            in_transaction_ = 0;
+            then();
+        });
+    }
+
+    /// Commits (or, with --abort, aborts) the open transaction; then, unless it was the last, the
+    /// next one begins and the input held back goes into it.
+    void end_transaction(bool last) {
+        ending_transaction_ = true;
+        auto done = [this, last](std::error_code ec) {
+            if (ec) return transaction_failed(settings_.abort_transactions ? "abort_transaction" : "commit_transaction", ec);
+            ++(settings_.abort_transactions ? aborted_transactions_ : committed_transactions_);
+            if (last) return close_producer();
+            begin_transaction([this] {
+                ending_transaction_ = false;
+                auto held = std::move(held_);
+                held_.clear();
+                consume(held);
+                if (ending_transaction_) return;  // the held input filled this one too
+                const auto read_ended = std::exchange(read_error_after_, {});
+                if (read_ended == boost::asio::error::eof) return end_of_input();
+                if (read_ended) {
+                    input_error_ = "reading stdin: " + read_ended.message();
+                    return end_of_input();
+                }
+                if (input_done_) return end_of_input_transactional();
+                if (in_flight_memory_ >= high_water_) paused_ = true;
+                else read();
+            });
+        };
+        if (!settings_.abort_transactions) return producer_->commit_transaction(done);
+        // --abort shows what read_committed hides: the records are written first (an abort
+        // would drop those not yet sent), then the transaction is aborted.
+        producer_->flush([this, done](std::error_code) { producer_->abort_transaction(done); });
+    }
+
+    void transaction_failed(const char* what, std::error_code ec) {
+        input_error_ = std::string(what) + " failed: " + describe_error(ec);
+        transaction_failed_ = true;
+        input_done_ = true;
+        boost::system::error_code ignored;
+        input_.close(ignored);
+        close_producer();
+    }
+
+    /// End of input inside a transaction: the last one ends (once it is not ending already).
+    void end_of_input_transactional() {
+        if (ending_transaction_) return;  // the transaction ending now ends the input too
+        // An empty last transaction (the input ended right after one filled up) is left alone.
+        if (in_transaction_ == 0 && committed_transactions_ + aborted_transactions_ > 0) return close_producer();
+        end_transaction(true);
+    }
+
     void end_of_input() {
-        if (input_done_) return;
+        if (input_done_ && !transactional_) return;
+        if (input_done_ && transactional_) return end_of_input_transactional();
         input_done_ = true;
         if (!partial_.empty() && !interrupted_) send_line(partial_);  // a last line without newline
         partial_.clear();
         boost::system::error_code ignored;
         input_.close(ignored);
+        if (transactional_) return end_of_input_transactional();
+        close_producer();
+    }
+
+    void close_producer() {
         // Flush first and close once that is done, then stop the io_context. Two workarounds
         // (kwire::producer, as of this writing): close() stops the delivery-timeout expiry and
         // the metadata retries of records still waiting for metadata, so closing with an unknown
@@ -306,6 +402,16 @@ private:
     std::map<std::string, std::uint64_t> errors_;  // "topic 'x' partition 1: ERROR" -> records
     progress_line progress_;
 
+    // transactions (transactional.id)
+    const bool transactional_;
+    std::uint64_t in_transaction_ = 0;     // records sent in the open transaction
+    bool ending_transaction_ = false;      // its commit (abort) is under way: input waits
+    std::string held_;                     // input read past the transaction's last record
+    boost::system::error_code read_error_after_;  // how the read that filled it ended (eof...)
+    std::uint64_t committed_transactions_ = 0;
+    std::uint64_t aborted_transactions_ = 0;
+    bool transaction_failed_ = false;
+
     std::optional<kwire::producer> producer_;  // last: destroyed first (see the destructor)
 };
 
@@ -351,12 +457,23 @@ int run_produce(const command_context& ctx) {
                         throw usage_error("--linger expects milliseconds >= 0, got '" + std::string(v) + "'");
                     common.properties.set("linger.ms", std::string(v), "--linger");
                 }});
+    parser.add({0, "transaction-records", "N",
+                "with transactional.id: commit a transaction every N records\n(default: one for the whole input)",
+                [&](std::string_view v) {
+                    const auto n = parse_integer(v, 1, std::int64_t{1} << 40);
+                    if (!n) throw usage_error("--transaction-records expects a count >= 1, got '" + std::string(v) + "'");
+                    settings.transaction_records = static_cast<std::uint64_t>(*n);
+                }});
+    parser.add({0, "abort", "", "with transactional.id: abort each transaction instead of committing it",
+                [&](std::string_view) { settings.abort_transactions = true; }});
     if (common.parse_command_line(parser, ctx.args, help_text)) return exit_ok;
     if (settings.topic.empty()) throw usage_error("missing -t TOPIC");
 
     client::producer_config cfg;
     cfg.on_buffer_full = client::buffer_full_policy::wait;  // backpressure, never buffer_full errors
     common.apply(cfg);
+    if ((settings.transaction_records > 0 || settings.abort_transactions) && !cfg.transactional())
+        throw usage_error("--transaction-records and --abort need -X transactional.id=ID");
 
     boost::asio::io_context io(1);
     std::optional<line_producer> lp;

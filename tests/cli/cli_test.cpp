@@ -54,7 +54,8 @@ TEST(CliHelp, ProduceHelpListsEveryOptionAndExitsZero) {
     ASSERT_TRUE(r.ok()) << r.describe();
     for (const char* opt : {"-b, --bootstrap-server", "-t, --topic TOPIC", "-p, --partition N", "-K, --key-delimiter DELIM",
                             "-z, --compression CODEC", "--acks 0|1|all", "--linger MS", "-X, --property NAME=VALUE",
-                            "--config FILE", "-h, --help", "gzip, snappy, lz4 or zstd", "delivery.timeout.ms"})
+                            "--config FILE", "-h, --help", "gzip, snappy, lz4 or zstd", "delivery.timeout.ms",
+                            "--transaction-records N", "--abort", "transactional.id"})
         EXPECT_TRUE(contains(r.out, opt)) << "missing '" << opt << "' in:\n" << r.out;
     // `kwire help produce` is the same text.
     const auto again = run_kwire({"help", "produce"});
@@ -214,6 +215,36 @@ TEST(CliProduce, ExplicitPartitionEmptyLinesAndAFinalLineWithoutNewline) {
     for (const auto& rec : records) EXPECT_EQ(rec.key, "");
     EXPECT_TRUE(kcat_consume(mc.bootstrap(), "plain", 0).empty());
     EXPECT_TRUE(kcat_consume(mc.bootstrap(), "plain", 1).empty());
+}
+
+TEST(CliProduce, TransactionsEveryNRecordsCommittedOrAborted) {
+    require_kcat();
+    mock_cluster mc(3);
+    mc.create_topic("tx", 1, 1);
+    std::string input;
+    for (int i = 0; i < 7; ++i) input += "r" + std::to_string(i) + "\n";
+    const auto r = run_kwire({"produce", "-b", mc.bootstrap(), "-t", "tx", "-X", "transactional.id=cli-tx",
+                              "--transaction-records", "3"},
+                             input);
+    ASSERT_TRUE(r.ok()) << r.describe();
+    EXPECT_TRUE(contains(r.err, "7 records")) << r.err;
+    EXPECT_TRUE(contains(r.err, "3 transactions committed, 0 aborted")) << r.err;  // 3 + 3 + 1
+    EXPECT_EQ(kcat_consume(mc.bootstrap(), "tx", 0).size(), 7u);
+
+    const auto a = run_kwire({"produce", "-b", mc.bootstrap(), "-t", "tx", "-X", "transactional.id=cli-tx",
+                              "--transaction-records", "2", "--abort"},
+                             "a\nb\nc\nd\n");
+    ASSERT_TRUE(a.ok()) << a.describe();
+    EXPECT_TRUE(contains(a.err, "0 transactions committed, 2 aborted")) << a.err;
+
+    const auto whole = run_kwire({"produce", "-b", mc.bootstrap(), "-t", "tx", "-X", "transactional.id=cli-tx"},
+                                 "x\ny\n");
+    ASSERT_TRUE(whole.ok()) << whole.describe();
+    EXPECT_TRUE(contains(whole.err, "1 transactions committed, 0 aborted")) << whole.err;
+
+    const auto misuse = run_kwire({"produce", "-b", mc.bootstrap(), "-t", "tx", "--abort"}, "x\n");
+    EXPECT_EQ(misuse.exit_code, 2) << misuse.describe();
+    EXPECT_TRUE(contains(misuse.err, "need -X transactional.id=ID")) << misuse.err;
 }
 
 TEST(CliProduce, APartitionThatDoesNotExistFailsNamingIt) {
