@@ -354,6 +354,11 @@ void producer_impl::abort(std::error_code ec) {
         w.done(ec);
     }
     flush_waiters_.clear();
+    // A transactional call waiting (init, commit, abort, offsets) completes too, exactly once.
+    if (txn_timer_) txn_timer_->cancel();
+    auto txn_waiters = std::move(txn_waiters_);
+    txn_waiters_.clear();
+    for (auto& w : txn_waiters) w(ec);
     // Batches being compressed were failed above; their results are dropped, and no worker
     // posts to our executor from now on.
     if (compression_) compression_->close();

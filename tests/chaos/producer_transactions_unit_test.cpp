@@ -325,5 +325,36 @@ TEST(ProducerTransactions, ACoordinatorMoveAndALostEndTxnAnswerAreResolvedNotGue
     }
 }
 
+TEST(ProducerTransactions, DestroyingTheProducerCompletesAWaitingCommitOnce) {
+    rules_cluster rc(1);
+    rc.add_topic("t", 1);
+    // No Produce is ever applied: the commit waits for its record until the producer goes.
+    rc.produce_hook = [](const scripted_request&) { return produce_fault::close_before_apply; };
+    net::io_context io;
+    tally sent;
+    int commits = 0;
+    boost::system::error_code commit_error;
+    {
+        producer p(io.get_executor(), txn_config(rc));
+        drive(io, [&]() -> net::awaitable<void> {
+            auto [init] = co_await p.init_transactions(tuple_awaitable);
+            EXPECT_FALSE(init);
+            auto [b] = co_await p.begin_transaction(tuple_awaitable);
+            EXPECT_FALSE(b);
+        });
+        send_values(p, "t", numbered("w", 1), 1, sent);
+        p.commit_transaction([&](boost::system::error_code ec) {
+            ++commits;
+            commit_error = ec;
+        });
+        io.run_for(200ms);
+        EXPECT_EQ(commits, 0) << "the record is not acknowledged: the commit waits";
+    }
+    io.run_for(100ms);
+    EXPECT_EQ(commits, 1);
+    EXPECT_EQ(commit_error, net::error::operation_aborted);
+    EXPECT_EQ(sent.failed, 1);
+}
+
 }  // namespace
 }  // namespace kwire::test
