@@ -5,7 +5,9 @@
 //                      flush, cancellation of a send, close and abort;
 //   sink.cpp           the per-broker produce path: partitions routed to their leader's sink
 //                      (sink.hpp), a woken sink drained into one Produce request, responses,
-//                      retries and the idempotent sequence state.
+//                      retries and the idempotent sequence state;
+//   transactions.cpp   the transactional calls and the coordinator requests the transaction
+//                      machine (transaction_machine.hpp, sans-I/O) asks for.
 // Everything runs on the producer's executor; nothing here locks.
 //
 // Nothing on the hot path walks every partition: a batch that becomes sendable wakes only its
