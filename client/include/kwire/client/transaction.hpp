@@ -64,5 +64,11 @@ std::optional<txn_error_class> classify_transaction_error(const std::error_code&
 
 }  // namespace kwire::client
 
+namespace kwire {
+using client::consumer_group_metadata;
+using client::txn_errc;
+using client::txn_error_class;
+}  // namespace kwire
+
 template <> struct std::is_error_code_enum<kwire::client::txn_errc> : std::true_type {};
 template <> struct std::is_error_condition_enum<kwire::client::txn_error_class> : std::true_type {};
