@@ -1,62 +1,46 @@
-// The consumer's application side: partition slots, assign/subscribe, poll, acknowledgements,
-// seek, pause, close; and the public kwire::consumer object. Fetching is in fetcher.cpp; see
-// consumer_impl.hpp for the split and a partition's life.
+// The consumer's application side: assign/subscribe, poll, acknowledgements, seek, pause, close,
+// and revocation (the membership's host); and the public kwire::consumer object. See
+// consumer_impl.hpp for the parts it wires together, consumer_core.hpp for a partition's life.
 #include "consumer/consumer_impl.hpp"
 
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
+#include <set>
 
 namespace kwire::client::detail {
 
+std::shared_ptr<consumer_impl> consumer_impl::create(net::any_io_executor ex, consumer_config cfg) {
+    auto impl = std::make_shared<consumer_impl>(ex, std::move(cfg));
+    impl->core_.anchor = impl;
+    return impl;
+}
+
 consumer_impl::consumer_impl(net::any_io_executor ex, consumer_config cfg)
-    : ex_(ex),
-      cfg_(std::move(cfg)),
-      cluster_(std::make_shared<cluster>(ex, static_cast<const connection_config&>(cfg_))),
-      fetch_retry_timer_(ex),
+    : core_(ex, std::move(cfg)),
+      fetcher_(core_, [this](std::vector<std::uint32_t> slots) { start_offsets_.list_offsets(std::move(slots)); }),
+      start_offsets_(core_, coordinator_,
+                     [this] {
+                         fetcher_.schedule();
+                         try_complete_poll();
+                     }),
+      coordinator_(core_),
+      membership_(make_membership(core_, coordinator_, *this)),
+      committer_(core_, coordinator_, *membership_),
       poll_timer_(ex),
-      commit_timer_(ex),
-      heartbeat_timer_(ex),
-      rejoin_timer_(ex),
       poll_interval_timer_(ex),
-      topic_check_timer_(ex),
-      member_timer_(ex) {}
+      topic_check_timer_(ex) {
+    core_.wake_poll = [this] { try_complete_poll(); };
+}
 
 consumer_impl::~consumer_impl() = default;
 
 // --- slots -----------------------------------------------------------------------------------
 
-std::uint32_t consumer_impl::slot_for(const std::string& topic, std::int32_t partition) {
-    const topic_partition tp{topic, partition};
-    if (const auto it = slot_index_.find(tp); it != slot_index_.end()) return it->second;
-    const auto index = static_cast<std::uint32_t>(slots_.size());
-    auto s = std::make_unique<partition_slot>();
-    s->topic = topic;
-    s->partition = partition;
-    slots_.push_back(std::move(s));
-    slot_index_.emplace(tp, index);
-    return index;
-}
-
-partition_slot* consumer_impl::find_slot(const topic_partition& tp) {
-    const auto it = slot_index_.find(tp);
-    return it == slot_index_.end() ? nullptr : slots_[it->second].get();
-}
-
-const partition_slot* consumer_impl::find_slot(const topic_partition& tp) const {
-    const auto it = slot_index_.find(tp);
-    return it == slot_index_.end() ? nullptr : slots_[it->second].get();
-}
-
-void consumer_impl::drop_buffered(partition_slot& s) {
-    for (auto& c : s.buffered)
-        for (auto& b : c.inflated) spare_buffers_.push_back(std::move(b));
-    s.buffered.clear();
-}
-
 void consumer_impl::add_partition(const topic_partition& tp, std::int64_t start) {
-    auto& s = *slots_[slot_for(tp.topic, tp.partition)];
-    drop_buffered(s);
+    const auto& cfg = core_.cfg;
+    auto& s = core_.slots[core_.slots.slot_for(tp.topic, tp.partition)];
+    fetcher_.drop_buffered(s);
     s.assigned = true;
     s.paused = false;
     ++s.incarnation;
@@ -68,40 +52,72 @@ void consumer_impl::add_partition(const topic_partition& tp, std::int64_t start)
         s.state = partition_slot::start::ready;
         s.fetch_offset = start;
         s.tracker.reset(start);
-    } else if (start == offset::committed && !cfg_.group_id.empty()) {
+    } else if (start == offset::committed && !cfg.group_id.empty()) {
         s.state = partition_slot::start::committed;
     } else {
         s.state = partition_slot::start::reset;
         s.reset_to = start == offset::committed
-                         ? (cfg_.auto_offset_reset == offset_reset::earliest ? offset::beginning : offset::end)
+                         ? (cfg.auto_offset_reset == offset_reset::earliest ? offset::beginning : offset::end)
                          : start;
-        if (start == offset::committed && cfg_.auto_offset_reset == offset_reset::none)
-            deferred_error_ = make_error_code(kafka_errc::offset_out_of_range);
+        if (start == offset::committed && cfg.auto_offset_reset == offset_reset::none)
+            core_.deferred_error = make_error_code(kafka_errc::offset_out_of_range);
     }
 }
 
 void consumer_impl::remove_partition(const topic_partition& tp) {
-    auto* s = find_slot(tp);
+    auto* s = core_.slots.find(tp);
     if (!s) return;
-    drop_buffered(*s);
+    fetcher_.drop_buffered(*s);
     s->assigned = false;
     ++s->incarnation;
     ++s->ownership;
 }
 
-std::vector<topic_partition> consumer_impl::owned() const {
-    std::vector<topic_partition> out;
-    for (const auto& s : slots_)
-        if (s->assigned) out.push_back({s->topic, s->partition});
-    return out;
+// --- the membership's host -------------------------------------------------------------------
+
+void consumer_impl::take(const std::vector<topic_partition>& added, bool notify_empty) {
+    for (const auto& tp : added) add_partition(tp, offset::committed);
+    if (listener_.assigned && (notify_empty || !added.empty())) listener_.assigned(added);
+    start_offsets_.resolve();
+    fetcher_.schedule();
 }
 
-std::vector<topic_partition> consumer_impl::assignment() const { return owned(); }
+void consumer_impl::revoke(const std::vector<topic_partition>& tps, bool lost, std::function<void()> then) {
+    // A revocation ends the ownerships it began with, and only those. Its commit may take long
+    // (retried through coordinator moves); meanwhile the partitions can be lost and assigned to
+    // this consumer again -- a fenced KIP-848 member rejoins and may get them back at its new
+    // epoch. Removing them when the old commit finally completes would leave the new owner
+    // (this consumer, as far as the coordinator knows) never fetching them again.
+    std::vector<std::pair<topic_partition, std::uint32_t>> ownerships;
+    for (const auto& tp : tps)
+        if (const auto* s = core_.slots.find(tp); s && s->assigned) ownerships.emplace_back(tp, s->ownership);
+    auto finish = [this, keep = core_.keep(), ownerships = std::move(ownerships), lost,
+                   then = std::move(then)](std::error_code) {
+        std::vector<topic_partition> ended;
+        for (const auto& [tp, ownership] : ownerships)
+            if (const auto* s = core_.slots.find(tp); s && s->assigned && s->ownership == ownership) {
+                remove_partition(tp);
+                ended.push_back(tp);
+            }
+        committer_.complete_ack_waiters({});
+        if (ended.empty()) {
+            // Lost meanwhile: the listener heard about them then.
+        } else if (lost) {
+            if (listener_.lost) listener_.lost(ended);
+        } else if (listener_.revoked) {
+            listener_.revoked(ended);
+        }
+        then();
+    };
+    if (lost) return finish({});
+    // Every policy commits what is marked before the partitions go.
+    committer_.commit_marked_then(std::move(finish));
+}
 
 // --- application calls -----------------------------------------------------------------------
 
 void consumer_impl::assign(std::vector<partition_offset> partitions) {
-    if (subscribed_) throw std::system_error(make_error_code(client_errc::invalid_config), "assign() after subscribe()");
+    if (core_.subscribed) throw std::system_error(make_error_code(client_errc::invalid_config), "assign() after subscribe()");
     std::set<topic_partition> wanted;
     for (const auto& p : partitions) wanted.insert({p.topic, p.partition});
     for (const auto& tp : owned())
@@ -110,65 +126,59 @@ void consumer_impl::assign(std::vector<partition_offset> partitions) {
     std::vector<std::string> topics;
     for (const auto& p : partitions)
         if (std::find(topics.begin(), topics.end(), p.topic) == topics.end()) topics.push_back(p.topic);
-    auto self = shared_from_this();
-    cluster_->refresh(topics, [self](std::error_code) { self->resolve_offsets(); });
-    arm_commit_timer();
-    if (!cfg_.allow_auto_create_topics) check_topics_exist(std::move(topics), clock::now() + cfg_.default_api_timeout);
+    core_.brokers->refresh(topics, [this, keep = core_.keep()](std::error_code) { start_offsets_.resolve(); });
+    committer_.arm_timer();
+    if (!core_.cfg.allow_auto_create_topics)
+        check_topics_exist(std::move(topics), clock::now() + core_.cfg.default_api_timeout);
 }
 
 void consumer_impl::check_topics_exist(std::vector<std::string> topics, clock::time_point deadline) {
     // Nothing will create a missing topic: after default.api.timeout.ms of fresh metadata
     // saying it does not exist, poll() reports it instead of waiting forever.
-    auto self = shared_from_this();
-    cluster_->refresh(topics, [self, topics, deadline](std::error_code) {
-        if (self->closed_) return;
+    core_.brokers->refresh(topics, [this, keep = core_.keep(), topics, deadline](std::error_code) {
+        if (core_.closed) return;
         const bool missing = std::any_of(topics.begin(), topics.end(), [&](const std::string& t) {
-            const auto* info = self->cluster_->topic(t);
+            const auto* info = core_.brokers->topic(t);
             return !info || to_kafka_errc(info->error) == kafka_errc::unknown_topic_or_partition ||
                    info->partitions.empty();
         });
         if (!missing) return;
         if (clock::now() >= deadline) {
-            self->deferred_error_ = make_error_code(kafka_errc::unknown_topic_or_partition);
-            return self->try_complete_poll();
+            core_.deferred_error = make_error_code(kafka_errc::unknown_topic_or_partition);
+            return try_complete_poll();
         }
-        self->topic_check_timer_.expires_after(std::min<clock::duration>(std::chrono::milliseconds(500), deadline - clock::now()));
-        self->topic_check_timer_.async_wait([self, topics, deadline](std::error_code ec) {
-            if (!ec) self->check_topics_exist(topics, deadline);
+        topic_check_timer_.expires_after(
+            std::min<clock::duration>(std::chrono::milliseconds(500), deadline - clock::now()));
+        topic_check_timer_.async_wait([this, keep, topics, deadline](std::error_code ec) {
+            if (!ec) check_topics_exist(topics, deadline);
         });
     });
 }
 
 void consumer_impl::subscribe(std::vector<std::string> topics, rebalance_listener listener) {
-    if (cfg_.group_id.empty())
+    if (core_.cfg.group_id.empty())
         throw std::system_error(make_error_code(client_errc::invalid_config), "subscribe() needs group.id");
-    subscribed_ = true;
+    core_.subscribed = true;
     topics_ = std::move(topics);
     listener_ = std::move(listener);
-    auto self = shared_from_this();
-    cluster_->refresh(topics_, [self](std::error_code) {});
-    arm_commit_timer();
-    request_rejoin();
-    if (!cfg_.allow_auto_create_topics) check_topics_exist(topics_, clock::now() + cfg_.default_api_timeout);
+    core_.brokers->refresh(topics_, [keep = core_.keep()](std::error_code) {});
+    committer_.arm_timer();
+    membership_->subscribe(topics_);
+    if (!core_.cfg.allow_auto_create_topics) check_topics_exist(topics_, clock::now() + core_.cfg.default_api_timeout);
 }
 
 void consumer_impl::poll(std::optional<std::chrono::milliseconds> timeout, poll_handler h) {
     if (pending_poll_)
-        return complete_posted(ex_, std::move(h), api_error(make_error_code(std::errc::operation_in_progress)),
+        return complete_posted(core_.ex, std::move(h), api_error(make_error_code(std::errc::operation_in_progress)),
                                record_batch{});
-    if (closed_) return complete_posted(ex_, std::move(h), boost::system::error_code(client_errc::closed), record_batch{});
+    if (core_.closed)
+        return complete_posted(core_.ex, std::move(h), boost::system::error_code(client_errc::closed), record_batch{});
 
     // The previous poll's records: under on_poll they count as acknowledged now; their memory
     // may go now (the application's views end here).
-    if (cfg_.commit.k == commit_policy::kind::on_poll)
-        for (const auto& r : handed_out_) r.ack();
-    if (cfg_.commit.k == commit_policy::kind::on_poll && clock::now() - last_poll_commit_ >= cfg_.commit.every) {
-        last_poll_commit_ = clock::now();
-        commit_marked();
-    }
+    committer_.on_poll(handed_out_);
     handed_out_.clear();
-    for (auto& c : retired_)
-        for (auto& b : c.inflated) spare_buffers_.push_back(std::move(b));
+    for (auto& c : retired_) fetcher_.recycle(c);
     retired_.clear();
 
     // Cancellation hands out nothing: records stay buffered for the next poll (see consumer::poll).
@@ -187,26 +197,26 @@ void consumer_impl::poll(std::optional<std::chrono::milliseconds> timeout, poll_
             self->finish_poll({});
         });
     }
-    if (rejoin_needed_ && !joining_) join_group();
-    net::post(ex_, [self = shared_from_this()] { self->try_complete_poll(); });
-    schedule_fetch();
+    membership_->on_poll();
+    net::post(core_.ex, [this, keep = core_.keep()] { try_complete_poll(); });
+    fetcher_.schedule();
 }
 
 void consumer_impl::try_complete_poll() {
     if (!pending_poll_) return;
-    if (fatal_) return finish_poll(fatal_);
-    if (deferred_error_) {
-        const auto ec = deferred_error_;
-        deferred_error_ = {};
+    if (core_.fatal) return finish_poll(core_.fatal);
+    if (core_.deferred_error) {
+        const auto ec = core_.deferred_error;
+        core_.deferred_error = {};
         return finish_poll(ec);
     }
     // Round robin over the partitions with records, up to max.poll.records.
-    const auto n = static_cast<std::uint32_t>(slots_.size());
-    const auto limit = cfg_.max_poll_records == 0 ? static_cast<std::size_t>(-1) : cfg_.max_poll_records;
+    const auto n = core_.slots.size();
+    const auto limit = core_.cfg.max_poll_records == 0 ? static_cast<std::size_t>(-1) : core_.cfg.max_poll_records;
     bool any = false;
     for (std::uint32_t k = 0; k < n && handed_out_.size() < limit; ++k) {
         const auto index = (poll_cursor_ + k) % n;
-        auto& s = *slots_[index];
+        auto& s = core_.slots[index];
         if (!s.assigned || s.paused) continue;
         while (!s.buffered.empty() && handed_out_.size() < limit) {
             auto& c = s.buffered.front();
@@ -225,13 +235,13 @@ void consumer_impl::try_complete_poll() {
             s.tracker.fetched_up_to(c.end_offset);
             retired_.push_back(std::move(c));
             s.buffered.pop_front();
-            on_acked(s);  // the committable offset may have moved past the gap
+            committer_.on_acked(s);  // the committable offset may have moved past the gap
         }
     }
     if (n) poll_cursor_ = (poll_cursor_ + 1) % n;
     if (any) {
         finish_poll({});
-        schedule_fetch();  // partitions whose buffers emptied can prefetch now
+        fetcher_.schedule();  // partitions whose buffers emptied can prefetch now
     }
 }
 
@@ -251,33 +261,31 @@ void consumer_impl::cancel_poll(std::uint64_t id) {
     poll_handler h(std::move(*pending_poll_));
     pending_poll_.reset();
     // Inside the cancellation signal's emit: posted, never run here.
-    complete_posted(ex_, std::move(h), operation_aborted(), record_batch{});
+    complete_posted(core_.ex, std::move(h), operation_aborted(), record_batch{});
 }
 
 void consumer_impl::ack(std::uint32_t slot, std::uint32_t incarnation, std::int64_t offset) noexcept {
-    if (slot >= slots_.size()) return;
-    auto& s = *slots_[slot];
+    if (slot >= core_.slots.size()) return;
+    auto& s = core_.slots[slot];
     if (s.incarnation != incarnation || !s.assigned) return;
     s.tracker.ack(offset);
-    on_acked(s);
+    committer_.on_acked(s);
 }
 
 void consumer_impl::ack_and_wait(const consumer_record& r, commit_handler h) {
-    completion done(ex_, std::move(h), stop_waiting);
-    if (r.owner_ != this || r.slot_ >= slots_.size()) return done(make_error_code(std::errc::invalid_argument));
+    completion done(core_.ex, std::move(h), stop_waiting);
+    if (r.owner_ != this || r.slot_ >= core_.slots.size()) return done(make_error_code(std::errc::invalid_argument));
     ack(r.slot_, r.incarnation_, r.offset);
-    auto& s = *slots_[r.slot_];
+    const auto& s = core_.slots[r.slot_];
     if (s.incarnation != r.incarnation_ || !s.assigned) return done(make_error_code(std::errc::operation_canceled));
     if (s.committed > r.offset) return done(std::error_code{});
-    ack_waiters_.push_back(ack_waiter{r.slot_, r.incarnation_, r.offset, std::move(done)});
-    if (cfg_.group_id.empty())
-        return complete_ack_waiters(make_error_code(client_errc::invalid_config));  // nowhere to commit
+    committer_.wait_for(r.slot_, r.incarnation_, r.offset, std::move(done));
 }
 
 void consumer_impl::seek(const topic_partition& tp, std::int64_t offset) {
-    auto* s = find_slot(tp);
+    auto* s = core_.slots.find(tp);
     if (!s || !s->assigned) return;
-    drop_buffered(*s);
+    fetcher_.drop_buffered(*s);
     ++s->incarnation;
     if (offset >= 0) {
         s->state = partition_slot::start::ready;
@@ -287,20 +295,20 @@ void consumer_impl::seek(const topic_partition& tp, std::int64_t offset) {
         s->state = offset == offset::committed ? partition_slot::start::committed : partition_slot::start::reset;
         s->reset_to = offset;
     }
-    resolve_offsets();
+    start_offsets_.resolve();
 }
 
 void consumer_impl::set_paused(const std::vector<topic_partition>& tps, bool paused) {
     for (const auto& tp : tps)
-        if (auto* s = find_slot(tp); s && s->assigned) s->paused = paused;
+        if (auto* s = core_.slots.find(tp); s && s->assigned) s->paused = paused;
     if (!paused) {
-        schedule_fetch();
-        net::post(ex_, [self = shared_from_this()] { self->try_complete_poll(); });
+        fetcher_.schedule();
+        net::post(core_.ex, [this, keep = core_.keep()] { try_complete_poll(); });
     }
 }
 
 std::optional<std::int64_t> consumer_impl::position(const topic_partition& tp) const {
-    const auto* s = find_slot(tp);
+    const auto* s = core_.slots.find(tp);
     if (!s || !s->assigned || s->state != partition_slot::start::ready) return std::nullopt;
     for (const auto& c : s->buffered)
         if (c.next < c.records.size()) return c.records[c.next].offset;
@@ -308,60 +316,65 @@ std::optional<std::int64_t> consumer_impl::position(const topic_partition& tp) c
 }
 
 std::optional<std::int64_t> consumer_impl::high_watermark(const topic_partition& tp) const {
-    const auto* s = find_slot(tp);
+    const auto* s = core_.slots.find(tp);
     if (!s || !s->assigned || s->high_watermark < 0) return std::nullopt;
     return s->high_watermark;
 }
 
 std::optional<std::int64_t> consumer_impl::committable(const topic_partition& tp) const {
-    const auto* s = find_slot(tp);
+    const auto* s = core_.slots.find(tp);
     if (!s || !s->assigned || s->state != partition_slot::start::ready) return std::nullopt;
     return s->tracker.committable();
 }
 
+void consumer_impl::arm_poll_interval_timer() {
+    if (!core_.subscribed) return;
+    poll_interval_timer_.expires_after(core_.cfg.max_poll_interval);
+    poll_interval_timer_.async_wait([this, keep = core_.keep()](std::error_code ec) {
+        if (ec || core_.closed || core_.closing || pending_poll_) return;
+        // The application stopped polling: give the partitions to someone who will (as the Java
+        // client does), and rejoin at the next poll.
+        membership_->leave([this, keep] {
+            membership_->expire();
+            core_.deferred_error = make_error_code(client_errc::poll_interval_exceeded);
+        });
+    });
+}
+
 void consumer_impl::shutdown() {
-    closed_ = true;
-    fetch_retry_timer_.cancel();
+    core_.closed = true;
+    fetcher_.cancel();
     poll_timer_.cancel();
-    commit_timer_.cancel();
-    heartbeat_timer_.cancel();
-    rejoin_timer_.cancel();
     poll_interval_timer_.cancel();
     topic_check_timer_.cancel();
-    member_timer_.cancel();
+    membership_->cancel();
+    coordinator_.cancel();
     finish_poll(make_error_code(net::error::operation_aborted));
-    complete_ack_waiters(make_error_code(net::error::operation_aborted));
-    auto waiters = std::move(commit_waiters_);
-    commit_waiters_.clear();
-    for (auto& w : waiters) w.handler(make_error_code(net::error::operation_aborted));
-    cluster_->close();
+    committer_.cancel();
+    core_.brokers->close();
 }
 
 void consumer_impl::close(commit_handler h) {
-    std::function<void(std::error_code)> done = completion(ex_, std::move(h), stop_waiting);
-    if (closed_ || closing_) return done(make_error_code(client_errc::closed));
-    closing_ = true;
-    auto self = shared_from_this();
-    auto leave_and_shut = [self, done](std::error_code ec) {
-        self->leave_group([self, done, ec] {
-            self->close_fetch_sessions([self, done, ec] {
-                self->shutdown();
+    std::function<void(std::error_code)> done = completion(core_.ex, std::move(h), stop_waiting);
+    if (core_.closed || core_.closing) return done(make_error_code(client_errc::closed));
+    core_.closing = true;
+    auto leave_and_shut = [this, keep = core_.keep(), done](std::error_code ec) {
+        membership_->leave([this, keep, done, ec] {
+            fetcher_.close([this, keep, done, ec] {
+                shutdown();
                 done(ec);
             });
         });
     };
     const auto tps = owned();
-    if (cfg_.group_id.empty()) {
-        if (subscribed_ && listener_.revoked && !tps.empty()) listener_.revoked(tps);
+    if (core_.cfg.group_id.empty()) {
+        if (core_.subscribed && listener_.revoked && !tps.empty()) listener_.revoked(tps);
         return leave_and_shut({});
     }
-    commit_waiters_.push_back({commit_round_ + 1,
-                               [self, tps, leave_and_shut](std::error_code ec) {
-                                   if (self->subscribed_ && self->listener_.revoked && !tps.empty())
-                                       self->listener_.revoked(tps);
-                                   leave_and_shut(ec);
-                               }});
-    commit_marked();
+    committer_.commit_marked_then([this, keep = core_.keep(), tps, leave_and_shut](std::error_code ec) {
+        if (core_.subscribed && listener_.revoked && !tps.empty()) listener_.revoked(tps);
+        leave_and_shut(ec);
+    });
 }
 
 // --- the public object -----------------------------------------------------------------------
@@ -395,7 +408,7 @@ consumer::consumer(executor_type ex, consumer_config cfg) : ex_(ex) {
     if (cfg.bootstrap_servers.empty())
         throw std::system_error(make_error_code(client::client_errc::invalid_config), "bootstrap.servers is empty");
     if (std::string what; auto ec = client::validate(cfg, &what)) throw std::system_error(ec, what);
-    impl_ = std::make_shared<client::detail::consumer_impl>(ex, std::move(cfg));
+    impl_ = client::detail::consumer_impl::create(ex, std::move(cfg));
 }
 
 consumer::~consumer() {

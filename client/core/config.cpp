@@ -325,6 +325,7 @@ const setting_table<consumer_config>& consumer_settings() {
          }},
         detail::boolean<K>("check.crcs", &K::check_crcs),
         detail::duration<K>("retry.backoff.ms", &K::retry_backoff),
+        detail::duration<K>("retry.backoff.max.ms", &K::retry_backoff_max),
         detail::duration<K>("default.api.timeout.ms", &K::default_api_timeout, 1),
         detail::text<K>("client.rack", &K::client_rack),
     };

@@ -1,12 +1,15 @@
-// Group membership under KIP-848 (group.protocol=consumer): the heartbeat loop around
-// group_membership (group_membership.hpp has the rules), reconciliation of the owned partitions with
-// the broker's assignment, and leaving. Offsets and fetching are shared with the classic path;
-// commits carry the member epoch as their generation.
+// KIP-848 group membership (group.protocol=consumer): the heartbeat loop around
+// group_membership (group_membership.hpp has the rules), reconciliation of the owned partitions
+// with the broker's assignment, leaving, and what an OffsetCommit error means for such a member.
+// See consumer_member.hpp.
+#include "group/consumer_member.hpp"
+
 #include <boost/asio/post.hpp>
 
 #include <random>
 
-#include "consumer/consumer_impl.hpp"
+#include "group/consumer_protocol.hpp"
+#include "group/coordinator.hpp"
 #include "kwire/protocol/messages/consumer_group_heartbeat.hpp"
 
 namespace kwire::client::detail {
@@ -36,114 +39,170 @@ std::string random_member_id() {
 
 }  // namespace
 
-void consumer_impl::member_join() {
+consumer_member::consumer_member(consumer_core& core, coordinator& coord, membership_host& host)
+    : core_(core), coordinator_(coord), host_(host), timer_(core.ex) {}
+
+// --- the membership interface ------------------------------------------------------------------
+
+void consumer_member::subscribe(std::vector<std::string> topics) {
+    topics_ = std::move(topics);
+    rejoin_needed_ = true;
+    if (core_.closed || core_.closing) return;
+    net::post(core_.ex, [this, keep = core_.keep()] {
+        if (rejoin_needed_) join();
+    });
+}
+
+void consumer_member::on_poll() {
+    if (rejoin_needed_) join();
+}
+
+void consumer_member::expire() {
+    epoch_ = -1;
+    member_id_.clear();
+    lose_all();
+    rejoin_needed_ = true;
+}
+
+void consumer_member::cancel() { timer_.cancel(); }
+
+commit_identity consumer_member::identity() const {
+    commit_identity id;
+    if (core_.subscribed) {
+        id.generation = epoch_;
+        id.member_id = member_id_;
+        id.instance_id = core_.cfg.group_instance_id;
+    }
+    id.max_version = 9;  // KIP-848 members must commit at 9+ (the broker refuses older versions)
+    return id;
+}
+
+commit_reaction consumer_member::on_commit_error(std::int16_t error, bool transport, const commit_identity&) {
+    switch (classify_member_commit_error(error, transport)) {
+        case member_commit_action::none:  // not reached: the committer completes successes itself
+        case member_commit_action::retry: return commit_reaction::retry;  // with the epoch by then
+        case member_commit_action::rediscover_coordinator: return commit_reaction::rediscover_and_retry;
+        case member_commit_action::fatal: return commit_reaction::fatal;
+        case member_commit_action::fail:
+            // Fenced or unknown: the heartbeat finds out and rejoins; per-partition problems are
+            // reported as under classic.
+            if (to_kafka_errc(error) == kafka_errc::unknown_member_id ||
+                to_kafka_errc(error) == kafka_errc::fenced_member_epoch)
+                return commit_reaction::fail;
+            return commit_reaction::fail_and_report;
+    }
+    return commit_reaction::fail;
+}
+
+// --- the heartbeat loop ------------------------------------------------------------------------
+
+void consumer_member::join() {
     rejoin_needed_ = false;
-    if (closed_ || closing_ || fatal_ || !subscribed_) return;
+    if (core_.closed || core_.closing || core_.fatal || !core_.subscribed) return;
+    const auto& cfg = core_.cfg;
     if (!member_) {
         group_membership::options o;
-        o.group_id = cfg_.group_id;
+        o.group_id = cfg.group_id;
         o.client_member_id = random_member_id();
-        o.instance_id = cfg_.group_instance_id;
-        if (!cfg_.client_rack.empty()) o.rack_id = cfg_.client_rack;
-        o.server_assignor = cfg_.group_remote_assignor;
-        o.rebalance_timeout_ms = static_cast<std::int32_t>(cfg_.max_poll_interval.count());
-        o.retry_backoff = cfg_.retry_backoff;
+        o.instance_id = cfg.group_instance_id;
+        if (!cfg.client_rack.empty()) o.rack_id = cfg.client_rack;
+        o.server_assignor = cfg.group_remote_assignor;
+        o.rebalance_timeout_ms = static_cast<std::int32_t>(cfg.max_poll_interval.count());
+        o.retry_backoff = cfg.retry_backoff;
         member_.emplace(std::move(o));
     }
     member_->subscribe(topics_, clock::now());
     refresh_topic_ids([] {});
-    member_schedule();
+    schedule();
 }
 
-void consumer_impl::refresh_topic_ids(std::function<void()> then) {
+void consumer_member::refresh_topic_ids(std::function<void()> then) {
     // Assignments name topics by id (Metadata v10+ gives them): learn the subscribed topics' ids.
-    auto self = shared_from_this();
-    cluster_->fetch(topics_, [self, then = std::move(then)](std::error_code ec, const protocol::MetadataResponse& resp,
-                                                             std::int16_t) {
+    core_.brokers->fetch(topics_, [this, keep = core_.keep(), then = std::move(then)](
+                                      std::error_code ec, const protocol::MetadataResponse& resp, std::int16_t) {
         if (!ec)
             for (const auto& t : resp.topics)
-                if (t.name && !t.topic_id.is_zero()) {
-                    self->topic_names_[t.topic_id] = *t.name;
-                    self->topic_ids_[*t.name] = t.topic_id;
-                }
+                if (t.name && !t.topic_id.is_zero()) topic_names_[t.topic_id] = *t.name;
         then();
     });
 }
 
-void consumer_impl::member_schedule() {
-    if (!member_ || closed_ || member_sending_) return;
+void consumer_member::schedule() {
+    if (!member_ || core_.closed || sending_) return;
     const auto now = clock::now();
-    if (member_->heartbeat_due(now)) return member_heartbeat();
+    if (member_->heartbeat_due(now)) return heartbeat();
     const auto at = member_->next_heartbeat();
     if (!at) return;
-    member_timer_.expires_at(*at);
-    member_timer_.async_wait([self = shared_from_this()](std::error_code ec) {
-        if (!ec) self->member_schedule();
+    timer_.expires_at(*at);
+    timer_.async_wait([this, keep = core_.keep()](std::error_code ec) {
+        if (!ec) schedule();
     });
 }
 
-void consumer_impl::member_heartbeat() {
-    member_sending_ = true;
-    auto self = shared_from_this();
-    with_coordinator([self](std::error_code ec) {
-        if (self->closed_ || !self->member_) return;
-        auto conn = ec ? nullptr : self->cluster_->broker(self->coordinator_);
+void consumer_member::heartbeat() {
+    sending_ = true;
+    coordinator_.with([this, keep = core_.keep()](std::error_code ec) {
+        if (core_.closed || !member_) return;
+        auto conn = ec ? nullptr : coordinator_.broker();
         if (!conn) {
-            self->member_sending_ = false;
-            if (!ec) self->member_on(self->member_->on_failure(make_error_code(client_errc::connection_closed), clock::now()));
-            return;  // with_coordinator reported a fatal error itself
+            sending_ = false;
+            if (!ec) on(member_->on_failure(make_error_code(client_errc::connection_closed), clock::now()));
+            return;  // the coordinator reported a fatal error itself
         }
         // Built once the version is known: v1+ members name themselves.
         conn->request_built(
-            [self](std::int16_t version) { return self->member_->heartbeat(version, clock::now()); },
-            [self](std::error_code ec2, protocol::ConsumerGroupHeartbeatResponse resp, std::int16_t) {
-                self->member_sending_ = false;
-                if (self->closed_ || !self->member_) return;
+            [this, keep](std::int16_t version) { return member_->heartbeat(version, clock::now()); },
+            [this, keep](std::error_code ec2, protocol::ConsumerGroupHeartbeatResponse resp, std::int16_t) {
+                sending_ = false;
+                if (core_.closed || !member_) return;
                 const auto now = clock::now();
-                self->member_on(ec2 ? self->member_->on_failure(ec2, now) : self->member_->on_response(resp, now));
+                on(ec2 ? member_->on_failure(ec2, now) : member_->on_response(resp, now));
             },
             {.min_version = 0, .max_version = 1});
     });
 }
 
-void consumer_impl::member_on(group_membership::action a) {
+void consumer_member::on(group_membership::action a) {
     // The member epoch is the generation offset commits carry.
-    generation_ = member_->member_epoch();
+    epoch_ = member_->member_epoch();
     member_id_ = member_->member_id();
     switch (a) {
         case group_membership::action::none:
             break;
         case group_membership::action::reconcile:
-            member_reconcile();
+            reconcile();
             break;
         case group_membership::action::lose_all:
             lose_all();  // no commit: another member may own them by now
             break;
         case group_membership::action::rediscover_coordinator:
-            coordinator_lost();
+            coordinator_.lost();
             break;
         case group_membership::action::fatal:
-            return set_fatal(member_->error());
+            return core_.set_fatal(member_->error());
         case group_membership::action::left: {
-            auto then = std::move(member_left_);
-            member_left_ = nullptr;
+            auto then = std::move(left_);
+            left_ = nullptr;
             if (then) then();
             return;
         }
     }
-    stable_ = member_->current() == group_membership::state::stable;
-    member_schedule();
+    schedule();
 }
 
-void consumer_impl::member_reconcile(bool ids_refreshed) {
-    if (!member_ || !member_->reconcile_needed() || closed_) return;
+void consumer_member::lose_all() {
+    const auto tps = host_.owned();
+    if (!tps.empty()) host_.revoke(tps, true, [] {});
+}
+
+void consumer_member::reconcile(bool ids_refreshed) {
+    if (!member_ || !member_->reconcile_needed() || core_.closed) return;
     // Topic ids this consumer cannot name yet: learn them first (once per attempt); whatever is
     // still unknown then is reconciled later, when an answer or a refresh names it.
     bool unresolved = false;
     for (const auto& [id, parts] : member_->target())
         if (!topic_names_.count(id)) unresolved = true;
-    if (unresolved && !ids_refreshed)
-        return refresh_topic_ids([self = shared_from_this()] { self->member_reconcile(true); });
+    if (unresolved && !ids_refreshed) return refresh_topic_ids([this, keep = core_.keep()] { reconcile(true); });
 
     const auto token = member_->begin_reconcile();
     id_assignment now_owned;
@@ -154,34 +213,30 @@ void consumer_impl::member_reconcile(bool ids_refreshed) {
         now_owned[id] = parts;
         for (const auto p : parts) wanted.push_back({it->second, p});
     }
-    const auto diff = diff_assignment(owned(), wanted);
-    auto self = shared_from_this();
-    auto add = [self, token, added = diff.added, now_owned = std::move(now_owned)]() mutable {
-        if (self->closed_ || !self->member_ || !self->member_->reconciling(token)) return;
-        for (const auto& tp : added) self->add_partition(tp, offset::committed);
-        if (!added.empty() && self->listener_.assigned) self->listener_.assigned(added);
-        self->resolve_offsets();
-        self->schedule_fetch();
-        self->member_->reconciled(token, std::move(now_owned), clock::now());
-        self->member_schedule();  // the acknowledgement goes out now
-        if (self->member_->reconcile_needed()) self->member_reconcile();
+    const auto diff = diff_assignment(host_.owned(), wanted);
+    auto add = [this, keep = core_.keep(), token, added = diff.added, now_owned = std::move(now_owned)]() mutable {
+        if (core_.closed || !member_ || !member_->reconciling(token)) return;
+        host_.take(added, false);
+        member_->reconciled(token, std::move(now_owned), clock::now());
+        schedule();  // the acknowledgement goes out now
+        if (member_->reconcile_needed()) reconcile();
     };
     // Revoked partitions go first (their marked offsets committed), so that the broker can hand
     // them to another member once the acknowledgement says they are released.
-    if (!diff.revoked.empty()) return revoke(diff.revoked, false, std::move(add));
+    if (!diff.revoked.empty()) return host_.revoke(diff.revoked, false, std::move(add));
     add();
 }
 
-void consumer_impl::member_leave(std::function<void()> then) {
-    stable_ = false;
-    if (!member_ || member_->current() == group_membership::state::idle || member_->current() == group_membership::state::left ||
-        member_->current() == group_membership::state::fatal) {
+void consumer_member::leave(std::function<void()> then) {
+    const auto state = member_ ? member_->current() : group_membership::state::idle;
+    if (state == group_membership::state::idle || state == group_membership::state::left ||
+        state == group_membership::state::fatal) {
         if (member_) member_->leave(clock::now());
         return then();
     }
-    member_left_ = std::move(then);
+    left_ = std::move(then);
     member_->leave(clock::now());
-    member_schedule();
+    schedule();
 }
 
 }  // namespace kwire::client::detail

@@ -108,6 +108,8 @@ struct consumer_config : connection_config {
     commit_policy commit = commit_policy::interval(milliseconds(0));
     bool check_crcs = true;                            ///< check.crcs
     milliseconds retry_backoff{100};                   ///< retry.backoff.ms
+    milliseconds retry_backoff_max{1000};              ///< retry.backoff.max.ms (KIP-580: retries back off
+                                                       ///< exponentially from retry.backoff.ms to this)
     /// default.api.timeout.ms: with allow.auto.create.topics=false, how long a subscribed or
     /// assigned topic may stay missing before poll() fails with UNKNOWN_TOPIC_OR_PARTITION.
     milliseconds default_api_timeout{60000};
