@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "core/backoff.hpp"
 #include "group/consumer_protocol.hpp"
 #include "group/coordinator.hpp"
 #include "group/group_errors.hpp"
@@ -46,6 +47,8 @@ classic_membership::options classic_member::options(const consumer_config& cfg) 
     o.rebalance_timeout = cfg.max_poll_interval;
     o.heartbeat_interval = cfg.heartbeat_interval;
     o.retry_backoff = cfg.retry_backoff;
+    o.retry_backoff_max = cfg.retry_backoff_max;
+    o.jitter = static_cast<double (*)()>(&jitter_factor);
     return o;
 }
 

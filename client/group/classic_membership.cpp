@@ -2,6 +2,7 @@
 // each JoinGroup, SyncGroup, Heartbeat or LeaveGroup answer means, without I/O.
 #include "group/classic_membership.hpp"
 
+#include "core/backoff.hpp"
 #include "kwire/protocol/error.hpp"
 
 namespace kwire::client::detail {
@@ -28,11 +29,11 @@ classic_membership::outcome classic_membership::on_join(const protocol::JoinGrou
             member_id_ = resp.member_id;
             return {.next = step::rejoin};
         case group_action::rediscover_coordinator:
-            return {.next = step::rejoin, .delay = opt_.retry_backoff, .rediscover_coordinator = true};
+            return {.next = step::rejoin, .delay = join_failed(), .rediscover_coordinator = true};
         case group_action::reset_and_rejoin: return lose(resp.error_code, std::chrono::milliseconds(0));
         case group_action::retry:
         case group_action::rejoin:
-        case group_action::fail_request: return {.next = step::rejoin, .delay = opt_.retry_backoff};
+        case group_action::fail_request: return {.next = step::rejoin, .delay = join_failed()};
         case group_action::fatal: return stop(kafka_error(resp.error_code));
     }
     state_ = state::syncing;
@@ -59,10 +60,11 @@ classic_membership::outcome classic_membership::on_sync(std::int16_t error, bool
         case group_action::none:
             state_ = state::stable;
             last_ok_ = now;  // the session is counted from here
+            join_failures_ = 0;
             return {.next = step::assign};
         case group_action::rediscover_coordinator:
             state_ = state::joining;
-            return {.next = step::rejoin, .delay = opt_.retry_backoff, .rediscover_coordinator = true};
+            return {.next = step::rejoin, .delay = join_failed(), .rediscover_coordinator = true};
         case group_action::reset_and_rejoin: return lose(error, std::chrono::milliseconds(0));
         case group_action::fatal: return stop(kafka_error(error));
         default: state_ = state::joining; return {.next = step::rejoin};
@@ -124,6 +126,11 @@ classic_membership::outcome classic_membership::lose(std::int16_t error, std::ch
     on_membership_lost(error);
     state_ = state::joining;
     return {.next = step::rejoin, .delay = delay, .lose_partitions = true};
+}
+
+std::chrono::milliseconds classic_membership::join_failed() {
+    // KIP-580: retry.backoff.ms doubling per consecutive failure, up to retry.backoff.max.ms.
+    return backoff(opt_.retry_backoff, opt_.retry_backoff_max).delay(++join_failures_, opt_.jitter ? opt_.jitter() : 1.0);
 }
 
 classic_membership::outcome classic_membership::stop(std::error_code ec) {

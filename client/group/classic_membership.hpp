@@ -11,6 +11,9 @@
 //     the leader runs that assignor and sends every member's assignment, followers send none.
 //   - a SyncGroup answer brings the assignment; REBALANCE_IN_PROGRESS and the like mean
 //     joining again.
+//   - a join retried after an error (coordinator loading or moved, the group still collecting
+//     members) waits retry.backoff.ms, doubled per consecutive failure up to
+//     retry.backoff.max.ms (KIP-580); an assignment starts the count again.
 //   - heartbeats follow heartbeat.interval.ms once the member is stable. REBALANCE_IN_PROGRESS:
 //     join again keeping the id and the partitions (the eager member gives them up as it
 //     joins). UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION: the membership is gone -- the id (for an
@@ -51,6 +54,8 @@ public:
         std::chrono::milliseconds rebalance_timeout{300000};  ///< max.poll.interval.ms
         std::chrono::milliseconds heartbeat_interval{3000};
         std::chrono::milliseconds retry_backoff{100};
+        std::chrono::milliseconds retry_backoff_max{1000};  ///< consecutive failed joins wait longer, to this
+        double (*jitter)() = nullptr;  ///< a factor for each wait (the consumer's: +-20%); none: exact
     };
 
     enum class state { unjoined, joining, syncing, stable, fatal };
@@ -126,6 +131,8 @@ public:
 private:
     outcome lose(std::int16_t error, std::chrono::milliseconds delay);
     outcome stop(std::error_code ec);
+    /// The wait before joining again after the join (or its SyncGroup) failed once more.
+    std::chrono::milliseconds join_failed();
 
     options opt_;
     state state_ = state::unjoined;
@@ -134,6 +141,7 @@ private:
     std::string protocol_;
     bool leader_ = false;
     clock::time_point last_ok_{};
+    int join_failures_ = 0;  // consecutive failed joins since the last assignment
 };
 
 }  // namespace kwire::client::detail

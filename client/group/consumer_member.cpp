@@ -8,6 +8,7 @@
 
 #include <random>
 
+#include "core/backoff.hpp"
 #include "group/consumer_protocol.hpp"
 #include "group/coordinator.hpp"
 #include "kwire/protocol/messages/consumer_group_heartbeat.hpp"
@@ -109,6 +110,8 @@ void consumer_member::join() {
         o.server_assignor = cfg.group_remote_assignor;
         o.rebalance_timeout_ms = static_cast<std::int32_t>(cfg.max_poll_interval.count());
         o.retry_backoff = cfg.retry_backoff;
+        o.retry_backoff_max = cfg.retry_backoff_max;
+        o.jitter = static_cast<double (*)()>(&jitter_factor);
         member_.emplace(std::move(o));
     }
     member_->subscribe(topics_, clock::now());

@@ -66,6 +66,8 @@ public:
     /// Its connection (valid inside a with() continuation that got no error).
     std::shared_ptr<broker_connection> broker() const;
     void cancel();  // the consumer shuts down
+    /// The lookup state (tests read its backoff).
+    const coordinator_lookup& lookup() const noexcept { return lookup_; }
 
 private:
     void find();

@@ -2,6 +2,7 @@
 // means, fencing, and reconciliation of its assignment, without I/O.
 #include "group/group_membership.hpp"
 
+#include "core/backoff.hpp"
 #include "kwire/client/error.hpp"
 #include "kwire/protocol/error.hpp"
 
@@ -137,6 +138,7 @@ group_membership::action group_membership::on_response(const protocol::ConsumerG
             error_ = kafka_error(resp.error_code);
             return action::fatal;
     }
+    failures_ = 0;
     if (resp.member_id && !resp.member_id->empty()) member_id_ = *resp.member_id;
     epoch_ = resp.member_epoch;
     if (resp.heartbeat_interval_ms > 0) interval_ = std::chrono::milliseconds(resp.heartbeat_interval_ms);
@@ -182,7 +184,7 @@ std::optional<group_membership::action> group_membership::heartbeat_answered(clo
 
 void group_membership::retry_later(clock::time_point now) {
     send_all_ = true;
-    next_ = now + opt_.retry_backoff;
+    next_ = now + backoff(opt_.retry_backoff, opt_.retry_backoff_max).delay(++failures_, opt_.jitter ? opt_.jitter() : 1.0);
 }
 
 bool group_membership::reconcile_needed() const noexcept {

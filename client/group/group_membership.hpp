@@ -22,7 +22,8 @@
 //     lost (no commit: another member may own it by now) and the member joins again at epoch 0
 //     under the same id.
 //   - COORDINATOR_NOT_AVAILABLE / NOT_COORDINATOR: find the coordinator again; retriable errors:
-//     again after the backoff. Anything else is fatal (poll reports it), as is a broker without
+//     again after the backoff (KIP-580: retry.backoff.ms doubling per consecutive failure up to
+//     retry.backoff.max.ms). Anything else is fatal (poll reports it), as is a broker without
 //     the API (unsupported_version).
 //   - leaving: epoch -1, or -2 for a static member (its assignment is kept for it until its
 //     session times out); the answer, whatever it is, ends the membership.
@@ -62,6 +63,8 @@ public:
         std::optional<std::string> server_assignor;
         std::int32_t rebalance_timeout_ms = 300000;
         std::chrono::milliseconds retry_backoff{100};
+        std::chrono::milliseconds retry_backoff_max{1000};  ///< consecutive failures wait longer, to this
+        double (*jitter)() = nullptr;  ///< a factor for each wait (the consumer's: +-20%); none: exact
     };
 
     enum class state { idle, joining, stable, leaving, left, fatal };
@@ -122,7 +125,8 @@ private:
     /// What every heartbeat answer (response or failure) does first: the leave completes, or a
     /// pending leave goes out now; nullopt when neither applies.
     std::optional<action> heartbeat_answered(clock::time_point now);
-    /// Heartbeat again after retry.backoff.ms, with the full state.
+    /// Heartbeat again after the backoff (retry.backoff.ms doubling per consecutive failure, up
+    /// to retry.backoff.max.ms), with the full state.
     void retry_later(clock::time_point now);
 
     void fence(clock::time_point now);
@@ -147,6 +151,7 @@ private:
     std::uint64_t sent_subscription_ = 0;       // 0: not sent
     std::optional<id_assignment> sent_owned_;
     std::chrono::milliseconds interval_{3000};
+    int failures_ = 0;  // consecutive heartbeats without a successful answer
     clock::time_point next_{};
     std::error_code error_;
 };

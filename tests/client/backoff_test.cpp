@@ -1,6 +1,7 @@
 // The one backoff (exponential, capped, with jitter) and the retry-until-deadline schedule,
 // made deterministic with a scripted random source.
 #include "core/backoff.hpp"
+#include "scripted_random.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,16 +14,6 @@ using kwire::client::detail::backoff;
 using kwire::client::detail::jitter_factor;
 using kwire::client::detail::retry_deadline;
 using namespace std::chrono_literals;
-
-/// A UniformRandomBitGenerator that returns the values it is given, in turn.
-struct scripted_random {
-    using result_type = std::uint32_t;
-    static constexpr result_type min() { return 0; }
-    static constexpr result_type max() { return 100; }
-    std::vector<result_type> values;
-    std::size_t next = 0;
-    result_type operator()() { return values[next++ % values.size()]; }
-};
 
 TEST(Backoff, DoublesFromTheBaseUpToTheCap) {
     const backoff b(100ms, 1000ms);

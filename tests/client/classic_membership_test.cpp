@@ -2,6 +2,8 @@
 // LeaveGroup say, and what each answer (and each error) makes the consumer do.
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "group/classic_membership.hpp"
 #include "kwire/protocol/error.hpp"
 
@@ -116,19 +118,50 @@ TEST(ClassicMembership, TheLeaderAssignsAndFollowersSyncEmpty) {
 TEST(ClassicMembership, JoinErrors) {
     classic_membership m(opts());
     m.join_request();
-    // Still collecting members, coordinator loading: the same join after the backoff.
+    // Still collecting members, coordinator loading: the same join after the backoff (which
+    // doubles per consecutive failure: see ConsecutiveFailedJoinsBackOff).
     EXPECT_EQ(m.on_join(join_error(rebalance_in_progress), false), rejoin(50ms));
-    EXPECT_EQ(m.on_join(join_error(coordinator_load_in_progress), false), rejoin(50ms));
+    EXPECT_EQ(m.on_join(join_error(coordinator_load_in_progress), false), rejoin(100ms));
     // The coordinator moved, or the request got no answer: find it again, then join.
-    const classic_membership::outcome rediscover{.next = step::rejoin, .delay = 50ms, .rediscover_coordinator = true};
-    EXPECT_EQ(m.on_join(join_error(not_coordinator), false), rediscover);
-    EXPECT_EQ(m.on_join(join_error(0), true), rediscover);
+    const auto rediscover = [](std::chrono::milliseconds delay) {
+        return classic_membership::outcome{.next = step::rejoin, .delay = delay, .rediscover_coordinator = true};
+    };
+    EXPECT_EQ(m.on_join(join_error(not_coordinator), false), rediscover(200ms));
+    EXPECT_EQ(m.on_join(join_error(0), true), rediscover(400ms));
     EXPECT_EQ(m.current(), state::joining);
     // Not authorized: stop.
     const auto o = m.on_join(join_error(group_authorization_failed), false);
     EXPECT_EQ(o.next, step::fatal);
     EXPECT_EQ(o.error, kwire::kafka_error(group_authorization_failed));
     EXPECT_EQ(m.current(), state::fatal);
+}
+
+TEST(ClassicMembership, ConsecutiveFailedJoinsBackOffExponentiallyUntilAnAssignment) {
+    auto o = opts();
+    o.retry_backoff_max = 300ms;
+    classic_membership m(o);
+    m.join_request();
+    std::vector<std::chrono::milliseconds> waits;
+    for (int i = 0; i < 5; ++i) waits.push_back(m.on_join(join_error(coordinator_load_in_progress), false).delay);
+    EXPECT_EQ(waits, (std::vector<std::chrono::milliseconds>{50ms, 100ms, 200ms, 300ms, 300ms}));
+    // A join that succeeds is not enough (its SyncGroup may fail: that counts on) ...
+    m.on_join(joined_as("m-1", "m-0"), false);
+    EXPECT_EQ(m.on_sync(coordinator_not_available, false, t0).delay, 300ms);
+    // ... an assignment is: the next failure waits retry.backoff.ms again.
+    m.join_request();
+    m.on_join(joined_as("m-1", "m-0"), false);
+    EXPECT_EQ(m.on_sync(0, false, t0).next, step::assign);
+    m.join_request();
+    EXPECT_EQ(m.on_join(join_error(rebalance_in_progress), false), rejoin(50ms));
+}
+
+TEST(ClassicMembership, TheJoinBackoffIsJittered) {
+    auto o = opts();
+    o.jitter = [] { return 1.2; };
+    classic_membership m(o);
+    m.join_request();
+    EXPECT_EQ(m.on_join(join_error(rebalance_in_progress), false), rejoin(60ms));
+    EXPECT_EQ(m.on_join(join_error(rebalance_in_progress), false), rejoin(120ms));
 }
 
 TEST(ClassicMembership, UnknownMemberOnJoinForgetsTheIdAndLosesThePartitions) {

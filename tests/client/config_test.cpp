@@ -222,6 +222,9 @@ TEST(Config, EverySettingMeansTheSameAsPropertyAndAsStructField) {
         {"session.timeout.ms=10000", {{"session.timeout.ms", "10000"}},
          [](K& c) { c.session_timeout = std::chrono::milliseconds(10000); }, "",
          [](const K& c) { return c.session_timeout == std::chrono::milliseconds(10000); }},
+        {"retry.backoff.max.ms=250", {{"retry.backoff.max.ms", "250"}},
+         [](K& c) { c.retry_backoff_max = std::chrono::milliseconds(250); }, "",
+         [](const K& c) { return c.retry_backoff_max == std::chrono::milliseconds(250); }},
     };
     for (const auto& row : consumer_rows) check_both_ways(row);
 }

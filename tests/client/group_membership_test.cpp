@@ -213,7 +213,45 @@ TEST(GroupMembership, CoordinatorErrorsAndLostRequestsResendEverythingAfterTheBa
     req = m.heartbeat(1, t0 + 3s);
     EXPECT_TRUE(req.subscribed_topic_names) << "the broker may not have seen the last one";
     EXPECT_EQ(m.on_response(error(14), t0 + 3s), action::none);  // COORDINATOR_LOAD_IN_PROGRESS: retried
-    EXPECT_TRUE(m.heartbeat_due(t0 + 3s + 50ms));
+    // The third failure in a row: the backoff has doubled twice.
+    EXPECT_FALSE(m.heartbeat_due(t0 + 3s + 199ms));
+    EXPECT_TRUE(m.heartbeat_due(t0 + 3s + 200ms));
+}
+
+TEST(GroupMembership, ConsecutiveFailuresBackOffExponentiallyUntilAnAnswer) {
+    auto o = opts();
+    o.retry_backoff_max = 300ms;
+    group_membership m(o);
+    m.subscribe({"orders"}, t0);
+    auto now = t0;
+    std::vector<std::chrono::milliseconds> waits;
+    for (int i = 0; i < 5; ++i) {
+        (void)m.heartbeat(1, now);
+        m.on_response(error(14), now);  // COORDINATOR_LOAD_IN_PROGRESS
+        const auto at = m.next_heartbeat();
+        ASSERT_TRUE(at);
+        waits.push_back(std::chrono::duration_cast<std::chrono::milliseconds>(*at - now));
+        now = *at;
+    }
+    EXPECT_EQ(waits, (std::vector<std::chrono::milliseconds>{50ms, 100ms, 200ms, 300ms, 300ms}));
+    // An answer starts the count again.
+    (void)m.heartbeat(1, now);
+    m.on_response(answer(1), now);
+    now += 1s;
+    (void)m.heartbeat(1, now);
+    EXPECT_EQ(m.on_failure(make_error_code(kwire::client::client_errc::request_timed_out), now),
+              action::rediscover_coordinator);
+    EXPECT_EQ(m.next_heartbeat(), now + 50ms);
+}
+
+TEST(GroupMembership, TheRetryBackoffIsJittered) {
+    auto o = opts();
+    o.jitter = [] { return 0.8; };
+    group_membership m(o);
+    m.subscribe({"orders"}, t0);
+    (void)m.heartbeat(1, t0);
+    m.on_response(error(14), t0);
+    EXPECT_EQ(m.next_heartbeat(), t0 + 40ms);
 }
 
 TEST(GroupMembership, UnknownErrorsAndAMissingApiAreFatal) {
