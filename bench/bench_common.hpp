@@ -19,8 +19,11 @@ using bench_clock = std::chrono::steady_clock;
 /// (assign from the beginning), timed from the first poll to the last record. commit: consumers
 /// in a group (subscribe), each record acknowledged, committed per `commit`; timed from the
 /// first record. e2e: a producer and a consumer of the same client on two threads, latency from
-/// send() on one to the record returned by poll() on the other.
-enum class scenario_kind { throughput, latency, consume, commit, e2e };
+/// send() on one to the record returned by poll() on the other. txn: a transactional producer,
+/// begin -> send txn_records records -> commit, over and over; latency is each commit's (from
+/// the commit call to its completion, which includes delivering what the transaction still had
+/// in flight).
+enum class scenario_kind { throughput, latency, consume, commit, e2e, txn };
 
 /// How one client is set up for a run. kwire runs in one configuration; librdkafka in each of
 /// those a tuned user would try (kwire_bench's rival_configs), and kwire is compared with the
@@ -62,6 +65,8 @@ struct scenario {
     bool instant = false;              ///< latency: against instant_broker (the floor scenario), not the cluster
     int e2e_rate = 0;                  ///< e2e: records/s at a steady pace; 0: one at a time (the next after the last arrived)
     std::int64_t start_offset = 0;     ///< e2e: partition 0's log end before the run (where the consumer starts)
+    std::size_t txn_records = 0;       ///< txn: records per transaction
+    std::string transactional_id;      ///< txn: the producer's transactional.id (fresh per run)
     client_config config;              ///< this run's client configuration
 };
 
@@ -108,7 +113,19 @@ struct run_result {
     std::uint64_t value_bytes = 0;     ///< consumers: value bytes of the records counted
     std::uint64_t commits = 0;         ///< commit scenarios: OffsetCommit requests sent (see RESULTS.md)
     std::uint64_t commit_callbacks = 0;  ///< librdkafka: offset_commit_cb calls (completed commits)
+    /// txn: control markers the run's ended transactions leave in the log of a real cluster (one
+    /// per partition a transaction wrote to, warm-up included); librdkafka's mock writes none.
+    std::uint64_t markers = 0;
+    std::uint64_t transactions = 0;    ///< txn: timed transactions committed
 };
+
+/// A run that ended before every one of its `messages` records was answered (`answered` were):
+/// the others count as errors, and say so if nothing else did first.
+inline void count_unanswered(run_result& r, std::size_t messages, std::size_t answered, const std::string& why) {
+    const auto missing = messages - std::min(messages, answered);
+    if (r.first_error.empty()) r.first_error = why + std::to_string(missing) + " records never acknowledged";
+    r.errors += missing;
+}
 
 /// `count` distinct JSON-like values of `size` bytes: compressible like real events, but not one
 /// repeated string (which would flatter the compressed scenarios).
@@ -175,6 +192,35 @@ bool rival_knows(const char* property);
 /// e2e runs: a producer and a consumer of the client on their own threads.
 run_result run_kwire_e2e(const scenario& s, const std::string& bootstrap, const std::vector<std::string>& payloads);
 run_result run_rdkafka_e2e(const scenario& s, const std::string& bootstrap, const std::vector<std::string>& payloads);
+/// txn runs: a transactional producer of the client, transactions of scenario::txn_records.
+run_result run_kwire_txn(const scenario& s, const std::string& bootstrap, const std::vector<std::string>& payloads);
+run_result run_rdkafka_txn(const scenario& s, const std::string& bootstrap, const std::vector<std::string>& payloads);
+
+/// txn: the partitions the open transaction has written to, to count the control markers its
+/// end leaves (run_result::markers). Sized once; nothing allocated per record.
+class txn_partitions {
+public:
+    explicit txn_partitions(int partitions) : seen_(static_cast<std::size_t>(std::max(partitions, 0)), false) {}
+    void wrote(std::int32_t partition) {
+        if (partition < 0 || static_cast<std::size_t>(partition) >= seen_.size()) return;
+        auto seen = seen_[static_cast<std::size_t>(partition)];
+        if (!seen) {
+            seen = true;
+            ++count_;
+        }
+    }
+    /// The transaction ended: how many markers it left; forgets its partitions.
+    std::size_t end() {
+        const auto n = count_;
+        std::fill(seen_.begin(), seen_.end(), false);
+        count_ = 0;
+        return n;
+    }
+
+private:
+    std::vector<bool> seen_;
+    std::size_t count_ = 0;
+};
 
 /// e2e: a record's value carries its index in its first 8 bytes (the rest is the payload).
 inline std::string e2e_value(const std::string& payload, std::uint64_t index) {

@@ -82,12 +82,7 @@ public:
         // Latency, --spin-us N: the io_context thread polls for N us before each blocking wait
         // (kwire::run_spinning), as a latency-sensitive application runs its event loop.
         kwire::run_spinning(io_, std::chrono::microseconds(s_.kind == scenario_kind::latency ? s_.spin_us : 0));
-        if (timed_out_) {
-            const auto missing = s_.messages - std::min(s_.messages, acked_);
-            if (result_.first_error.empty())
-                result_.first_error = "run timed out: " + std::to_string(missing) + " records never acknowledged";
-            result_.errors += missing;
-        }
+        if (timed_out_) count_unanswered(result_, s_.messages, acked_, "run timed out: ");
         return std::move(result_);
     }
 

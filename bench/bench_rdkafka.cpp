@@ -65,12 +65,6 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
     if (sampled || last) st.last_ack = now;
 }
 
-void set(rd_kafka_conf_t* conf, const char* name, const std::string& value) {
-    char errstr[512];
-    if (rd_kafka_conf_set(conf, name, value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK)
-        throw std::runtime_error(std::string("librdkafka config ") + name + "=" + value + ": " + errstr);
-}
-
 }  // namespace
 
 bool rival_knows(const char* property) {
@@ -82,27 +76,37 @@ bool rival_knows(const char* property) {
     return known;
 }
 
+rd_kafka_conf_t* rdkafka_producer_conf(const scenario& s, const std::string& bootstrap) {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    rdkafka_set(conf, "bootstrap.servers", bootstrap);
+    rdkafka_set(conf, "client.id", "rdkafka-bench");
+    rdkafka_set(conf, "socket.nagle.disable", "true");
+    rdkafka_set(conf, "acks", s.acks == 1 ? "1" : "all");
+    rdkafka_set(conf, "enable.idempotence", s.idempotence ? "true" : "false");
+    rdkafka_set(conf, "linger.ms", std::to_string(s.config.linger_ms >= 0 ? s.config.linger_ms : s.linger_ms));
+    rdkafka_set(conf, "compression.codec", s.compression);
+    rdkafka_set(conf, "batch.size", "1000000");
+    rdkafka_set(conf, "batch.num.messages", "1000000");  // bytes decide the batch, as in kwire
+    rdkafka_set(conf, "message.max.bytes", "1048576");
+    rdkafka_set(conf, "max.in.flight.requests.per.connection", "5");
+    rdkafka_set(conf, "queue.buffering.max.messages", std::to_string(std::max<std::size_t>(s.messages + 10000, 100000)));
+    rdkafka_set(conf, "queue.buffering.max.kbytes", "1048576");
+    rdkafka_set(conf, "message.timeout.ms", "120000");
+    rdkafka_set(conf, "request.timeout.ms", "30000");
+    rdkafka_set(conf, "log_level", "4");
+    if (!s.transactional_id.empty()) {
+        rdkafka_set(conf, "transactional.id", s.transactional_id);
+        // librdkafka wants message.timeout.ms <= transaction.timeout.ms (60 s by default).
+        rdkafka_set(conf, "message.timeout.ms", "60000");
+    }
+    return conf;
+}
+
 run_result run_rdkafka(const scenario& s, const std::string& bootstrap, const std::vector<std::string>& payloads) {
     rk_state st;
     st.s = &s;
 
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    set(conf, "bootstrap.servers", bootstrap);
-    set(conf, "client.id", "rdkafka-bench");
-    set(conf, "socket.nagle.disable", "true");
-    set(conf, "acks", s.acks == 1 ? "1" : "all");
-    set(conf, "enable.idempotence", s.idempotence ? "true" : "false");
-    set(conf, "linger.ms", std::to_string(s.config.linger_ms >= 0 ? s.config.linger_ms : s.linger_ms));
-    set(conf, "compression.codec", s.compression);
-    set(conf, "batch.size", "1000000");
-    set(conf, "batch.num.messages", "1000000");  // bytes decide the batch, as in kwire
-    set(conf, "message.max.bytes", "1048576");
-    set(conf, "max.in.flight.requests.per.connection", "5");
-    set(conf, "queue.buffering.max.messages", std::to_string(std::max<std::size_t>(s.messages + 10000, 100000)));
-    set(conf, "queue.buffering.max.kbytes", "1048576");
-    set(conf, "message.timeout.ms", "120000");
-    set(conf, "request.timeout.ms", "30000");
-    set(conf, "log_level", "4");
+    rd_kafka_conf_t* conf = rdkafka_producer_conf(s, bootstrap);
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, &st);
 
@@ -168,16 +172,8 @@ run_result run_rdkafka(const scenario& s, const std::string& bootstrap, const st
             st.result.seconds = std::chrono::duration<double>(st.last_ack - first).count();
         }
     }
-    if (!ok) {
-        const auto missing = s.messages - std::min(s.messages, st.acked);
-        if (st.result.first_error.empty())
-            st.result.first_error = "run timed out: " + std::to_string(missing) + " records never acknowledged";
-        st.result.errors += missing;
-    }
-
-    rd_kafka_flush(rk, 10000);
-    rd_kafka_topic_destroy(rkt);
-    rd_kafka_destroy(rk);
+    if (!ok) count_unanswered(st.result, s.messages, st.acked, "run timed out: ");
+    rdkafka_close(rk, rkt);
     return std::move(st.result);
 }
 

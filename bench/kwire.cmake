@@ -13,8 +13,10 @@ add_executable(kwire-bench
   ${CMAKE_CURRENT_LIST_DIR}/instant_broker.cpp
   ${CMAKE_CURRENT_LIST_DIR}/bench_kwire.cpp
   ${CMAKE_CURRENT_LIST_DIR}/bench_kwire_e2e.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/bench_kwire_txn.cpp
   ${CMAKE_CURRENT_LIST_DIR}/bench_kwire_consumer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/bench_rdkafka_consumer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/bench_rdkafka_e2e.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/bench_rdkafka_txn.cpp
   ${CMAKE_CURRENT_LIST_DIR}/bench_rdkafka.cpp)
 target_link_libraries(kwire-bench PRIVATE kwire::client kwire::protocol PkgConfig::RDKAFKA kwire::options)

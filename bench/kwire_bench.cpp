@@ -15,10 +15,13 @@
 // ping-pong floor of the same sizes (floor.hpp): latency against it minus the floor is each
 // client's own overhead. e2e-* measure send() on one client to poll() on another of the same
 // kind (bench_*_e2e.cpp); instant-e2e does so through instant_broker, which hands a record to a
-// waiting Fetch as soon as it arrives.
+// waiting Fetch as soon as it arrives. txn-1, txn-100 and txn-10000 (not in the default set)
+// run each client's transactional producer: transactions of that many records, records/s and
+// each commit's latency (bench_kwire_txn.cpp, bench_rdkafka_txn.cpp).
 //
 // Correctness, every run: around producer runs the topic's high watermarks are summed (outside
-// the timed part) and what the log grew by must equal what the client acknowledged; consumer
+// the timed part) and what the log grew by must equal what the client acknowledged (txn: plus
+// the control markers a real cluster writes, one per partition per transaction); consumer
 // runs count exactly the expected records and check per partition that offsets come in order
 // without gaps or repeats; e2e runs check the records' indices. Lost, duplicated or failed
 // records make the exit status 2.
@@ -179,8 +182,13 @@ private:
         };
         const auto before = log_end();
         s.start_offset = before;  // e2e: one partition, so the sum is partition 0's end
+        if (s.kind == scenario_kind::txn)  // a fresh id per run: no run fences or waits on another's
+            s.transactional_id = "kwire-bench-" + s.name + "-" + e.client + "-" + std::to_string(::getpid()) + "-" +
+                                 std::to_string(round) + "-" + std::to_string(&e - r.entrants.data());
         run_result res;
-        if (s.kind == scenario_kind::e2e)
+        if (s.kind == scenario_kind::txn)
+            res = kwire ? run_kwire_txn(s, bootstrap, payloads_) : run_rdkafka_txn(s, bootstrap, payloads_);
+        else if (s.kind == scenario_kind::e2e)
             res = kwire ? run_kwire_e2e(s, bootstrap, payloads_) : run_rdkafka_e2e(s, bootstrap, payloads_);
         else
             res = kwire ? run_kwire(s, bootstrap, payloads_) : run_rdkafka(s, bootstrap, payloads_);
@@ -189,7 +197,10 @@ private:
             r.request_bytes = broker->last_request_bytes();
             r.response_bytes = broker->last_response_bytes();
         }
-        const auto acknowledged = static_cast<std::int64_t>(res.delivered + res.warmup_delivered);
+        // librdkafka's mock cluster writes no transaction markers; a real cluster one per
+        // partition each transaction wrote to.
+        const auto markers = env_.is_mock() || broker ? 0 : static_cast<std::int64_t>(res.markers);
+        const auto acknowledged = static_cast<std::int64_t>(res.delivered + res.warmup_delivered) + markers;
         const auto grown = after - before;
         if (const char* dump = std::getenv("KWIRE_BENCH_DUMP")) {
             // Raw latencies in completion order, one file per run (to look at stalls over time).
@@ -203,19 +214,28 @@ private:
         rs.msgs_per_s = res.seconds > 0 ? static_cast<double>(res.delivered) / res.seconds : 0;
         rs.mb_per_s = rs.msgs_per_s * static_cast<double>(s.size) / 1e6;
         finish_latency(rs, e, res.latency_ns, calibration, r.s);
-        std::snprintf(line, sizeof line,
-                      "  %-16s %-11s %-10s %-46.46s %9.0f msgs/s  p50 %8.1f us  p99 %8.1f us  p99.9 %8.1f us  "
-                      "delivered %zu/%zu  errors %zu  log +%lld",
-                      s.name.c_str(), round_name.c_str(), e.client.c_str(), e.config.label.c_str(), rs.msgs_per_s,
-                      rs.p50, rs.p99, rs.p999, res.delivered, s.messages, res.errors, static_cast<long long>(grown));
+        if (s.kind == scenario_kind::txn)
+            std::snprintf(line, sizeof line,
+                          "  %-16s %-11s %-10s %-46.46s %9.0f msgs/s  %7.2f MB/s  commit p50 %8.1f us  p99 %8.1f us  "
+                          "transactions %llu  delivered %zu/%zu  errors %zu  log +%lld (markers %lld)",
+                          s.name.c_str(), round_name.c_str(), e.client.c_str(), e.config.label.c_str(), rs.msgs_per_s,
+                          rs.mb_per_s, rs.p50, rs.p99, static_cast<unsigned long long>(res.transactions),
+                          res.delivered, s.messages, res.errors, static_cast<long long>(grown),
+                          static_cast<long long>(markers));
+        else
+            std::snprintf(line, sizeof line,
+                          "  %-16s %-11s %-10s %-46.46s %9.0f msgs/s  p50 %8.1f us  p99 %8.1f us  p99.9 %8.1f us  "
+                          "delivered %zu/%zu  errors %zu  log +%lld",
+                          s.name.c_str(), round_name.c_str(), e.client.c_str(), e.config.label.c_str(), rs.msgs_per_s,
+                          rs.p50, rs.p99, rs.p999, res.delivered, s.messages, res.errors, static_cast<long long>(grown));
         say(line);
         if (res.errors || res.delivered != s.messages || grown != acknowledged) {
             std::snprintf(line, sizeof line,
                           "%s: %zu of %zu delivered, %zu errors (first: %s); log grew by %lld, %lld acknowledged "
-                          "incl. %zu warm-up",
+                          "incl. %zu warm-up and %lld transaction markers",
                           round_name.c_str(), res.delivered, s.messages, res.errors,
                           res.first_error.empty() ? "-" : res.first_error.c_str(), static_cast<long long>(grown),
-                          static_cast<long long>(acknowledged), res.warmup_delivered);
+                          static_cast<long long>(acknowledged), res.warmup_delivered, static_cast<long long>(markers));
             fail(e, s, line);
         }
         if (!calibration) {
@@ -315,7 +335,8 @@ int main(int argc, char** argv) {
         }
         if (!opt.json)
             std::printf("(medians over %d rounds [min-max]; MB/s counts value bytes, 10^6 B; latency: send -> delivery\n"
-                        " report, e2e: send -> poll on the other client; see bench/RESULTS.md)\n",
+                        " report, e2e: send -> poll on the other client, txn-*: commit call -> its completion;\n"
+                        " see bench/RESULTS.md)\n",
                         opt.rounds);
         if (!opt.plot_dir.empty()) {
             const auto made = write_plots(opt.plot_dir, results);

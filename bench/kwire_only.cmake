@@ -9,6 +9,7 @@ add_executable(kwire-bench-kwire
   ${CMAKE_CURRENT_LIST_DIR}/instant_broker.cpp
   ${CMAKE_CURRENT_LIST_DIR}/bench_kwire.cpp
   ${CMAKE_CURRENT_LIST_DIR}/bench_kwire_e2e.cpp
+  ${CMAKE_CURRENT_LIST_DIR}/bench_kwire_txn.cpp
   ${CMAKE_CURRENT_LIST_DIR}/bench_kwire_consumer.cpp
   ${CMAKE_CURRENT_LIST_DIR}/cluster_kwire.cpp
   ${CMAKE_CURRENT_LIST_DIR}/rival_absent.cpp)

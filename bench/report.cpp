@@ -7,6 +7,7 @@
 //   e2e-one, instant-e2e      p50 <= 0.5x, p99 <= 0.5x
 //   throughput                >= 1.5x msgs/s; throughput-lz4/zstd (compression_executor of 2) >= 1.8x
 //   consume, commit-interval0 >= 2x msgs/s
+// txn-* are reported, not targeted; their latency figures are each commit's (call -> completion).
 #include "report.hpp"
 
 #include <algorithm>
@@ -105,6 +106,9 @@ std::string best_label(const scenario_result& r, figure f) {
     return b < 0 ? std::string("-") : r.entrants[static_cast<std::size_t>(b)].config.label;
 }
 
+/// The latency columns' and keys' prefix: txn scenarios time commits, not records.
+const char* latency_prefix(const scenario& s) { return s.kind == scenario_kind::txn ? "commit_" : ""; }
+
 std::string json_escape(const std::string& s) {
     std::string out;
     for (char c : s) {
@@ -183,6 +187,9 @@ void print_scenario(const scenario_result& r, std::FILE* out) {
     if (consumer)
         std::fprintf(out, "%-11s %-72s %-28s %-22s %8s %7s\n", "client", "configuration", "msgs/s [min-max]", "MB/s",
                      "commits", "errors");
+    else if (s.kind == scenario_kind::txn)
+        std::fprintf(out, "%-11s %-72s %-26s %-10s %-22s %-22s %7s\n", "client", "configuration", "msgs/s [min-max]", "MB/s",
+                     "commit p50 us [min-max]", "commit p99 us [min-max]", "errors");
     else
         std::fprintf(out, "%-11s %-72s %-26s %-22s %-22s %-22s %7s\n", "client", "configuration", "msgs/s [min-max]",
                      "p50 us [min-max]", "p99 us [min-max]", "p99.9 us [min-max]", "errors");
@@ -194,6 +201,11 @@ void print_scenario(const scenario_result& r, std::FILE* out) {
             std::fprintf(out, "%-11s %-72s %-28s %-22s %8.0f %7zu\n", e.client.c_str(), label.c_str(),
                          spread(e, &round_stats::msgs_per_s, "%.0f").c_str(), fmt("%.2f", e.med(&round_stats::mb_per_s)).c_str(),
                          e.med(&round_stats::commits), e.errors);
+        else if (s.kind == scenario_kind::txn)
+            std::fprintf(out, "%-11s %-72s %-26s %-10s %-23s %-23s %7zu\n", e.client.c_str(), label.c_str(),
+                         spread(e, &round_stats::msgs_per_s, "%.0f").c_str(), fmt("%.2f", e.med(&round_stats::mb_per_s)).c_str(),
+                         spread(e, &round_stats::p50, "%.1f").c_str(), spread(e, &round_stats::p99, "%.1f").c_str(),
+                         e.errors);
         else
             std::fprintf(out, "%-11s %-72s %-26s %-22s %-22s %-22s %7zu\n", e.client.c_str(), label.c_str(),
                          spread(e, &round_stats::msgs_per_s, "%.0f").c_str(), spread(e, &round_stats::p50, "%.1f").c_str(),
@@ -204,7 +216,9 @@ void print_scenario(const scenario_result& r, std::FILE* out) {
         std::fprintf(out, "kwire / librdkafka at its best (per figure):\n");
         std::vector<figure> figs{&round_stats::msgs_per_s};
         if (!consumer) figs.insert(figs.end(), {&round_stats::p50, &round_stats::p99, &round_stats::p999});
-        const char* names[] = {"msgs/s", "p50", "p99", "p99.9"};
+        const bool txn = s.kind == scenario_kind::txn;
+        if (txn) figs.pop_back();  // commits: p50 and p99
+        const char* names[] = {"msgs/s", txn ? "c. p50" : "p50", txn ? "c. p99" : "p99", "p99.9"};
         for (std::size_t i = 0; i < figs.size(); ++i)
             std::fprintf(out, "  %-7s %6.2fx  vs %s\n", names[i], ratio(r, figs[i]), best_label(r, figs[i]).c_str());
     }
@@ -243,8 +257,8 @@ std::vector<std::string> json_lines(const scenario_result& r) {
         if (e.rounds.empty()) continue;
         std::string j = "{\"scenario\":\"" + s.name + "\",\"client\":\"" + e.client + "\",\"config\":\"" +
                         json_escape(e.config.label) + "\"";
-        auto add = [&](const char* name, figure f, const char* number) {
-            j += std::string(",\"") + name + "\":" + fmt(number, e.med(f)) + ",\"" + name + "_min\":" + fmt(number, e.lo(f)) +
+        auto add = [&](const std::string& name, figure f, const char* number) {
+            j += ",\"" + name + "\":" + fmt(number, e.med(f)) + ",\"" + name + "_min\":" + fmt(number, e.lo(f)) +
                  ",\"" + name + "_max\":" + fmt(number, e.hi(f));
         };
         add("msgs_per_s", &round_stats::msgs_per_s, "%.0f");
@@ -253,9 +267,10 @@ std::vector<std::string> json_lines(const scenario_result& r) {
             j += ",\"commits\":" + fmt("%.0f", e.med(&round_stats::commits)) +
                  ",\"commit_callbacks\":" + fmt("%.0f", e.med(&round_stats::commit_callbacks));
         } else {
-            add("p50_us", &round_stats::p50, "%.1f");
-            add("p99_us", &round_stats::p99, "%.1f");
-            add("p999_us", &round_stats::p999, "%.1f");
+            const std::string lat = latency_prefix(s);
+            add(lat + "p50_us", &round_stats::p50, "%.1f");
+            add(lat + "p99_us", &round_stats::p99, "%.1f");
+            add(lat + "p999_us", &round_stats::p999, "%.1f");
         }
         if (e.calibration)
             j += ",\"calibration_" + std::string(latency_kind(s) ? "p50_us\":" + fmt("%.1f", e.calibration->p50)
@@ -267,15 +282,16 @@ std::vector<std::string> json_lines(const scenario_result& r) {
     }
     std::string j = "{\"scenario\":\"" + s.name + "\",\"summary\":true";
     if (find_entrant(r, "kwire") >= 0 && best_rival(r, main_figure(s)) >= 0) {
-        auto add = [&](const char* name, figure f) {
-            j += std::string(",\"ratio_") + name + "\":" + fmt("%.3f", ratio(r, f)) + ",\"rival_best_" + name + "\":\"" +
+        auto add = [&](const std::string& name, figure f) {
+            j += ",\"ratio_" + name + "\":" + fmt("%.3f", ratio(r, f)) + ",\"rival_best_" + name + "\":\"" +
                  json_escape(best_label(r, f)) + "\"";
         };
         add("msgs_per_s", &round_stats::msgs_per_s);
         if (!is_consumer(s)) {
-            add("p50", &round_stats::p50);
-            add("p99", &round_stats::p99);
-            add("p999", &round_stats::p999);
+            const std::string lat = latency_prefix(s);
+            add(lat + "p50", &round_stats::p50);
+            add(lat + "p99", &round_stats::p99);
+            add(lat + "p999", &round_stats::p999);
         }
     }
     if (floor_entrant(r) >= 0) {

@@ -18,6 +18,10 @@ run_result run_rdkafka_e2e(const scenario&, const std::string&, const std::vecto
     throw std::logic_error("kwire-bench-kwire is built without librdkafka");
 }
 
+run_result run_rdkafka_txn(const scenario&, const std::string&, const std::vector<std::string>&) {
+    throw std::logic_error("kwire-bench-kwire is built without librdkafka");
+}
+
 bool rival_knows(const char*) { return false; }
 
 }  // namespace kwire::bench
