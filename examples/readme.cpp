@@ -117,4 +117,29 @@ if (auto ec = kp::decode_response(kp::bytes_view(body), 12, resp)) {
 }
 }
 
+// "Transactions (exactly once)"
+void readme_transactions(boost::asio::io_context& io, kwire::consumer& in) {
+kwire::producer_config pcfg;
+pcfg.bootstrap_servers = {"broker1:9092"};
+pcfg.transactional_id = "orders-enricher-1";   // stable per instance: a restart fences its zombie
+kwire::producer out(io.get_executor(), pcfg);
+
+boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
+    co_await out.init_transactions(boost::asio::use_awaitable);
+    for (;;) {
+        kwire::record_batch batch = co_await in.poll(boost::asio::use_awaitable);
+        co_await out.begin_transaction(boost::asio::use_awaitable);
+        std::vector<kwire::partition_offset> next;
+        for (const auto& r : batch) {
+            out.send({.topic = "orders-enriched", .key = r.key, .value = r.value}, boost::asio::detached);
+            next.push_back({std::string(r.topic), r.partition, r.offset + 1});
+        }
+        co_await out.send_offsets_to_transaction(next, in.group_metadata(), boost::asio::use_awaitable);
+        auto [ec] = co_await out.commit_transaction(boost::asio::as_tuple(boost::asio::use_awaitable));
+        if (ec == kwire::txn_error_class::abortable) co_await out.abort_transaction(boost::asio::use_awaitable);
+        else if (ec) throw boost::system::system_error(ec);  // fatal (fenced): stop this instance
+    }
+}, boost::asio::detached);
+}
+
 int main() { return 0; }

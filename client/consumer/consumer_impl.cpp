@@ -396,6 +396,17 @@ void start_committed(const std::shared_ptr<consumer_impl>& impl, std::vector<top
 }
 void start_close(const std::shared_ptr<consumer_impl>& impl, commit_handler h) { impl->close(std::move(h)); }
 
+client::consumer_group_metadata consumer_impl::group_metadata() const {
+    client::consumer_group_metadata m;
+    m.group_id = core_.cfg.group_id;
+    if (!membership_) return m;
+    const auto id = membership_->identity();
+    m.generation_id = id.generation;
+    m.member_id = id.member_id;
+    m.group_instance_id = id.instance_id;
+    return m;
+}
+
 }  // namespace kwire::client::detail
 
 namespace kwire {
@@ -429,6 +440,7 @@ std::optional<std::int64_t> consumer::high_watermark(const topic_partition& tp) 
 }
 std::optional<std::int64_t> consumer::committable(const topic_partition& tp) const { return impl_->committable(tp); }
 std::vector<topic_partition> consumer::assignment() const { return impl_->assignment(); }
+client::consumer_group_metadata consumer::group_metadata() const { return impl_->group_metadata(); }
 std::uint64_t consumer::commits_sent() const noexcept { return impl_->commits_sent(); }
 
 }  // namespace kwire

@@ -65,6 +65,7 @@ public:
     std::optional<std::int64_t> high_watermark(const topic_partition& tp) const;
     std::optional<std::int64_t> committable(const topic_partition& tp) const;
     std::vector<topic_partition> assignment() const { return core_.slots.owned(); }
+    client::consumer_group_metadata group_metadata() const;
     std::uint64_t commits_sent() const noexcept { return committer_.commits_sent(); }
     void close(commit_handler h);
     void shutdown();  // the destructor's path: abort everything, no commits

@@ -16,7 +16,9 @@
 #include <string>
 #include <vector>
 
+#include "consumer_fixture.hpp"
 #include "kcat.hpp"
+#include "kwire/client/consumer.hpp"
 #include "kwire/client/producer.hpp"
 #include "producer_fixture.hpp"
 #include "rk_producer.hpp"
@@ -126,6 +128,45 @@ TEST(ProducerTransactionsOnMock, InterleavedWithLibrdkafkasTransactionalProducer
         }
     }
     EXPECT_EQ(stored(mc, "mix"), expected);
+}
+
+TEST(ProducerTransactionsOnMock, TheConsumersGroupMetadataGoesWithTheOffsets) {
+    kwire::peers::mock_cluster mc(1);
+    mc.create_topic("in", 1, 1);
+    mc.create_topic("out", 1, 1);
+    kwire::test::rk_producer feed(mc.bootstrap());
+    feed.send("in", {"x", "y"});
+    net::io_context io;
+    kwire::consumer_config ccfg;
+    ccfg.bootstrap_servers = mc.broker_addresses();
+    ccfg.group_id = "ctp";
+    ccfg.auto_offset_reset = kwire::client::offset_reset::earliest;
+    ccfg.session_timeout = 6000ms;  // the mock's first rebalance round lasts 3 s
+    ccfg.heartbeat_interval = 100ms;
+    ccfg.fetch_max_wait = 100ms;
+    kwire::consumer c(io.get_executor(), ccfg);
+    const auto before = c.group_metadata();
+    EXPECT_EQ(before.group_id, "ctp");
+    EXPECT_EQ(before.generation_id, -1) << "not joined yet";
+    c.subscribe({"in"});
+    kwire::test::driver d(c);
+    d.on = [](const kwire::consumer_record&) {};
+    d.start();
+    ASSERT_TRUE(run_until(io, [&] { return d.count() >= 2 || d.error; }, 30s)) << d.error.message();
+    const auto joined = c.group_metadata();
+    EXPECT_EQ(joined.group_id, "ctp");
+    EXPECT_GE(joined.generation_id, 1);
+    EXPECT_FALSE(joined.member_id.empty());
+
+    kwire::producer p(io.get_executor(), txn_config(mc, "ctp-1"));
+    ASSERT_FALSE(call(io, [&](auto h) { p.init_transactions(h); }));
+    ASSERT_FALSE(call(io, [&](auto h) { p.begin_transaction(h); }));
+    ASSERT_EQ(send_all(io, p, "out", {"X", "Y"}), 0);
+    const std::vector<kwire::partition_offset> next{{"in", 0, 2}};
+    const auto sent = call(io, [&](auto h) { p.send_offsets_to_transaction(next, joined, h); });
+    EXPECT_FALSE(sent) << sent.message();
+    const auto committed = call(io, [&](auto h) { p.commit_transaction(h); });
+    EXPECT_FALSE(committed) << committed.message();
 }
 
 }  // namespace

@@ -53,6 +53,7 @@
 #include "kwire/client/assignor.hpp"
 #include "kwire/client/config.hpp"
 #include "kwire/client/error.hpp"
+#include "kwire/client/transaction.hpp"
 #include "kwire/codec/record.hpp"
 
 namespace kwire {
@@ -324,6 +325,11 @@ public:
     /// The offset a commit would name now for the partition (every record before it acknowledged).
     std::optional<std::int64_t> committable(const topic_partition& tp) const;
     std::vector<topic_partition> assignment() const;
+    /// The group and this member's place in it now (generation or KIP-848 member epoch, member id,
+    /// group.instance.id), for producer::send_offsets_to_transaction (KIP-447: the coordinator
+    /// refuses offsets from a member it has replaced). Without group membership (assign()), the
+    /// generation is -1 and the member id empty: the offsets are checked against nothing.
+    client::consumer_group_metadata group_metadata() const;
     /// Commit requests sent so far (a counter, as a metric would report it).
     std::uint64_t commits_sent() const noexcept;
 
