@@ -60,6 +60,20 @@ std::string set_sasl_mechanism(connection_config& c, std::string_view v) {
     return {};
 }
 
+/// log_level: the C client's syslog numbers (0-3 error, 4 warning, 5-6 info, 7 debug) or a name.
+std::string parse_log_level(connection_config& c, std::string_view v) {
+    if (v == "error") c.log.level = log_level::error;
+    else if (v == "warn" || v == "warning") c.log.level = log_level::warn;
+    else if (v == "info") c.log.level = log_level::info;
+    else if (v == "debug") c.log.level = log_level::debug;
+    else {
+        int n = 0;
+        if (!parse_integer(v, n).empty() || n < 0 || n > 7) return "expected 0-7 (syslog levels) or error, warn, info, debug";
+        c.log.level = n <= 3 ? log_level::error : n == 4 ? log_level::warn : n <= 6 ? log_level::info : log_level::debug;
+    }
+    return {};
+}
+
 /// A string field the caller reaches through `get` (nested structs: tls, sasl).
 template <class Get>
 setting<connection_config> nested_text(std::string_view name, Get get) {
@@ -143,6 +157,21 @@ const setting_table<connection_config>& connection_settings() {
              if (v == "use_all_dns_ips" || v == "resolve_canonical_bootstrap_servers_only") c.use_all_dns_ips = true;
              else return "expected use_all_dns_ips or resolve_canonical_bootstrap_servers_only";
              return {};
+         }},
+        {"log_level", parse_log_level},
+        {"debug",
+         [](C& c, std::string_view v) -> std::string {
+             std::string bad;
+             const auto contexts = parse_log_contexts(v, &bad);
+             if (!contexts)
+                 return "unknown context '" + bad + "' (expected all or a list of broker, metadata, producer, " +
+                        "consumer, group, security)";
+             c.log.debug = *contexts;
+             return {};
+         },
+         [](const C& c) {
+             return c.log.repeat_interval.count() < 0 ? std::string("log repeat_interval: must not be negative")
+                                                      : std::string();
          }},
         // Accepted for compatibility: kwire always disables Nagle, and resolves names itself.
         {"socket.nagle.disable",

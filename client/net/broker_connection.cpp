@@ -123,7 +123,7 @@ std::pair<std::string, std::uint16_t> split_broker_address(const std::string& ad
 }
 
 broker_connection::broker_connection(net::any_io_executor ex, const connection_config& cfg, std::int32_t node_id,
-                                     std::string host, std::uint16_t port)
+                                     std::string host, std::uint16_t port, std::shared_ptr<telemetry> t)
     : ex_(ex),
       cfg_(cfg),
       node_id_(node_id),
@@ -134,7 +134,11 @@ broker_connection::broker_connection(net::any_io_executor ex, const connection_c
       backoff_timer_(ex),
       reauth_timer_(ex),
       session_(cfg.max_response_bytes, cfg.client_id),
-      incarnation_(next_incarnation()) {}
+      incarnation_(next_incarnation()),
+      telemetry_(t ? std::move(t) : std::make_shared<telemetry>(cfg)),
+      meters_(telemetry_->meters_for(node_id)) {
+    session_.set_meters(meters_.get());
+}
 
 broker_connection::~broker_connection() = default;
 
@@ -152,6 +156,8 @@ void broker_connection::submit(starter s) {
 
 void broker_connection::connect() {
     state_ = state::connecting;
+    if (meters_) meters_->attempts.add();
+    KWIRE_LOG(telemetry_->log(), log_level::debug, log_context::broker, "connecting to " + address());
     const auto gen = ++generation_;
     auto self = shared_from_this();
     timer_.expires_after(cfg_.socket_connection_setup_timeout);
@@ -294,6 +300,17 @@ void broker_connection::handshake(std::int16_t version) {
 
 void broker_connection::become_ready() {
     state_ = state::ready;
+    if (!established_) {
+        established_ = true;
+        if (meters_) meters_->created.add();
+        // A reconnect after failures is news (the warnings said it was down); a first connect is not.
+        if (failures_ > 0)
+            KWIRE_LOG(telemetry_->log(), log_level::info, log_context::broker,
+                      "connected to " + address() + " after " + std::to_string(failures_) + " failed attempt" +
+                          (failures_ == 1 ? "" : "s"));
+        else
+            KWIRE_LOG(telemetry_->log(), log_level::debug, log_context::broker, "connected to " + address());
+    }
     failures_ = 0;
     auto waiting = std::move(waiting_);
     waiting_.clear();
@@ -307,7 +324,37 @@ void broker_connection::close(std::error_code ec) {
     fail(ec, false);
 }
 
+void broker_connection::note_failure(const std::error_code& ec) {
+    connection_stage stage = connection_stage::established;
+    switch (state_) {
+        case state::idle:
+        case state::backoff:
+        case state::closed: return;  // nothing was going on: not a connection failure
+        case state::connecting: stage = connection_stage::connecting; break;
+        case state::tls_handshaking: stage = connection_stage::tls_handshake; break;
+        case state::handshaking: stage = connection_stage::api_versions; break;
+        case state::authenticating: stage = connection_stage::authenticating; break;
+        case state::reauth_pending:
+        case state::ready: break;
+    }
+    if (meters_) {
+        (established_ ? meters_->closed : meters_->failed).add();
+        if (stage == connection_stage::authenticating) meters_->auth_failed.add();
+    }
+    auto description = describe_connection_failure(stage, host_, address(), ec);
+    KWIRE_LOG_LIMITED(telemetry_->log(), log_level::warn, connection_log_context(stage), "connection " + address(),
+                      description);
+    telemetry_->record_connection_error(
+        {node_id_, address(), ec, std::move(description), std::chrono::steady_clock::now()});
+}
+
 void broker_connection::fail(std::error_code ec, bool reconnect) {
+    if (closing_) {
+        if (established_ && meters_) meters_->closed.add();
+    } else {
+        note_failure(ec);
+    }
+    established_ = false;
     ++generation_;  // every callback of the old connection is stale from here on
     incarnation_ = next_incarnation();  // before any handler runs: what they submit is the next life's
     if (io_) io_->close();  // its pending handlers hold it until they have run (and find themselves stale)

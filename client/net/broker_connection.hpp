@@ -29,7 +29,9 @@
 #include "net/broker_session.hpp"
 #include "kwire/client/error.hpp"
 #include "kwire/protocol/frame.hpp"
+#include "net/connection_errors.hpp"
 #include "net/resolver.hpp"
+#include "observe/telemetry.hpp"
 
 namespace kwire::client::detail {
 
@@ -57,8 +59,10 @@ struct request_options {
 
 class broker_connection : public std::enable_shared_from_this<broker_connection> {
 public:
+    /// `t`: the client's logger, metrics and last errors (cluster's); null: a telemetry of its own,
+    /// made from `cfg`.
     broker_connection(net::any_io_executor ex, const connection_config& cfg, std::int32_t node_id, std::string host,
-                      std::uint16_t port);
+                      std::uint16_t port, std::shared_ptr<telemetry> t = nullptr);
     ~broker_connection();
 
     std::int32_t node_id() const noexcept { return node_id_; }
@@ -126,6 +130,9 @@ public:
         });
     }
 
+    /// The last failure of this connection, in words ("connection to 127.0.0.1:1 refused").
+    std::optional<connection_error> last_error() const { return telemetry_->last_error(node_id_); }
+
     /// Fails everything with `ec` and closes the socket (it reconnects on the next request).
     void close(std::error_code ec = make_error_code(client_errc::closed));
 
@@ -166,6 +173,8 @@ private:
     }
     void become_ready();
     void fail(std::error_code ec, bool reconnect);
+    /// Logs, counts and records a failure (not a close()) before fail() resets the state.
+    void note_failure(const std::error_code& ec);
     void write_more();
     void read_more();
     void arm_timer();
@@ -196,6 +205,9 @@ private:
     int failures_ = 0;                  // consecutive, for the backoff
     bool closing_ = false;              // close() was called: never reconnect
     std::minstd_rand jitter_{std::random_device{}()};
+    std::shared_ptr<telemetry> telemetry_;
+    std::unique_ptr<broker_meters> meters_;  // null when metrics are off
+    bool established_ = false;          // became ready since the last failure (re-authentication is not a new connection)
 };
 
 }  // namespace kwire::client::detail

@@ -52,6 +52,13 @@ std::error_code broker_session::input_received(std::size_t n) {
         // Pop before calling: the handler may enqueue more requests or even fail the session.
         auto p = std::move(in_flight_.front());
         in_flight_.pop_front();
+        if (meters_) {
+            meters_->responses.add();
+            meters_->bytes_in.add(frame->size() + 4);  // and the size prefix
+            meters_->in_flight.add(-1);
+            const auto us = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - p.sent).count();
+            meters_->latency.record(static_cast<std::uint64_t>(us < 0 ? 0 : us));
+        }
         p.handler({}, *frame);
     }
     return ec;
@@ -73,6 +80,7 @@ void broker_session::fail(std::error_code ec) {
     auto in_flight = std::move(in_flight_);
     auto unacked = std::move(being_written_);
     for (auto& h : done_without_response_) unacked.push_back(std::move(h));
+    if (meters_) meters_->in_flight.add(-static_cast<std::int64_t>(in_flight.size()));
     in_flight_.clear();
     done_without_response_.clear();
     being_written_.clear();

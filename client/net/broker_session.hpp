@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "net/frame_reader.hpp"
+#include "observe/telemetry.hpp"
 #include "kwire/protocol/frame.hpp"
 #include "kwire/protocol/messages/api_versions.hpp"
 
@@ -65,9 +66,17 @@ public:
                          bool expects_response = true) {
         const std::int32_t id = next_correlation_id_++;
         if (next_correlation_id_ < 0) next_correlation_id_ = 0;  // wrap within INT32
+        const auto before = output_.size();
         protocol::encode_request(output_, req, version, id, client_id_);
+        clock::time_point sent{};
+        if (meters_) {
+            meters_->requests.add();
+            meters_->bytes_out.add(output_.size() - before);
+            sent = clock::now();
+        }
         if (expects_response) {
-            in_flight_.push_back({id, Req::api_key, version, deadline, std::move(handler)});
+            in_flight_.push_back({id, Req::api_key, version, deadline, sent, std::move(handler)});
+            if (meters_) meters_->in_flight.add(1);
         } else if (handler) {
             done_without_response_.push_back(std::move(handler));
         }
@@ -104,6 +113,10 @@ public:
     std::size_t in_flight() const noexcept { return in_flight_.size(); }
     bool idle() const noexcept { return in_flight_.empty() && output_.empty(); }
 
+    /// Where to count requests, bytes, latency and requests in flight; null (the default): nowhere,
+    /// and no clock is read.
+    void set_meters(broker_meters* m) noexcept { meters_ = m; }
+
     api_version_table& versions() noexcept { return versions_; }
     const api_version_table& versions() const noexcept { return versions_; }
 
@@ -113,6 +126,7 @@ private:
         std::int16_t api_key;
         std::int16_t version;
         clock::time_point deadline;
+        clock::time_point sent;  // with meters only: for request-latency
         response_handler handler;
     };
 
@@ -124,6 +138,7 @@ private:
     std::vector<response_handler> being_written_;          // taken, awaiting output_written()
     std::int32_t next_correlation_id_ = 0;
     api_version_table versions_;
+    broker_meters* meters_ = nullptr;
 };
 
 }  // namespace kwire::client::detail

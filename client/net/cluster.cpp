@@ -5,16 +5,24 @@
 #include <algorithm>
 
 #include "kwire/client/error.hpp"
+#include "kwire/protocol/error.hpp"
 #include "kwire/protocol/messages/create_topics.hpp"
 
 namespace kwire::client::detail {
 
-cluster::cluster(net::any_io_executor ex, connection_config cfg) : ex_(ex), cfg_(std::move(cfg)), age_timer_(ex) {
+cluster::cluster(net::any_io_executor ex, connection_config cfg)
+    : ex_(ex), cfg_(std::move(cfg)), telemetry_(std::make_shared<telemetry>(cfg_)), age_timer_(ex) {
     std::int32_t id = -1;
     for (const auto& address : cfg_.bootstrap_servers) {
         auto [host, port] = split_broker_address(address);
-        bootstrap_.push_back(std::make_shared<broker_connection>(ex_, cfg_, id--, host, port));
+        bootstrap_.push_back(std::make_shared<broker_connection>(ex_, cfg_, id--, host, port, telemetry_));
     }
+}
+
+std::string cluster::with_last_error(std::string_view what) const {
+    std::string out(what);
+    if (const auto e = last_error()) out += " (last error: " + e->description + ")";
+    return out;
 }
 
 cluster::~cluster() { close(); }
@@ -41,8 +49,13 @@ const topic_info* cluster::topic(std::string_view name) const {
 std::shared_ptr<broker_connection> cluster::broker(std::int32_t node_id) {
     if (const auto it = connections_.find(node_id); it != connections_.end()) return it->second;
     const auto info = broker_info_.find(node_id);
-    if (info == broker_info_.end()) return nullptr;
-    auto c = std::make_shared<broker_connection>(ex_, cfg_, node_id, info->second.host, info->second.port);
+    if (info == broker_info_.end()) {
+        KWIRE_LOG_LIMITED(log(), log_level::warn, log_context::metadata, "unknown broker " + std::to_string(node_id),
+                          "broker " + std::to_string(node_id) +
+                              " is not in the metadata: nothing to connect to until a refresh names it");
+        return nullptr;
+    }
+    auto c = std::make_shared<broker_connection>(ex_, cfg_, node_id, info->second.host, info->second.port, telemetry_);
     connections_.emplace(node_id, c);
     return c;
 }
@@ -213,6 +226,7 @@ void cluster::fetch(std::vector<std::string> topics, fetch_done done) {
 
 void cluster::apply(const protocol::MetadataResponse& resp, std::int16_t version) {
     ++leaders_version_;
+    log_changes(resp);
     for (const auto& b : resp.brokers) add_broker({b.node_id, b.host, static_cast<std::uint16_t>(b.port), b.rack});
     if (version >= 2) cluster_id_ = resp.cluster_id;
     if (version >= 1) controller_id_ = resp.controller_id;
@@ -226,6 +240,52 @@ void cluster::apply(const protocol::MetadataResponse& resp, std::int16_t version
         std::sort(info.partitions.begin(), info.partitions.end(),
                   [](const partition_info& a, const partition_info& b) { return a.id < b.id; });
         topics_[info.name] = std::move(info);
+    }
+}
+
+void cluster::log_changes(const protocol::MetadataResponse& resp) {
+    auto* lg = log();
+    if (!lg->enabled(log_level::warn, log_context::metadata)) return;  // every message below is warn or finer
+    const auto name_of = [](std::int32_t id, const std::string& host, std::int32_t port) {
+        return "broker " + std::to_string(id) + " (" + host + ":" + std::to_string(port) + ")";
+    };
+    // Brokers: the answer lists every live broker whatever topics were asked for.
+    if (!broker_info_.empty()) {
+        for (const auto& b : resp.brokers)
+            if (!broker_info_.count(b.node_id))
+                KWIRE_LOG(lg, log_level::info, log_context::metadata,
+                          name_of(b.node_id, b.host, b.port) + " joined the cluster");
+        for (const auto& [id, info] : broker_info_)
+            if (std::none_of(resp.brokers.begin(), resp.brokers.end(), [&](const auto& b) { return b.node_id == id; }))
+                KWIRE_LOG(lg, log_level::info, log_context::metadata,
+                          name_of(id, info.host, info.port) + " is no longer in the metadata");
+    }
+    for (const auto& t : resp.topics) {
+        if (!t.name) continue;
+        const auto known = topics_.find(*t.name);
+        for (const auto& p : t.partitions) {
+            const auto where = *t.name + "/" + std::to_string(p.partition_index);
+            if (p.leader_id >= 0 && std::none_of(resp.brokers.begin(), resp.brokers.end(),
+                                                 [&](const auto& b) { return b.node_id == p.leader_id; })) {
+                KWIRE_LOG_LIMITED(lg, log_level::warn, log_context::metadata, "leader missing " + where,
+                                  "partition " + where + ": leader " + std::to_string(p.leader_id) +
+                                      " is not among the brokers in the metadata; waiting for a refresh");
+                continue;
+            }
+            if (p.leader_id < 0) {
+                KWIRE_LOG_LIMITED(lg, log_level::warn, log_context::metadata, "no leader " + where,
+                                  "partition " + where + " has no leader (" +
+                                      std::string(kafka_error_name(p.error_code)) + ")");
+                continue;
+            }
+            if (known == topics_.end()) continue;
+            for (const auto& old : known->second.partitions)
+                if (old.id == p.partition_index && old.leader != p.leader_id)
+                    KWIRE_LOG(lg, log_level::info, log_context::metadata,
+                              "partition " + where + ": leader moved from broker " + std::to_string(old.leader) +
+                                  " to " + std::to_string(p.leader_id) + " (epoch " +
+                                  std::to_string(p.leader_epoch) + ")");
+        }
     }
 }
 

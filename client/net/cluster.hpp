@@ -93,6 +93,16 @@ public:
     /// next broker or bootstrap address in turn.
     std::shared_ptr<broker_connection> any_broker();
 
+    /// The client's logger, metrics registry and connection errors, shared with every connection.
+    telemetry& observe() noexcept { return *telemetry_; }
+    logger* log() noexcept { return telemetry_->log(); }
+    /// The most recent connection failure of any broker, in words: for errors that say why
+    /// ("record not acknowledged within delivery.timeout.ms (last error: connection to
+    /// 127.0.0.1:1 refused)"). Empty if no connection has failed.
+    std::optional<connection_error> last_error() const { return telemetry_->last_error(); }
+    /// `what` followed by " (last error: ...)" when there is a last error, else `what` alone.
+    std::string with_last_error(std::string_view what) const;
+
     /// A leader learned outside Metadata (KIP-951 CurrentLeader in Produce/Fetch responses).
     void update_leader(std::string_view topic, std::int32_t partition, std::int32_t leader, std::int32_t epoch);
     void add_broker(const broker_info& b);
@@ -107,9 +117,13 @@ private:
     void finish_refresh(std::error_code ec);
     void arm_age_timer();
     void apply(const protocol::MetadataResponse& resp, std::int16_t version);
+    /// Logs what an answer changes: brokers that joined or left, leaders that moved, and leaders
+    /// that are not among the brokers the metadata names (nobody to send to).
+    void log_changes(const protocol::MetadataResponse& resp) ;
 
     net::any_io_executor ex_;
     connection_config cfg_;
+    std::shared_ptr<telemetry> telemetry_;
     std::vector<std::shared_ptr<broker_connection>> bootstrap_;
     std::map<std::int32_t, std::shared_ptr<broker_connection>> connections_;
     std::map<std::int32_t, broker_info> broker_info_;

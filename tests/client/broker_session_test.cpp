@@ -184,3 +184,29 @@ TEST(ApiVersionTable, KeepsTheFinalizedFeaturesTransactionsV2IsDecidedBy) {
     t.assign({});
     EXPECT_EQ(t.feature("transaction.version"), 0) << "a new answer replaces the old";
 }
+
+TEST(BrokerSession, MetersCountRequestsBytesLatencyAndInFlight) {
+    kwire::client::metrics_registry registry;
+    kwire::client::detail::broker_meters meters(registry, "c", 7);
+    broker_session s(1 << 20, "test-client");
+    s.set_meters(&meters);
+    completion a, b;
+    kp::HeartbeatRequest hb;
+    hb.group_id = "g";
+    s.enqueue(hb, 4, far, record(a));
+    s.enqueue(hb, 4, far, record(b));
+    std::vector<std::uint8_t> out;
+    s.take_output(out);
+    EXPECT_EQ(meters.requests.value(), 2u);
+    EXPECT_EQ(meters.bytes_out.value(), out.size());  // every byte written, size prefixes included
+    EXPECT_EQ(meters.in_flight.value(), 2);
+    const auto response = heartbeat_response(0, 0);
+    ASSERT_FALSE(feed(s, response));
+    EXPECT_EQ(meters.responses.value(), 1u);
+    EXPECT_EQ(meters.bytes_in.value(), response.size());
+    EXPECT_EQ(meters.in_flight.value(), 1);
+    EXPECT_EQ(meters.latency.read().count, 1u);
+    s.fail(make_error_code(kwire::client::client_errc::connection_closed));
+    EXPECT_EQ(meters.in_flight.value(), 0);
+    EXPECT_EQ(registry.total("request-total", {.client_id = "c", .broker = 7}), 2);
+}

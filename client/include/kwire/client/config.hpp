@@ -9,18 +9,22 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <vector>
 
+#include "kwire/client/log.hpp"
 #include "kwire/client/partitioner.hpp"
 #include "kwire/codec/compression.hpp"
 
 namespace kwire::client {
 
 using std::chrono::milliseconds;
+
+class metrics_registry;  // kwire/client/metrics.hpp
 
 /// `acks`: how many replicas must have the record before the broker acknowledges it.
 enum class acks : std::int16_t { none = 0, leader = 1, all = -1 };
@@ -96,6 +100,12 @@ struct connection_config {
     /// client.dns.lookup: use_all_dns_ips (default) tries every address a name resolves to, in
     /// order; resolve_canonical_bootstrap_servers_only is accepted and behaves the same.
     bool use_all_dns_ips = true;
+
+    /// Logging (kwire/client/log.hpp): off unless a handler is set. Properties: log_level, debug.
+    log_config log;
+    /// Where the client records its metrics (kwire/client/metrics.hpp); one registry may serve
+    /// several clients (the client_id label tells them apart). Empty (the default): none recorded.
+    std::shared_ptr<metrics_registry> metrics;
 };
 
 struct producer_config : connection_config {
