@@ -11,6 +11,7 @@
 
 #include "kwire/admin/admin.hpp"
 #include "kwire/client/consumer.hpp"
+#include "kwire/client/metrics_server.hpp"
 #include "kwire/client/producer.hpp"
 #include "kwire/protocol/frame.hpp"
 #include "kwire/protocol/messages.hpp"
@@ -100,6 +101,20 @@ admin.create_topics({{.name = "orders", .partitions = 6, .replication_factor = 3
     });
 auto [ec, lag] = co_await admin.group_lag("billing", as_tuple(use_awaitable));
 }, boost::asio::detached);
+}
+
+// "Observability: logs, errors that say why, metrics, Prometheus"
+void readme_observability(boost::asio::io_context& io) {
+auto metrics = std::make_shared<kwire::metrics_registry>();
+kwire::producer_config observed;
+observed.bootstrap_servers = {"broker1:9092"};
+observed.metrics = metrics;                                  // and the consumer's, the admin's ...
+observed.log.handler = kwire::client::stderr_log_handler();  // or your own: [](const kwire::client::log_record& r) { ... }
+observed.log.debug = *kwire::client::parse_log_contexts("broker,metadata");
+kwire::producer watched(io.get_executor(), observed);
+kwire::metrics_server server(io.get_executor(), {metrics}, {.port = 9400});  // http://host:9400/metrics
+auto snapshot = metrics->snapshot();  // or metrics->total("request-total")
+handle(snapshot);
 }
 
 // "Using the protocol layer"

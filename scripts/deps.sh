@@ -15,6 +15,7 @@ packages=(
   tshark
   openssl stunnel4
   gnuplot-nox
+  curl python3-prometheus-client
 )
 
 missing=()

@@ -12,12 +12,14 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "commands.hpp"
+#include "metrics_endpoint.hpp"
 #include "kwire/client/consumer.hpp"
 #include "kwire/client/metadata.hpp"
 #include "options.hpp"
@@ -108,6 +110,8 @@ void render(std::string& out, std::string_view fmt, const consumer_record& r) {
 
 class record_printer {
 public:
+    std::function<void()> after_close;  // once the consumer is closed (stop serving metrics: io.run() can return)
+
     record_printer(boost::asio::io_context& io, consumer_config cfg, consume_settings s)
         : io_(io),
           settings_(std::move(s)),
@@ -194,6 +198,7 @@ private:
         consumer_.close([this](std::error_code ec) {
             if (ec && error_.empty() && !interrupted_)
                 error_ = "committing offsets for group '" + settings_.group + "' failed: " + describe_error(ec);
+            if (after_close) after_close();
         });
     }
 
@@ -251,6 +256,8 @@ int run_consume(const command_context& ctx) {
                         throw usage_error("--commit expects manual, on_poll or interval:MS, got '" + std::string(v) + "'");
                     commit = std::string(v);
                 }});
+    metrics_endpoint metrics;
+    metrics.add_option(parser);
     if (common.parse_command_line(parser, ctx.args, help_text)) return exit_ok;
     if (settings.topic.empty()) throw usage_error("missing -t TOPIC");
 
@@ -300,12 +307,14 @@ int run_consume(const command_context& ctx) {
             return exit_failure;
         }
     }
+    metrics.start(io, cfg);  // after the metadata above: its io.run() returns once that is done
     std::optional<record_printer> printer;
     try {
         printer.emplace(io, cfg, std::move(settings));
     } catch (const std::system_error& e) {
         throw usage_error(std::string("invalid configuration: ") + e.what());
     }
+    printer->after_close = [&metrics] { metrics.stop(); };
     return printer->run(std::move(partitions));
 }
 

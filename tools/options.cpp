@@ -208,6 +208,13 @@ void client_options::add_common(option_parser& parser, std::string_view config_o
                 "read properties from FILE: NAME=VALUE lines, # comments;\n"
                 "command-line options override them",
                 [this](std::string_view v) { file_properties.load_file(std::string(v)); }});
+    parser.add({'d', "debug", "CONTEXTS",
+                "log debug messages of these contexts on stderr (debug):\n"
+                "all, or broker,metadata,producer,consumer,group,security",
+                [this](std::string_view v) { properties.set("debug", std::string(v), "-d"); }});
+    parser.add({'v', "verbose", "", "log more on stderr: informational messages (twice: debug)\n"
+                "(warnings and errors are always logged)",
+                [this](std::string_view) { ++verbosity; }});
     parser.add({'h', "help", "", "show this help and exit", [this](std::string_view) { help = true; }});
 }
 
@@ -236,6 +243,15 @@ void apply_or_throw(Config& cfg, const property_set& props) {
 
 }  // namespace
 
+void client_options::configure_logging(client::connection_config& cfg) const {
+    cfg.log.handler = client::stderr_log_handler();
+    if (verbosity >= 1 && cfg.log.level < client::log_level::info) cfg.log.level = client::log_level::info;
+    if (verbosity >= 2) {
+        cfg.log.level = client::log_level::debug;
+        cfg.log.debug = client::all_log_contexts;
+    }
+}
+
 void client_options::apply(client::connection_config& cfg) const {
     if (!file_properties.values().empty()) {
         client::producer_config wide;
@@ -244,10 +260,17 @@ void client_options::apply(client::connection_config& cfg) const {
         cfg = static_cast<const client::connection_config&>(wide);
     }
     apply_or_throw(cfg, properties);
+    configure_logging(cfg);
 }
 
-void client_options::apply(client::producer_config& cfg) const { apply_or_throw(cfg, merged()); }
-void client_options::apply(client::consumer_config& cfg) const { apply_or_throw(cfg, merged()); }
+void client_options::apply(client::producer_config& cfg) const {
+    apply_or_throw(cfg, merged());
+    configure_logging(cfg);
+}
+void client_options::apply(client::consumer_config& cfg) const {
+    apply_or_throw(cfg, merged());
+    configure_logging(cfg);
+}
 
 void client_options::apply(admin::admin_config& cfg) const {
     // The admin client's own properties first (from anywhere), then the rest as for any client.
@@ -261,6 +284,7 @@ void client_options::apply(admin::admin_config& cfg) const {
     };
     split(file_properties, rest.file_properties);
     split(properties, rest.properties);
+    rest.verbosity = verbosity;
     rest.apply(static_cast<client::connection_config&>(cfg));
     apply_or_throw(cfg, own);
 }

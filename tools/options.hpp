@@ -98,11 +98,12 @@ struct client_options {
     property_set file_properties;  ///< from --config files
     property_set properties;       ///< -X and dedicated options
     bool help = false;
+    int verbosity = 0;             ///< -v: info; -v -v: debug for every context
 
     /// Registers -b on `parser` (first in --help, before the command's own options).
     void add_bootstrap(option_parser& parser);
-    /// Registers -X, --config (or `config_option`, where --config means something else) and -h
-    /// (last in --help).
+    /// Registers -X, --config (or `config_option`, where --config means something else), -d, -v
+    /// and -h (last in --help).
     void add_common(option_parser& parser, std::string_view config_option = "config");
     /// Throws usage_error unless bootstrap.servers is set (by -b, -X or a --config file).
     void require_bootstrap() const;
@@ -128,6 +129,9 @@ struct client_options {
     /// The same for the admin client: connection properties plus default.api.timeout.ms,
     /// retry.backoff.ms and retry.backoff.max.ms.
     void apply(admin::admin_config& cfg) const;
+    /// Every apply() ends here: the client logs to stderr, warnings and errors by default, more
+    /// with -v (info; twice: debug) and -d CONTEXTS (debug for those), as kcat does.
+    void configure_logging(client::connection_config& cfg) const;
 };
 
 /// A command with subcommands (`kwire topics create ...`): one row per subcommand.

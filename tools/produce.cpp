@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "metrics_endpoint.hpp"
 #include "kwire/client/producer.hpp"
 #include "kwire/codec/batch_builder.hpp"
 #include "options.hpp"
@@ -466,6 +467,8 @@ int run_produce(const command_context& ctx) {
                 }});
     parser.add({0, "abort", "", "with transactional.id: abort each transaction instead of committing it",
                 [&](std::string_view) { settings.abort_transactions = true; }});
+    metrics_endpoint metrics;
+    metrics.add_option(parser);
     if (common.parse_command_line(parser, ctx.args, help_text)) return exit_ok;
     if (settings.topic.empty()) throw usage_error("missing -t TOPIC");
 
@@ -476,6 +479,7 @@ int run_produce(const command_context& ctx) {
         throw usage_error("--transaction-records and --abort need -X transactional.id=ID");
 
     boost::asio::io_context io(1);
+    metrics.start(io, cfg);
     std::optional<line_producer> lp;
     try {
         lp.emplace(io, cfg, std::move(settings));

@@ -255,10 +255,12 @@ void cluster::log_changes(const protocol::MetadataResponse& resp) {
             if (!broker_info_.count(b.node_id))
                 KWIRE_LOG(lg, log_level::info, log_context::metadata,
                           name_of(b.node_id, b.host, b.port) + " joined the cluster");
-        for (const auto& [id, info] : broker_info_)
+        for (const auto& [node, info] : broker_info_) {
+            const auto id = node;  // clang 14 cannot capture a structured binding
             if (std::none_of(resp.brokers.begin(), resp.brokers.end(), [&](const auto& b) { return b.node_id == id; }))
                 KWIRE_LOG(lg, log_level::info, log_context::metadata,
                           name_of(id, info.host, info.port) + " is no longer in the metadata");
+        }
     }
     for (const auto& t : resp.topics) {
         if (!t.name) continue;
