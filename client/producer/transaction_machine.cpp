@@ -236,28 +236,16 @@ protocol::AddPartitionsToTxnRequest transaction_machine::add_partitions_request(
 
 protocol::AddOffsetsToTxnRequest transaction_machine::add_offsets_request() const {
     protocol::AddOffsetsToTxnRequest req;
-    req.transactional_id = opt_.transactional_id;
-    req.producer_id = producer_id_;
-    req.producer_epoch = producer_epoch_;
     req.group_id = offsets_.group_id;
-    return req;
+    return stamped(std::move(req));
 }
 
-protocol::TxnOffsetCommitRequest transaction_machine::txn_offset_commit_request() const {
-    auto req = offsets_;
-    req.transactional_id = opt_.transactional_id;
-    req.producer_id = producer_id_;
-    req.producer_epoch = producer_epoch_;
-    return req;
-}
+protocol::TxnOffsetCommitRequest transaction_machine::txn_offset_commit_request() const { return stamped(offsets_); }
 
 protocol::EndTxnRequest transaction_machine::end_txn_request() const {
     protocol::EndTxnRequest req;
-    req.transactional_id = opt_.transactional_id;
-    req.producer_id = producer_id_;
-    req.producer_epoch = producer_epoch_;
     req.committed = state_ == state::committing;
-    return req;
+    return stamped(std::move(req));
 }
 
 // --- the answers ------------------------------------------------------------------------------

@@ -144,6 +144,13 @@ public:
     operation pending() const noexcept { return op_; }
 
 private:
+    /// A coordinator request with this producer's transactional id, producer id and epoch.
+    template <class Req> Req stamped(Req req) const {
+        req.transactional_id = opt_.transactional_id;
+        req.producer_id = producer_id_;
+        req.producer_epoch = producer_epoch_;
+        return req;
+    }
     enum class answer : std::uint8_t { ok, retry, rediscover, abortable, fatal };
     static answer judge(std::int16_t error, bool group_request);
     /// Applies a failed answer; returns true if the caller must stop handling the response.
