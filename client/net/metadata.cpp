@@ -14,7 +14,7 @@ namespace {
 struct metadata_op : std::enable_shared_from_this<metadata_op> {
     metadata_op(net::any_io_executor e, connection_config c, std::vector<std::string> t,
                 boost::asio::any_completion_handler<metadata_signature> h)
-        : ex(e), cfg(std::move(c)), topics(std::move(t)), done(e, std::move(h), stop_waiting) {}
+        : ex(e), cfg(std::move(c)), topics(std::move(t)), done(e, std::move(h), stop_waiting, [this] { stop(); }) {}
 
     net::any_io_executor ex;
     connection_config cfg;
@@ -23,9 +23,18 @@ struct metadata_op : std::enable_shared_from_this<metadata_op> {
     std::size_t next = 0;
     std::shared_ptr<broker_connection> conn;
     std::error_code last_error = make_error_code(client_errc::no_brokers);
+    bool stopped = false;
+
+    /// Cancelled: nothing is left to do, so the connection closes now. (Its pending request holds
+    /// this operation, which holds the connection: left open, the pair would outlive the caller's
+    /// io_context.)
+    void stop() {
+        stopped = true;
+        if (conn) conn->close();
+    }
 
     void try_next() {
-        if (!done.pending()) return;  // cancelled
+        if (stopped || !done.pending()) return;  // cancelled
         if (next >= cfg.bootstrap_servers.size()) return finish(last_error, {});
         auto [host, port] = split_broker_address(cfg.bootstrap_servers[next++]);
         conn = std::make_shared<broker_connection>(ex, cfg, -1, host, port);
