@@ -315,7 +315,9 @@ int run_consume(const command_context& ctx) {
         throw usage_error(std::string("invalid configuration: ") + e.what());
     }
     printer->after_close = [&metrics] { metrics.stop(); };
-    return printer->run(std::move(partitions));
+    const int status = printer->run(std::move(partitions));
+    metrics.stop();  // before the io_context it serves on goes (an interrupted run skips after_close)
+    return status;
 }
 
 }  // namespace kwire::tools

@@ -22,10 +22,9 @@ public:
     /// With --metrics-port: gives `cfg` a registry and starts serving it on `io` (printing the
     /// address on stderr). Throws usage_error when the port cannot be bound.
     void start(boost::asio::io_context& io, client::connection_config& cfg);
-    /// Stops serving (the listener would otherwise keep io_context::run() from returning).
-    void stop() {
-        if (server_) server_->close();
-    }
+    /// Stops serving (the listener would otherwise keep io_context::run() from returning), and
+    /// lets the server go while its io_context is still alive: call it before the io_context ends.
+    void stop() { server_.reset(); }
 
 private:
     std::optional<std::uint16_t> port_;

@@ -488,6 +488,7 @@ int run_produce(const command_context& ctx) {
     }
     lp->start();
     io.run();
+    metrics.stop();  // before the io_context it serves on goes
     if (lp->aborted()) lp->abort_pending();
     return lp->report();
 }

@@ -157,7 +157,11 @@ metrics_server::metrics_server(asio::any_io_executor ex, std::vector<std::shared
     impl_->accept();
 }
 
-metrics_server::~metrics_server() { close(); }
+// Destroyed on the server's executor (as every Asio object is): the listener and the sessions
+// close here and now. A dispatch would outlive the call, and perhaps the io_context too.
+metrics_server::~metrics_server() {
+    if (impl_) impl_->close();
+}
 
 std::uint16_t metrics_server::port() const noexcept { return impl_->port; }
 
