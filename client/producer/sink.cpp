@@ -101,6 +101,12 @@ void producer_impl::drain_sink(producer_sink& s, clock::time_point now, bool may
         // for a retry, which the drain that failure scheduled sends).
         if (!send_request(s, *conn, now, may_send, resolving) || requests_in_flight_ == before) break;
     }
+    // The broker's requests are all out: what lingered long enough is sealed anyway, so that a
+    // batch does not keep taking records past its linger. (A record's delivery timeout runs from
+    // its batch's first record; a batch open longer than linger.ms would fail its later records
+    // that much early.)
+    if (s.in_flight >= cfg_.max_in_flight_per_connection && s.ready_count() > 0)
+        s.visit_ready([&](partition_state& p) { return seal_due(p, now); });
 }
 
 bool producer_impl::send_request(producer_sink& s, broker_connection& conn, clock::time_point now, bool may_send,
