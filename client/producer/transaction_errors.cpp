@@ -51,9 +51,15 @@ public:
 std::optional<txn_error_class> classify_kafka(kafka_errc e) noexcept {
     switch (e) {
         case kafka_errc::producer_fenced:
-        case kafka_errc::invalid_producer_epoch:
         case kafka_errc::transaction_coordinator_fenced:
             return txn_error_class::fenced;
+        case kafka_errc::invalid_producer_epoch:
+            // KIP-588: a partition leader's answer to a batch of an epoch it has seen bumped --
+            // the coordinator timed the transaction out and aborted it, or another producer with
+            // the transactional id took over. Abortable: the abort finds out which (its EndTxn is
+            // answered PRODUCER_FENCED when the producer was fenced). A coordinator's
+            // INVALID_PRODUCER_EPOCH (brokers before 2.7) reaches callers as PRODUCER_FENCED.
+            return txn_error_class::abortable;
         case kafka_errc::transactional_id_authorization_failed:
         case kafka_errc::cluster_authorization_failed:
         case kafka_errc::invalid_txn_state:

@@ -8,6 +8,14 @@ namespace kwire::client::detail {
 
 namespace {
 
+/// A coordinator's error as the caller sees it. Brokers before 2.7 (KIP-588) answered a fenced
+/// producer's coordinator requests INVALID_PRODUCER_EPOCH, which from a partition leader is
+/// abortable; from the coordinator it means fenced, and is reported as PRODUCER_FENCED.
+std::error_code coordinator_error(std::int16_t error) {
+    if (to_kafka_errc(error) == kafka_errc::invalid_producer_epoch) return make_error_code(kafka_errc::producer_fenced);
+    return kafka_error(error);
+}
+
 bool needs_bump(std::int16_t error) {
     const auto e = to_kafka_errc(error);
     return e == kafka_errc::unknown_producer_id || e == kafka_errc::invalid_producer_id_mapping;
@@ -111,7 +119,9 @@ void transaction_machine::record_failed(std::error_code cause, bool needs_epoch_
     if (state_ == state::fatal_error) return;
     const auto c = classify_transaction_error(cause);
     if (c == txn_error_class::fatal || c == txn_error_class::fenced) return to_fatal(cause);
-    bump_after_abort_ = bump_after_abort_ || needs_epoch_bump;
+    // KIP-588: a partition that saw the epoch bumped (INVALID_PRODUCER_EPOCH) -- the abort's
+    // EndTxn then tells whether the producer was fenced; if it was not, a bump follows it.
+    bump_after_abort_ = bump_after_abort_ || needs_epoch_bump || cause == kafka_errc::invalid_producer_epoch;
     if (state_ == state::in_transaction || state_ == state::committing) to_abortable(cause);
 }
 
@@ -326,7 +336,7 @@ void transaction_machine::on_init_producer_id(std::error_code transport, const p
         backoff_ = true;
         return;
     }
-    if (fail(judge(r.error_code, false), kafka_error(r.error_code), false)) return;
+    if (fail(judge(r.error_code, false), coordinator_error(r.error_code), false)) return;
     producer_id_ = r.producer_id;
     producer_epoch_ = r.producer_epoch;
     enter_ready();
@@ -347,7 +357,7 @@ void transaction_machine::on_add_partitions(std::error_code transport, const pro
     }
     if (version >= 4 && r.error_code != 0) {
         back();
-        fail(judge(r.error_code, false), kafka_error(r.error_code), false);
+        fail(judge(r.error_code, false), coordinator_error(r.error_code), false);
         return;
     }
     const auto& topics = version >= 4 ? (r.results_by_transaction.empty() ? decltype(r.results_by_topic_v3_and_below){}
@@ -377,7 +387,7 @@ void transaction_machine::on_add_partitions(std::error_code transport, const pro
     if (!adding_.empty() && worst == answer::ok) worst = answer::retry;
     back();
     bump_after_abort_ = bump_after_abort_ || bump;
-    if (worst != answer::ok) fail(worst, kafka_error(worst_error ? worst_error : wire_code(kafka_errc::unknown_server_error)), false);
+    if (worst != answer::ok) fail(worst, coordinator_error(worst_error ? worst_error : wire_code(kafka_errc::unknown_server_error)), false);
 }
 
 void transaction_machine::on_add_offsets(std::error_code transport, const protocol::AddOffsetsToTxnResponse& r) {
@@ -390,10 +400,10 @@ void transaction_machine::on_add_offsets(std::error_code transport, const protoc
     const auto a = judge(r.error_code, false);
     if (a == answer::abortable) {
         bump_after_abort_ = bump_after_abort_ || needs_bump(r.error_code);
-        to_abortable(kafka_error(r.error_code));
-        return finish(kafka_error(r.error_code));
+        to_abortable(coordinator_error(r.error_code));
+        return finish(coordinator_error(r.error_code));
     }
-    if (fail(a, kafka_error(r.error_code), false)) return;
+    if (fail(a, coordinator_error(r.error_code), false)) return;
     offsets_added_ = true;
 }
 
@@ -430,7 +440,7 @@ void transaction_machine::on_txn_offset_commit(std::error_code transport, const 
         }
         return finish({});
     }
-    const auto cause = kafka_error(worst_error);
+    const auto cause = coordinator_error(worst_error);
     if (worst == answer::abortable) {
         // KIP-447: a consumer generation the group has moved past (a zombie), or no right to the
         // group: this transaction must not commit.
@@ -454,7 +464,7 @@ void transaction_machine::on_end_txn(std::error_code transport, const protocol::
         bumping_ = true;
         return;
     }
-    if (fail(a, kafka_error(r.error_code), false)) return;
+    if (fail(a, coordinator_error(r.error_code), false)) return;
     if (v2_ && r.producer_id >= 0) {
         // KIP-890: the next transaction runs under the epoch (or producer id) the coordinator gave.
         producer_id_ = r.producer_id;

@@ -243,6 +243,42 @@ TEST(ProducerTransactions, ASecondProducerWithTheSameIdFencesTheFirst) {
     EXPECT_EQ(read_committed(rc, "t", 1, 1), std::vector<std::string>{"live"});
 }
 
+TEST(ProducerTransactions, ATransactionTheCoordinatorTimedOutIsAbortableAndItsAbortFindsTheProducerFenced) {
+    // KIP-588: the coordinator aborts a transaction older than transaction.timeout.ms and fences
+    // its producer's epoch; the partition refuses the producer's next batch
+    // INVALID_PRODUCER_EPOCH, which is abortable (the producer cannot tell a timeout from a
+    // takeover); the abort's EndTxn is answered PRODUCER_FENCED (Kafka keeps no earlier epoch
+    // after a fence), and from then on every call is fatal. Nothing of the transaction is read.
+    rules_cluster rc(1);
+    rc.add_topic("t", 1);
+    net::io_context io;
+    tally early, late;
+    const std::vector<std::string> before{"before-timeout"}, after{"after-timeout"};
+    producer p(io.get_executor(), txn_config(rc));
+    drive(io, [&]() -> net::awaitable<void> {
+        auto [i] = co_await p.init_transactions(tuple_awaitable);
+        EXPECT_FALSE(i);
+        auto [b] = co_await p.begin_transaction(tuple_awaitable);
+        EXPECT_FALSE(b);
+        send_values(p, "t", before, 1, early);
+        auto [f] = co_await p.flush(tuple_awaitable);
+        EXPECT_FALSE(f);
+        EXPECT_EQ(early.acknowledged, 1);
+        EXPECT_TRUE(rc.time_out_transaction("tx-1"));
+        send_values(p, "t", after, 1, late);
+        auto [c] = co_await p.commit_transaction(tuple_awaitable);
+        EXPECT_TRUE(c == txn_error_class::abortable) << c.message();
+        EXPECT_FALSE(c == txn_error_class::fatal) << c.message();
+        EXPECT_EQ(late.failed, 1);
+        EXPECT_EQ(late.first, kafka_errc::invalid_producer_epoch) << late.first.message();
+        auto [a] = co_await p.abort_transaction(tuple_awaitable);
+        EXPECT_TRUE(a == txn_error_class::fenced) << a.message();
+        auto [again] = co_await p.begin_transaction(tuple_awaitable);
+        EXPECT_TRUE(again == txn_error_class::fatal);
+    });
+    EXPECT_TRUE(read_committed(rc, "t", 1, 0).empty());
+}
+
 TEST(ProducerTransactions, OffsetsCommitWithTheTransactionAndAZombieGenerationIsRefused) {
     rules_cluster rc(2);
     rc.add_topic("out", 2);

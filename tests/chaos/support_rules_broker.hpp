@@ -119,6 +119,9 @@ public:
     void enable_transactions_v2();
     /// Moves the transaction coordinator to broker `node` (the old one answers NOT_COORDINATOR).
     void move_txn_coordinator(int node);
+    /// The coordinator times out the open transaction of `id` (transaction.timeout.ms passed):
+    /// its producer is fenced and the transaction aborted. False when none was open.
+    bool time_out_transaction(const std::string& id);
     /// A consumer group member the group coordinator knows, for TxnOffsetCommit's generation
     /// check (KIP-447): other members or generations get UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION.
     void set_group_member(const std::string& group, const std::string& member, int generation);

@@ -56,6 +56,13 @@ void rules_cluster::move_txn_coordinator(int node) {
     txn_coordinator_ = node;
 }
 
+bool rules_cluster::time_out_transaction(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    const auto a = txns_.time_out(id);
+    if (a.markers) write_markers(*a.markers);
+    return a.error == txn_error::none;
+}
+
 void rules_cluster::set_group_member(const std::string& group, const std::string& member, int generation) {
     std::lock_guard lock(mutex_);
     group_members_[group] = {member, generation};

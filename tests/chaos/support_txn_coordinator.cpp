@@ -111,6 +111,20 @@ txn_answer txn_coordinator_rules::end_txn(const std::string& id, std::int64_t pi
     return a;
 }
 
+txn_answer txn_coordinator_rules::time_out(const std::string& id) {
+    auto it = entries_.find(id);
+    if (it == entries_.end() || it->second.state != txn_state::ongoing) return {txn_error::invalid_txn_state, -1, -1, {}};
+    auto& e = it->second;
+    bump(e);
+    e.previous_epoch = -1;  // a fence: no earlier epoch is accepted as a retry
+    txn_answer a{txn_error::none, e.producer_id, e.epoch, {}};
+    a.markers = txn_markers{{e.partitions.begin(), e.partitions.end()}, e.groups, e.producer_id, e.epoch, false};
+    e.partitions.clear();
+    e.groups.clear();
+    e.state = txn_state::complete_abort;
+    return a;
+}
+
 std::int16_t txn_coordinator_rules::produce(std::int64_t pid, std::int16_t epoch, const txn_partition& p, bool v2) {
     for (auto& [id, e] : entries_) {
         if (e.producer_id != pid) continue;

@@ -34,6 +34,11 @@
 //    complete; the answer carries the new producer id and epoch. An abort of an empty
 //    transaction bumps the epoch too (the client cannot know whether Produce added anything).
 //  - ongoing with the other outcome already prepared: not reachable here (markers are at once).
+// A transaction that outlives transaction.timeout.ms (time_out): the coordinator fences its
+// producer as InitProducerId does for an open transaction -- the epoch bumped, with no epoch
+// "before" it to accept (TransactionMetadata.prepareFenceProducerEpoch sets lastProducerEpoch to
+// -1), abort markers at the new epoch -- so that the producer's next batch is refused
+// INVALID_PRODUCER_EPOCH by the partition, its EndTxn and InitProducerId PRODUCER_FENCED.
 // Produce of a transactional batch: v1 (Produce < v12) needs its partition in the ongoing
 // transaction at the batch's epoch (KIP-890 part 1's verification; INVALID_TXN_STATE
 // otherwise); v2 adds the partition itself.
@@ -97,6 +102,9 @@ public:
                                 const std::vector<txn_partition>& partitions);
     std::int16_t add_offsets(const std::string& id, std::int64_t pid, std::int16_t epoch, const std::string& group);
     txn_answer end_txn(const std::string& id, std::int64_t pid, std::int16_t epoch, bool commit, bool v2);
+    /// The open transaction of `id` timed out: NONE and the abort markers, or
+    /// INVALID_TXN_STATE when no transaction is open.
+    txn_answer time_out(const std::string& id);
     /// A transactional batch of `pid`/`epoch` for `p` (Produce `v2` or not): NONE if it may be
     /// appended (v2 adds `p` to the transaction first).
     std::int16_t produce(std::int64_t pid, std::int16_t epoch, const txn_partition& p, bool v2);

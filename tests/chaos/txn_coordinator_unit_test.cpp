@@ -68,6 +68,24 @@ TEST(TxnCoordinatorRules, Kip360BumpWithTheCurrentIdAndEpoch) {
     EXPECT_EQ(c.init_producer_id("tx", init.producer_id + 1, 1).error, err::producer_fenced) << "another producer id";
 }
 
+TEST(TxnCoordinatorRules, ATimedOutTransactionIsAbortedAtAFencingEpochAndItsProducerIsFencedForGood) {
+    txn_coordinator_rules c;
+    const auto init = c.init_producer_id("tx", -1, -1);
+    const auto pid = init.producer_id;
+    EXPECT_EQ(c.time_out("tx").error, err::invalid_txn_state) << "no transaction open";
+    ASSERT_EQ(c.add_partitions("tx", pid, 0, {{"t", 0}}), err::none);
+    const auto timed_out = c.time_out("tx");
+    ASSERT_EQ(timed_out.error, err::none);
+    ASSERT_TRUE(timed_out.markers);
+    EXPECT_FALSE(timed_out.markers->commit);
+    EXPECT_EQ(timed_out.markers->epoch, 1) << "the abort markers carry the fencing epoch";
+    EXPECT_EQ(c.end_txn("tx", pid, 0, false, false).error, err::producer_fenced);
+    EXPECT_EQ(c.init_producer_id("tx", pid, 0).error, err::producer_fenced) << "no earlier epoch after a fence";
+    const auto fresh = c.init_producer_id("tx", -1, -1);
+    EXPECT_EQ(fresh.error, err::none) << "a new instance takes over";
+    EXPECT_EQ(fresh.epoch, 2);
+}
+
 TEST(TxnCoordinatorRules, V2BumpsTheEpochWithEveryEndTxnAndRejectsALateEndTxnOfAnEarlierTransaction) {
     txn_coordinator_rules c;
     const auto init = c.init_producer_id("tx", -1, -1);

@@ -332,15 +332,64 @@ TEST(TransactionMachine, AFencedProducerIsFatalAndSaysSo) {
     EXPECT_EQ(m.begin(), kafka_errc::producer_fenced);
 }
 
-TEST(TransactionMachine, AFencedRecordIsFatalToo) {
+TEST(TransactionMachine, ARecordRefusedInvalidProducerEpochIsAbortableAndTheAbortFindsTheFenceKip588) {
+    // The coordinator timed the transaction out (or another producer took over): the partition
+    // refuses the next batch INVALID_PRODUCER_EPOCH. Abortable; the abort's EndTxn says fenced.
+    auto m = make();
+    initialize(m);
+    ASSERT_FALSE(m.begin());
+    m.send({"t", 0});
+    add_all(m);
+    ASSERT_FALSE(m.commit());
+    m.record_failed(kwire::kafka_error(code(kafka_errc::invalid_producer_epoch)), true);
+    const auto ec = result_of(m, op::commit);
+    EXPECT_EQ(ec, kafka_errc::invalid_producer_epoch);
+    EXPECT_TRUE(ec == txn_error_class::abortable);
+    EXPECT_FALSE(ec == txn_error_class::fatal);
+    EXPECT_EQ(m.current(), st::abortable_error);
+    ASSERT_FALSE(m.abort());
+    ASSERT_EQ(m.next(false).what, step::end_txn);
+    m.on_end_txn({}, end_answer(code(kafka_errc::producer_fenced)));
+    const auto aborted = result_of(m, op::abort);
+    EXPECT_TRUE(aborted == txn_error_class::fenced) << aborted.message();
+    EXPECT_EQ(m.current(), st::fatal_error);
+    EXPECT_TRUE(m.begin() == txn_error_class::fatal);
+}
+
+TEST(TransactionMachine, WhenTheAbortIsAcceptedAfterInvalidProducerEpochTheEpochIsBumpedAndWorkGoesOn) {
     auto m = make();
     initialize(m);
     ASSERT_FALSE(m.begin());
     m.send({"t", 0});
     add_all(m);
     m.record_failed(kwire::kafka_error(code(kafka_errc::invalid_producer_epoch)), false);
+    ASSERT_FALSE(m.abort());
+    ASSERT_EQ(m.next(false).what, step::end_txn);
+    m.on_end_txn({}, end_answer());
+    ASSERT_EQ(m.next(false).what, step::init_producer_id) << "KIP-360: the partitions saw another epoch";
+    const auto req = m.init_producer_id_request();
+    EXPECT_EQ(req.producer_id, 7);
+    EXPECT_EQ(req.producer_epoch, 0);
+    m.on_init_producer_id({}, pid(7, 1));
+    EXPECT_FALSE(result_of(m, op::abort));
+    EXPECT_EQ(m.producer_epoch(), 1);
+    EXPECT_FALSE(m.begin());
+}
+
+TEST(TransactionMachine, ACoordinatorsInvalidProducerEpochIsReportedAsFenced) {
+    // Brokers before 2.7 answered coordinator requests of a fenced producer INVALID_PRODUCER_EPOCH.
+    auto m = make();
+    initialize(m);
+    ASSERT_FALSE(m.begin());
+    m.send({"t", 0});
+    add_all(m);
+    ASSERT_FALSE(m.commit());
+    ASSERT_EQ(m.next(false).what, step::end_txn);
+    m.on_end_txn({}, end_answer(code(kafka_errc::invalid_producer_epoch)));
+    const auto ec = result_of(m, op::commit);
+    EXPECT_EQ(ec, kafka_errc::producer_fenced);
+    EXPECT_TRUE(ec == txn_error_class::fenced);
     EXPECT_EQ(m.current(), st::fatal_error);
-    EXPECT_TRUE(m.commit() == txn_error_class::fenced);
 }
 
 TEST(TransactionMachine, AnEndTxnWhoseAnswerIsLostIsSentAgainUnchangedBeforeAnythingElse) {
@@ -507,6 +556,7 @@ TEST(TransactionMachine, ErrorClassesFollowKip1050) {
     EXPECT_EQ(classify_transaction_error(k(kafka_errc::unknown_producer_id)), txn_error_class::abortable);
     EXPECT_EQ(classify_transaction_error(make_error_code(client_errc::delivery_timed_out)), txn_error_class::abortable);
     EXPECT_EQ(classify_transaction_error(k(kafka_errc::producer_fenced)), txn_error_class::fenced);
+    EXPECT_EQ(classify_transaction_error(k(kafka_errc::invalid_producer_epoch)), txn_error_class::abortable);
     EXPECT_EQ(classify_transaction_error(make_error_code(client_errc::producer_fenced)), txn_error_class::fenced);
     EXPECT_EQ(classify_transaction_error(k(kafka_errc::invalid_txn_state)), txn_error_class::fatal);
     EXPECT_EQ(classify_transaction_error(make_error_code(txn_errc::must_abort)), txn_error_class::abortable);
