@@ -76,6 +76,16 @@ void add_all(transaction_machine& m, bool records = true) {
     m.on_add_partitions({}, add_answer(req, [](const std::string&, std::int32_t) { return std::int16_t{0}; }), 3);
 }
 
+/// A machine with a transaction open whose partition t-0 has joined.
+transaction_machine in_transaction() {
+    auto m = make();
+    initialize(m);
+    EXPECT_FALSE(m.begin());
+    m.send({"t", 0});
+    add_all(m);
+    return m;
+}
+
 std::error_code result_of(transaction_machine& m, op which) {
     auto r = m.take_result();
     EXPECT_TRUE(r) << "no result";
@@ -256,11 +266,7 @@ TEST(TransactionMachine, AnEmptyTransactionCommitsWithoutARequest) {
 }
 
 TEST(TransactionMachine, AFailedRecordFailsTheCommitAndTheAbortEndsTheTransaction) {
-    auto m = make();
-    initialize(m);
-    ASSERT_FALSE(m.begin());
-    m.send({"t", 0});
-    add_all(m);
+    auto m = in_transaction();
     ASSERT_FALSE(m.commit());
     EXPECT_EQ(m.next(true).what, step::idle);
     m.record_failed(make_error_code(client_errc::delivery_timed_out), false);
@@ -280,11 +286,7 @@ TEST(TransactionMachine, AFailedRecordFailsTheCommitAndTheAbortEndsTheTransactio
 }
 
 TEST(TransactionMachine, ASequenceGapIsAbortedThenTheEpochBumpedWithTheCurrentIdKip360) {
-    auto m = make();
-    initialize(m);
-    ASSERT_FALSE(m.begin());
-    m.send({"t", 0});
-    add_all(m);
+    auto m = in_transaction();
     m.record_failed(kwire::kafka_error(code(kafka_errc::out_of_order_sequence_number)), true);
     ASSERT_FALSE(m.abort());
     ASSERT_EQ(m.next(false).what, step::end_txn);
@@ -301,11 +303,7 @@ TEST(TransactionMachine, ASequenceGapIsAbortedThenTheEpochBumpedWithTheCurrentId
 }
 
 TEST(TransactionMachine, AnAbortAnsweredUnknownProducerIdRecoversByABump) {
-    auto m = make();
-    initialize(m);
-    ASSERT_FALSE(m.begin());
-    m.send({"t", 0});
-    add_all(m);
+    auto m = in_transaction();
     ASSERT_FALSE(m.abort());
     ASSERT_EQ(m.next(false).what, step::end_txn);
     m.on_end_txn({}, end_answer(code(kafka_errc::unknown_producer_id)));
@@ -315,11 +313,7 @@ TEST(TransactionMachine, AnAbortAnsweredUnknownProducerIdRecoversByABump) {
 }
 
 TEST(TransactionMachine, AFencedProducerIsFatalAndSaysSo) {
-    auto m = make();
-    initialize(m);
-    ASSERT_FALSE(m.begin());
-    m.send({"t", 0});
-    add_all(m);
+    auto m = in_transaction();
     ASSERT_FALSE(m.commit());
     ASSERT_EQ(m.next(false).what, step::end_txn);
     m.on_end_txn({}, end_answer(code(kafka_errc::producer_fenced)));
@@ -335,11 +329,7 @@ TEST(TransactionMachine, AFencedProducerIsFatalAndSaysSo) {
 TEST(TransactionMachine, ARecordRefusedInvalidProducerEpochIsAbortableAndTheAbortFindsTheFenceKip588) {
     // The coordinator timed the transaction out (or another producer took over): the partition
     // refuses the next batch INVALID_PRODUCER_EPOCH. Abortable; the abort's EndTxn says fenced.
-    auto m = make();
-    initialize(m);
-    ASSERT_FALSE(m.begin());
-    m.send({"t", 0});
-    add_all(m);
+    auto m = in_transaction();
     ASSERT_FALSE(m.commit());
     m.record_failed(kwire::kafka_error(code(kafka_errc::invalid_producer_epoch)), true);
     const auto ec = result_of(m, op::commit);
@@ -357,11 +347,7 @@ TEST(TransactionMachine, ARecordRefusedInvalidProducerEpochIsAbortableAndTheAbor
 }
 
 TEST(TransactionMachine, WhenTheAbortIsAcceptedAfterInvalidProducerEpochTheEpochIsBumpedAndWorkGoesOn) {
-    auto m = make();
-    initialize(m);
-    ASSERT_FALSE(m.begin());
-    m.send({"t", 0});
-    add_all(m);
+    auto m = in_transaction();
     m.record_failed(kwire::kafka_error(code(kafka_errc::invalid_producer_epoch)), false);
     ASSERT_FALSE(m.abort());
     ASSERT_EQ(m.next(false).what, step::end_txn);
@@ -378,11 +364,7 @@ TEST(TransactionMachine, WhenTheAbortIsAcceptedAfterInvalidProducerEpochTheEpoch
 
 TEST(TransactionMachine, ACoordinatorsInvalidProducerEpochIsReportedAsFenced) {
     // Brokers before 2.7 answered coordinator requests of a fenced producer INVALID_PRODUCER_EPOCH.
-    auto m = make();
-    initialize(m);
-    ASSERT_FALSE(m.begin());
-    m.send({"t", 0});
-    add_all(m);
+    auto m = in_transaction();
     ASSERT_FALSE(m.commit());
     ASSERT_EQ(m.next(false).what, step::end_txn);
     m.on_end_txn({}, end_answer(code(kafka_errc::invalid_producer_epoch)));
@@ -393,11 +375,7 @@ TEST(TransactionMachine, ACoordinatorsInvalidProducerEpochIsReportedAsFenced) {
 }
 
 TEST(TransactionMachine, AnEndTxnWhoseAnswerIsLostIsSentAgainUnchangedBeforeAnythingElse) {
-    auto m = make();
-    initialize(m);
-    ASSERT_FALSE(m.begin());
-    m.send({"t", 0});
-    add_all(m);
+    auto m = in_transaction();
     ASSERT_FALSE(m.commit());
     ASSERT_EQ(m.next(false).what, step::end_txn);
     const auto first = m.end_txn_request();
