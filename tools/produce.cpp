@@ -270,11 +270,18 @@ private:
         std::string what = "topic '" + settings_.topic + "'";
         if (partition < 0 && settings_.partition) partition = *settings_.partition;  // e.g. it does not exist
         if (partition >= 0) what += " partition " + std::to_string(partition);
-        what += ": " + describe_error(ec);
+        what += ": " + explain(ec, partition);
         auto [it, first] = errors_.try_emplace(what, 0);
         ++it->second;
         // While input is still coming (a pipe that stays open), say so now, not only at the end.
         if (first && !input_done_) std::fprintf(stderr, "kwire: delivery failed: %s\n", what.c_str());
+    }
+
+    /// The error in words; a timeout says what lay behind it (the last connection failure or
+    /// Kafka error: "(last error: connection to 127.0.0.1:1 refused)").
+    std::string explain(std::error_code ec, std::int32_t partition) const {
+        if (ec.category() == kafka_category() || !producer_) return describe_error(ec);
+        return producer_->describe(ec, settings_.topic, partition);
     }
 
     // --- transactions --------------------------------------------------------------------------
@@ -319,7 +326,7 @@ private:
     }
 
     void transaction_failed(const char* what, std::error_code ec) {
-        input_error_ = std::string(what) + " failed: " + describe_error(ec);
+        input_error_ = std::string(what) + " failed: " + explain(ec, -1);
         transaction_failed_ = true;
         input_done_ = true;
         boost::system::error_code ignored;

@@ -90,6 +90,15 @@ using batch_compression = compression_offload<batch_key>;
 
 struct topic_state;
 
+/// The Kafka error a Produce answer carried last, and from which broker: the cause a later
+/// timeout names ("NOT_LEADER_OR_FOLLOWER from broker 2"). Codes have fixed names, so keeping
+/// one costs no allocation; the words are made only when asked for (producer_observe.cpp).
+struct kafka_cause {
+    std::int16_t code = 0;  // 0: none yet
+    std::int32_t broker = -1;
+    clock::time_point at{};
+};
+
 struct partition_state {
     std::int32_t id = 0;
     topic_state* topic = nullptr;
@@ -108,6 +117,7 @@ struct partition_state {
     // partition joined last, and the one its batches may be sent in (v1: after AddPartitionsToTxn).
     std::uint64_t txn_seen = 0;
     std::uint64_t txn_sendable = 0;
+    kafka_cause cause;                     // its last Produce error (producer_observe.cpp)
 };
 
 /// A send that cannot be encoded yet (the topic's metadata is unknown, or buffer.memory is
@@ -178,6 +188,16 @@ public:
                           std::optional<protocol::TxnOffsetCommitRequest> offsets = std::nullopt);
     /// begin_transaction: answered at once.
     std::error_code begin_transaction();
+
+    // --- errors that say why (producer_observe.cpp) ---
+    /// The most recent underlying cause, in words ("NOT_LEADER_OR_FOLLOWER from broker 2",
+    /// "connection to 127.0.0.1:1 refused"): of the partition if it is known (its last Produce
+    /// error, or the client's last connection failure, whichever came later), else of the
+    /// whole producer. Empty if nothing failed.
+    std::string last_error(std::string_view topic, std::int32_t partition) const;
+    /// `ec`'s message, followed by " (last error: ...)" for errors that end retries (a delivery
+    /// or request timeout, no broker reachable, a connection lost) when there is a cause.
+    std::string describe(std::error_code ec, std::string_view topic, std::int32_t partition) const;
 
 private:
     // --- accumulating (producer_impl.cpp) ---
@@ -274,6 +294,8 @@ private:
         batch_ptr batch;
     };
     std::vector<expired_in_flight> expired_in_flight_;
+    /// A Produce answer's error for a partition: kept as its cause (and the producer's).
+    void note_produce_error(partition_state& p, std::int16_t code, std::int32_t broker);
     void on_produce_response(producer_sink& from, std::vector<sent_batch> sent,
                              std::error_code ec, const protocol::ProduceResponse& resp, std::int16_t version);
     void handle_partition_result(topic_state& t, partition_state& p, std::uint64_t order, std::int16_t error,
@@ -332,6 +354,7 @@ private:
     int init_attempts_ = 0;          // InitProducerId failures in a row: the backoff grows with them
     bool bump_needed_ = false;       // a sequence gap: bump the epoch once nothing is in flight
     std::size_t requests_in_flight_ = 0;
+    kafka_cause cause_;              // the last Produce error of any partition
 
     // buffer.memory
     std::uint64_t memory_used_ = 0;

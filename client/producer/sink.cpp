@@ -226,6 +226,7 @@ void producer_impl::on_produce_response(producer_sink& from, std::vector<sent_ba
             handle_partition_result(*t, *p, b, 0, -1, -1, make_error_code(errc::invalid_record));
             continue;
         }
+        if (found->error_code != 0) note_produce_error(*p, found->error_code, from.node());
         if (found->current_leader.leader_id >= 0)  // KIP-951: the new leader, without a Metadata round trip
             cluster_->update_leader(t->name, p->id, found->current_leader.leader_id, found->current_leader.leader_epoch);
         handle_partition_result(*t, *p, b, found->error_code, found->base_offset, found->log_append_time_ms, {});

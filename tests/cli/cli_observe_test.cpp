@@ -39,7 +39,19 @@ TEST(CliObserve, ARefusedBrokerIsAWarningOnStderrOnceNotPerAttempt) {
     EXPECT_EQ(r.exit_code, 1) << r.describe();
     // Dozens of attempts in 1.5 s (reconnect.backoff.max.ms=1000), one line (repeats wait 10 s).
     EXPECT_EQ(occurrences(r.err, "kwire: WARN [broker] kwire: connection to 127.0.0.1:1 refused\n"), 1u) << r.err;
-    EXPECT_TRUE(contains(r.err, "record not acknowledged within delivery.timeout.ms")) << r.err;
+    // The timeout says why.
+    EXPECT_TRUE(contains(r.err, "kwire: 1 record failed: topic 't': record not acknowledged within delivery.timeout.ms "
+                                "(last error: connection to 127.0.0.1:1 refused)\n"))
+        << r.err;
+}
+
+TEST(CliObserve, ATimeoutAgainstAHostThatDoesNotResolveSaysSo) {
+    const auto r =
+        run_kwire({"produce", "-b", "no-such-host.invalid:9092", "-t", "t", "-X", "delivery.timeout.ms=1500"}, "x\n", 30s);
+    EXPECT_EQ(r.exit_code, 1) << r.describe();
+    EXPECT_TRUE(contains(r.err, "record not acknowledged within delivery.timeout.ms (last error: host "
+                                "no-such-host.invalid does not resolve)"))
+        << r.err;
 }
 
 TEST(CliObserve, DebugContextsAndVerbosity) {

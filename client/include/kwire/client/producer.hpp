@@ -249,6 +249,28 @@ public:
         client::detail::topic_state* state_;  // lives as long as the producer_impl impl_ holds
     };
 
+    // --- errors that say why --------------------------------------------------------------------
+    //
+    // An error code has one fixed message ("record not acknowledged within delivery.timeout.ms");
+    // what lay behind it is kept apart, at no cost until asked for:
+    //
+    //   p.send(rec, [&](boost::system::error_code ec, kwire::delivery d) {
+    //       if (ec) std::cerr << p.describe(ec, rec_topic, d.partition) << '\n';
+    //   });  // record not acknowledged within delivery.timeout.ms (last error: NOT_LEADER_OR_FOLLOWER from broker 2)
+    //
+    // Call them from the producer's executor, as everything else.
+
+    /// The most recent underlying cause, in words: for a partition (its last Produce error, such as
+    /// "NOT_LEADER_OR_FOLLOWER from broker 2", or the client's last connection failure, such as
+    /// "connection to 127.0.0.1:1 refused" or "host broker.example does not resolve", whichever
+    /// came later); with no topic or partition (-1: a record that never had one), the same over
+    /// the whole producer. Empty if nothing has failed.
+    std::string last_error(std::string_view topic = {}, std::int32_t partition = -1) const;
+    /// `ec`'s message, and for the errors that end retries without being the cause themselves
+    /// (delivery or request timeouts, no broker reachable, a connection lost) " (last error: ...)"
+    /// with last_error(topic, partition), if any.
+    std::string describe(boost::system::error_code ec, std::string_view topic = {}, std::int32_t partition = -1) const;
+
     publisher make_publisher(std::string topic, publisher_options options = {}) {
         auto* state = client::detail::find_topic(impl_, topic, options.autoflush);
         return publisher(impl_, std::move(topic), state);
