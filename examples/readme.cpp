@@ -5,6 +5,8 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <cstdint>
+#include <map>
+#include <tuple>
 #include <optional>
 #include <string>
 #include <vector>
@@ -144,15 +146,24 @@ boost::asio::co_spawn(io, [&]() -> boost::asio::awaitable<void> {
     for (;;) {
         kwire::record_batch batch = co_await in.poll(boost::asio::use_awaitable);
         co_await out.begin_transaction(boost::asio::use_awaitable);
-        std::vector<kwire::partition_offset> next;
+        std::map<kwire::topic_partition, std::int64_t> first, next;  // per partition of the batch
         for (const auto& r : batch) {
             out.send({.topic = "orders-enriched", .key = r.key, .value = r.value}, boost::asio::detached);
-            next.push_back({std::string(r.topic), r.partition, r.offset + 1});
+            kwire::topic_partition tp{std::string(r.topic), r.partition};
+            first.try_emplace(tp, r.offset);
+            next[tp] = r.offset + 1;
         }
-        co_await out.send_offsets_to_transaction(next, in.group_metadata(), boost::asio::use_awaitable);
-        auto [ec] = co_await out.commit_transaction(boost::asio::as_tuple(boost::asio::use_awaitable));
-        if (ec == kwire::txn_error_class::abortable) co_await out.abort_transaction(boost::asio::use_awaitable);
-        else if (ec) throw boost::system::system_error(ec);  // fatal (fenced): stop this instance
+        std::vector<kwire::partition_offset> offsets;
+        for (const auto& [tp, o] : next) offsets.push_back({tp.topic, tp.partition, o});
+        const auto tuple = boost::asio::as_tuple(boost::asio::use_awaitable);
+        auto [ec] = co_await out.send_offsets_to_transaction(offsets, in.group_metadata(), tuple);
+        if (!ec) std::tie(ec) = co_await out.commit_transaction(tuple);
+        if (ec == kwire::txn_error_class::abortable) {
+            co_await out.abort_transaction(boost::asio::use_awaitable);
+            for (const auto& [tp, o] : first) in.seek(tp, o);  // the batch again, in the next one
+        } else if (ec) {
+            throw boost::system::system_error(ec);  // fatal (fenced): stop this instance
+        }
     }
 }, boost::asio::detached);
 }
