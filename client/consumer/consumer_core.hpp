@@ -26,6 +26,7 @@
 #include <system_error>
 #include <vector>
 
+#include "consumer/consumer_observe.hpp"
 #include "consumer/offset_tracker.hpp"
 #include "core/completion.hpp"
 #include "kwire/client/consumer.hpp"
@@ -61,6 +62,7 @@ struct partition_slot {
     std::deque<fetched_chunk> buffered;
     bool fetching = false;
     clock::time_point not_before{};  // backoff after an error
+    std::unique_ptr<partition_meters> meters;  // null when metrics are off; made on first assignment
 
     /// Ready to hand out records from, and to commit for.
     bool ready() const noexcept { return assigned && state == start::ready; }

@@ -13,6 +13,10 @@ namespace kwire::client::detail {
 std::shared_ptr<consumer_impl> consumer_impl::create(net::any_io_executor ex, consumer_config cfg) {
     auto impl = std::make_shared<consumer_impl>(ex, std::move(cfg));
     impl->core_.anchor = impl;
+    impl->core_.brokers->start_statistics(
+        "consumer", [weak = std::weak_ptr<consumer_impl>(impl)](statistics_document& doc) {
+            if (const auto self = weak.lock(); self && !self->core_.closed) self->write_statistics(doc);
+        });
     return impl;
 }
 
@@ -35,12 +39,23 @@ consumer_impl::consumer_impl(net::any_io_executor ex, consumer_config cfg)
 
 consumer_impl::~consumer_impl() = default;
 
+void consumer_impl::write_statistics(statistics_document& doc) const {
+    const group_view group{.subscribed = core_.subscribed,
+                           .coordinator_known = coordinator_.node() >= 0,
+                           .join_state = membership_->join_state(),
+                           .rebalances = rebalances_,
+                           .last_rebalance = last_rebalance_};
+    write_consumer_statistics(doc, core_, group);
+}
+
 // --- slots -----------------------------------------------------------------------------------
 
 void consumer_impl::add_partition(const topic_partition& tp, std::int64_t start) {
     const auto& cfg = core_.cfg;
     auto& s = core_.slots[core_.slots.slot_for(tp.topic, tp.partition)];
     fetcher_.drop_buffered(s);
+    if (auto* registry = core_.brokers->observe().metrics(); registry && !s.meters)
+        s.meters = std::make_unique<partition_meters>(*registry, cfg.client_id, tp.topic, tp.partition);
     s.assigned = true;
     s.paused = false;
     ++s.incarnation;
@@ -76,6 +91,7 @@ void consumer_impl::remove_partition(const topic_partition& tp) {
 // --- the membership's host -------------------------------------------------------------------
 
 void consumer_impl::take(const std::vector<topic_partition>& added, bool notify_empty) {
+    note_rebalance();
     for (const auto& tp : added) add_partition(tp, offset::committed);
     if (listener_.assigned && (notify_empty || !added.empty())) listener_.assigned(added);
     start_offsets_.resolve();
@@ -88,6 +104,7 @@ void consumer_impl::revoke(const std::vector<topic_partition>& tps, bool lost, s
     // this consumer again -- a fenced KIP-848 member rejoins and may get them back at its new
     // epoch. Removing them when the old commit finally completes would leave the new owner
     // (this consumer, as far as the coordinator knows) never fetching them again.
+    note_rebalance();
     std::vector<std::pair<topic_partition, std::uint32_t>> ownerships;
     for (const auto& tp : tps)
         if (const auto* s = core_.slots.find(tp); s && s->assigned) ownerships.emplace_back(tp, s->ownership);
@@ -218,6 +235,8 @@ void consumer_impl::try_complete_poll() {
         const auto index = (poll_cursor_ + k) % n;
         auto& s = core_.slots[index];
         if (!s.assigned || s.paused) continue;
+        const auto first = handed_out_.size();
+        std::uint64_t bytes = 0;
         while (!s.buffered.empty() && handed_out_.size() < limit) {
             auto& c = s.buffered.front();
             while (c.next < c.records.size() && handed_out_.size() < limit) {
@@ -226,6 +245,7 @@ void consumer_impl::try_complete_poll() {
                 r.slot_ = index;
                 r.incarnation_ = s.incarnation;
                 s.tracker.fetched(r.offset);
+                bytes += (r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0);
                 handed_out_.push_back(r);
                 any = true;
             }
@@ -236,6 +256,10 @@ void consumer_impl::try_complete_poll() {
             retired_.push_back(std::move(c));
             s.buffered.pop_front();
             committer_.on_acked(s);  // the committable offset may have moved past the gap
+        }
+        if (s.meters && handed_out_.size() > first) {
+            s.meters->records.add(handed_out_.size() - first);
+            s.meters->bytes.add(bytes);
         }
     }
     if (n) poll_cursor_ = (poll_cursor_ + 1) % n;

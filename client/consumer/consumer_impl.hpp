@@ -77,6 +77,11 @@ private:
     void commit_soon() override { committer_.schedule(); }
     void revoke(const std::vector<topic_partition>& tps, bool lost, std::function<void()> then) override;
 
+    void note_rebalance() {
+        ++rebalances_;
+        last_rebalance_ = std::chrono::steady_clock::now();
+    }
+    void write_statistics(statistics_document& doc) const;
     void try_complete_poll();
     void finish_poll(std::error_code ec);
     void add_partition(const topic_partition& tp, std::int64_t start);
@@ -104,6 +109,8 @@ private:
     rebalance_listener listener_;
     net::steady_timer poll_interval_timer_;
     net::steady_timer topic_check_timer_;
+    std::uint64_t rebalances_ = 0;  // assignments and revocations (statistics' rebalance_cnt)
+    std::chrono::steady_clock::time_point last_rebalance_{};
 };
 
 }  // namespace kwire::client::detail

@@ -119,6 +119,7 @@ const setting_table<connection_config>& connection_settings() {
         duration<C>("socket.connection.setup.timeout.ms", &C::socket_connection_setup_timeout, 1),
         integer<C>("receive.message.max.bytes", &C::max_response_bytes, 1024, 0x7fffffffu),
         boolean<C>("allow.auto.create.topics", &C::allow_auto_create_topics),
+        duration<C>("statistics.interval.ms", &C::statistics_interval),
         {"security.protocol",
          [](C& c, std::string_view v) -> std::string {
              std::string lower(v);

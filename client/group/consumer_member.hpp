@@ -29,6 +29,9 @@ public:
     void expire() override;
     void cancel() override;
     commit_identity identity() const override;
+    std::string_view join_state() const override {
+        return !member_ ? "init" : epoch_ > 0 && !rejoin_needed_ ? "steady" : "wait-join";
+    }
     commit_reaction on_commit_error(std::int16_t error, bool transport, const commit_identity& sent) override;
 
 private:

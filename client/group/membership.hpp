@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -81,6 +82,9 @@ public:
 
     /// What a commit sent now speaks for.
     virtual commit_identity identity() const = 0;
+    /// The join state in the C client's statistics words: "init" (not joined), "wait-join"
+    /// (joining), "steady" (a member with its assignment).
+    virtual std::string_view join_state() const = 0;
     /// An OffsetCommit sent under `sent` was answered with `error` (the first partition error,
     /// or none with `transport`: no answer). Never called for success.
     virtual commit_reaction on_commit_error(std::int16_t error, bool transport, const commit_identity& sent) = 0;

@@ -71,6 +71,24 @@ public:
     std::string address() const { return host_ + ":" + std::to_string(port_); }
     bool ready() const noexcept { return state_ == state::ready; }
     std::size_t in_flight() const noexcept { return session_.in_flight(); }
+    /// Requests waiting for the connection to come up (not yet handed to the session).
+    std::size_t waiting() const noexcept { return waiting_.size(); }
+    /// The state in the C client's words (its statistics' broker "state"): INIT, DOWN, CONNECT,
+    /// SSL_HANDSHAKE, APIVERSION_QUERY, AUTH_REQ, REAUTH, UP.
+    std::string_view state_name() const noexcept {
+        switch (state_) {
+            case state::idle: return "INIT";
+            case state::backoff: return "DOWN";
+            case state::connecting: return "CONNECT";
+            case state::tls_handshaking: return "SSL_HANDSHAKE";
+            case state::handshaking: return "APIVERSION_QUERY";
+            case state::authenticating: return "AUTH_REQ";
+            case state::reauth_pending: return "REAUTH";
+            case state::ready: return "UP";
+            case state::closed: return "DOWN";
+        }
+        return "DOWN";
+    }
     /// Which life of this connection a request submitted now belongs to. Every request submitted
     /// during one incarnation -- written, being written, or waiting for the connection to come up
     /// -- is written in submission order or fails with that incarnation; a failure starts a new

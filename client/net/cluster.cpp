@@ -10,8 +10,19 @@
 
 namespace kwire::client::detail {
 
+namespace {
+/// Statistics read the metrics registry: with statistics on and no registry given, the client
+/// keeps one of its own.
+connection_config with_statistics_registry(connection_config cfg) {
+    if (cfg.statistics_interval.count() > 0 && !cfg.metrics) cfg.metrics = std::make_shared<metrics_registry>();
+    return cfg;
+}
+}  // namespace
+
 cluster::cluster(net::any_io_executor ex, connection_config cfg)
-    : ex_(ex), cfg_(std::move(cfg)), telemetry_(std::make_shared<telemetry>(cfg_)), age_timer_(ex) {
+    : ex_(ex), cfg_(with_statistics_registry(std::move(cfg))), telemetry_(std::make_shared<telemetry>(cfg_)),
+      age_timer_(ex) {
+    if (cfg_.statistics_interval.count() > 0) statistics_ = std::make_unique<statistics_emitter>(ex_, *this);
     std::int32_t id = -1;
     for (const auto& address : cfg_.bootstrap_servers) {
         auto [host, port] = split_broker_address(address);
@@ -31,6 +42,7 @@ void cluster::close() {
     if (closed_) return;
     closed_ = true;
     age_timer_.cancel();
+    if (statistics_) statistics_->stop();
     for (auto& c : bootstrap_) c->close();
     for (auto& [id, c] : connections_) c->close();
     // Refreshes asked for but never started will not happen now: say so. (Dropping them silently
@@ -58,6 +70,18 @@ std::shared_ptr<broker_connection> cluster::broker(std::int32_t node_id) {
     auto c = std::make_shared<broker_connection>(ex_, cfg_, node_id, info->second.host, info->second.port, telemetry_);
     connections_.emplace(node_id, c);
     return c;
+}
+
+std::vector<std::shared_ptr<broker_connection>> cluster::connections() const {
+    std::vector<std::shared_ptr<broker_connection>> all(bootstrap_.begin(), bootstrap_.end());
+    for (const auto& [id, c] : connections_) all.push_back(c);
+    return all;
+}
+
+void cluster::start_statistics(std::string_view type, statistics_contributor contribute) {
+    if (!statistics_ || closed_) return;
+    if (contribute) statistics_->add(std::move(contribute));
+    statistics_->start(type, weak_from_this());
 }
 
 std::shared_ptr<broker_connection> cluster::any_broker() {

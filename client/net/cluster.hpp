@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "net/broker_connection.hpp"
+#include "observe/statistics.hpp"
 #include "kwire/client/config.hpp"
 #include "kwire/client/metadata.hpp"
 #include "kwire/protocol/messages/metadata.hpp"
@@ -77,6 +78,8 @@ public:
     void fetch(std::vector<std::string> topics, fetch_done done);
 
     const topic_info* topic(std::string_view name) const;
+    /// The metadata cache's topics.
+    const std::map<std::string, topic_info, std::less<>>& topics() const noexcept { return topics_; }
     const std::map<std::int32_t, broker_info>& brokers() const noexcept { return broker_info_; }
     std::optional<std::string> cluster_id() const { return cluster_id_; }
     std::int32_t controller_id() const noexcept { return controller_id_; }
@@ -92,6 +95,15 @@ public:
     /// Any connection to send cluster-wide requests to: a ready one if there is one, else the
     /// next broker or bootstrap address in turn.
     std::shared_ptr<broker_connection> any_broker();
+    /// Every connection: the bootstrap ones, then those to brokers known from metadata.
+    std::vector<std::shared_ptr<broker_connection>> connections() const;
+
+    /// statistics.interval.ms (observe/statistics.hpp): starts the statistics of a client of
+    /// `type` ("producer", "consumer"), with its own fields from `contribute` (may be empty).
+    /// Nothing when statistics are off.
+    void start_statistics(std::string_view type, statistics_contributor contribute = {});
+    /// The statistics emitter; null when statistics.interval.ms is 0.
+    statistics_emitter* statistics() noexcept { return statistics_.get(); }
 
     /// The client's logger, metrics registry and connection errors, shared with every connection.
     telemetry& observe() noexcept { return *telemetry_; }
@@ -124,6 +136,7 @@ private:
     net::any_io_executor ex_;
     connection_config cfg_;
     std::shared_ptr<telemetry> telemetry_;
+    std::unique_ptr<statistics_emitter> statistics_;  // statistics.interval.ms > 0 only
     std::vector<std::shared_ptr<broker_connection>> bootstrap_;
     std::map<std::int32_t, std::shared_ptr<broker_connection>> connections_;
     std::map<std::int32_t, broker_info> broker_info_;

@@ -50,6 +50,8 @@ producer_impl::producer_impl(net::any_io_executor ex, producer_config cfg)
     if (cfg_.transactional())
         txn_ = std::make_unique<transaction_machine>(
             transaction_machine::options{cfg_.transactional_id, cfg_.transaction_timeout});
+    // statistics.interval.ms: the producer's own fields come with a contributor (observe/statistics.hpp).
+    cluster_->start_statistics("producer");
 }
 
 producer_impl::~producer_impl() = default;

@@ -116,3 +116,36 @@ TEST(CliObserve, MetricsPortServesPrometheusTextWhileProducing) {
     std::remove((scrape.path + ".ok").c_str());
     EXPECT_EQ(verdict.str().rfind("requests ", 0), 0u) << "the endpoint never showed the produce run: " << verdict.str();
 }
+
+TEST(CliObserve, StatsIntervalPrintsStatisticsJsonLinesOnStderr) {
+    kwire::peers::mock_cluster mc(1);
+    mc.create_topic("stats", 1, 1);
+    std::string input;
+    for (int i = 0; i < 30; ++i) input += "record-" + std::to_string(i) + "\n";
+    const auto produced = run_kwire({"produce", "-b", mc.bootstrap(), "-t", "stats"}, input, 60s);
+    ASSERT_EQ(produced.exit_code, 0) << produced.describe();
+    // Consumes for 8 s (the group forms in about 3), printing statistics every 100 ms; SIGTERM
+    // ends it.
+    const auto r = kwire::peers::run_process({"timeout", "-s", "TERM", "8", kwire_binary, "consume", "-b", mc.bootstrap(),
+                                              "-t", "stats", "-g", "cli-stats", "-o", "beginning", "-X",
+                                              "client.id=cli-stats", "--stats-interval", "100"},
+                                             {}, 60s);
+    EXPECT_EQ(lines_of(r.out).size(), 30u) << r.describe();
+    // Every statistics line is one JSON object (python3's json module); the last one shows the
+    // run: 30 records consumed, no lag, the group up with the one partition.
+    const temp_file check(
+        "import json, sys\n"
+        "stats = [json.loads(l) for l in sys.stdin.read().splitlines() if l.startswith('{')]\n"
+        "assert len(stats) >= 10, len(stats)\n"
+        "assert all(s['type'] == 'consumer' and s['client_id'] == 'cli-stats' for s in stats)\n"
+        "last = stats[-1]\n"
+        "p = last['topics']['stats']['partitions']['0']\n"
+        "assert last['rxmsgs'] == 30 and p['rxmsgs'] == 30, last\n"
+        "assert p['consumer_lag'] == 0 and p['hi_offset'] == 30, p\n"
+        "assert last['cgrp']['state'] == 'up' and last['cgrp']['assignment_size'] == 1, last['cgrp']\n"
+        "assert last['tx'] > 0 and last['rx'] > 0, last\n"
+        "print('ok', len(stats))\n");
+    const auto parsed = kwire::peers::run_process({"/usr/bin/python3", check.path}, r.err, 30s);
+    EXPECT_TRUE(parsed.ok()) << parsed.describe() << "\nstderr of kwire consume:\n" << r.err.substr(0, 4000);
+    EXPECT_EQ(parsed.out.rfind("ok ", 0), 0u) << parsed.describe();
+}

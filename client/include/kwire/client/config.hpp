@@ -18,6 +18,7 @@
 
 #include "kwire/client/log.hpp"
 #include "kwire/client/partitioner.hpp"
+#include "kwire/client/statistics.hpp"
 #include "kwire/codec/compression.hpp"
 
 namespace kwire::client {
@@ -106,6 +107,10 @@ struct connection_config {
     /// Where the client records its metrics (kwire/client/metrics.hpp); one registry may serve
     /// several clients (the client_id label tells them apart). Empty (the default): none recorded.
     std::shared_ptr<metrics_registry> metrics;
+    /// statistics.interval.ms: how often on_statistics gets the statistics JSON
+    /// (kwire/client/statistics.hpp); 0 (the default): never.
+    milliseconds statistics_interval{0};
+    statistics_handler on_statistics;
 };
 
 struct producer_config : connection_config {

@@ -1,0 +1,209 @@
+// The statistics JSON (kwire/client/statistics.hpp) of produce and consume runs against
+// librdkafka's mock cluster, parsed with Boost.JSON: the fields a run must show, with the values
+// it must have (requests and responses counted, records consumed, lag, the group's state).
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "consumer_fixture.hpp"
+#include "kwire/client/consumer.hpp"
+#include "kwire/client/producer.hpp"
+#include "mock_cluster.hpp"
+#include "producer_fixture.hpp"
+
+namespace net = boost::asio;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+using kwire::test::bv;
+using kwire::test::config_for;
+using kwire::test::driver;
+using kwire::test::run_until;
+
+/// Keeps every statistics object a client hands out, parsed.
+struct stats_capture {
+    std::vector<json::object> seen;
+    kwire::client::statistics_handler handler() {
+        return [this](std::string_view text) {
+            json::error_code ec;
+            auto v = json::parse(text, ec);
+            ASSERT_FALSE(ec) << text;
+            ASSERT_TRUE(v.is_object()) << text;
+            seen.push_back(std::move(v.as_object()));
+        };
+    }
+    const json::object& last() const { return seen.back(); }
+};
+
+std::int64_t integer(const json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    if (!v || !v->is_int64()) {
+        ADD_FAILURE() << "no integer field '" << key << "' in " << json::serialize(o);
+        return -999;
+    }
+    return v->as_int64();
+}
+
+std::string text(const json::object& o, std::string_view key) {
+    const auto* v = o.if_contains(key);
+    if (!v || !v->is_string()) {
+        ADD_FAILURE() << "no string field '" << key << "' in " << json::serialize(o);
+        return {};
+    }
+    return std::string(v->as_string());
+}
+
+const json::object& object(const json::object& o, std::string_view key) {
+    static const json::object none;
+    const auto* v = o.if_contains(key);
+    if (!v || !v->is_object()) {
+        ADD_FAILURE() << "no object '" << key << "' in " << json::serialize(o);
+        return none;
+    }
+    return v->as_object();
+}
+
+}  // namespace
+
+TEST(Statistics, ProduceRunShowsRequestsBrokersAndTopics) {
+    kwire::peers::mock_cluster mc(3);
+    mc.create_topic("stats-produce", 3, 1);
+    for (std::int32_t partition = 0; partition < 3; ++partition)
+        mc.partition_set_leader("stats-produce", partition, partition + 1);
+    net::io_context io;
+    stats_capture stats;
+    auto cfg = config_for(mc);
+    cfg.client_id = "stats-producer";
+    cfg.statistics_interval = 50ms;
+    cfg.on_statistics = stats.handler();
+    constexpr int records = 200;
+    int acked = 0;
+    kwire::producer p(io.get_executor(), cfg);
+    for (int i = 0; i < records; ++i) {
+        const auto key = std::to_string(i);
+        p.send({.topic = "stats-produce", .key = bv(key), .value = bv("value")},
+               [&](boost::system::error_code ec, kwire::delivery) { acked += !ec; });
+    }
+    ASSERT_TRUE(run_until(io, [&] { return acked == records; }));
+    const auto before = stats.seen.size();
+    ASSERT_TRUE(run_until(io, [&] { return stats.seen.size() > before; }, 5s));  // one emitted after every ack
+
+    const auto& s = stats.last();
+    EXPECT_EQ(text(s, "type"), "producer");
+    EXPECT_EQ(text(s, "client_id"), "stats-producer");
+    EXPECT_EQ(text(s, "name").rfind("kwire#producer-", 0), 0u);
+    EXPECT_GT(integer(s, "ts"), 0);
+    EXPECT_GT(integer(s, "time"), 1700000000);
+    EXPECT_GT(integer(s, "age"), 0);
+    const auto tx = integer(s, "tx"), rx = integer(s, "rx");
+    EXPECT_GT(tx, 3);  // Metadata, and Produce to three leaders
+    EXPECT_EQ(tx, rx);  // nothing unanswered
+    EXPECT_GT(integer(s, "txbytes"), records * 5);
+    EXPECT_GT(integer(s, "rxbytes"), 0);
+    EXPECT_EQ(integer(s, "metadata_cache_cnt"), 1);
+
+    // Each of the three leaders: UP, with traffic, its partition, and round trips over the run.
+    const auto& brokers = object(s, "brokers");
+    std::int64_t broker_tx = 0;
+    for (std::int32_t b = 1; b <= 3; ++b) {
+        const json::object* found = nullptr;
+        for (const auto& [key, v] : brokers)
+            if (v.is_object() && v.as_object().at("nodeid").as_int64() == b) found = &v.as_object();
+        ASSERT_TRUE(found) << "broker " << b << " in " << json::serialize(brokers);
+        EXPECT_EQ(text(*found, "state"), "UP");
+        EXPECT_EQ(text(*found, "source"), "learned");
+        EXPECT_GE(integer(*found, "tx"), 1);
+        EXPECT_EQ(integer(*found, "waitresp_cnt"), 0);
+        EXPECT_GE(integer(*found, "connects"), 1);
+        const auto& toppars = object(*found, "toppars");
+        EXPECT_TRUE(toppars.contains("stats-produce-" + std::to_string(b - 1))) << json::serialize(toppars);
+        EXPECT_GE(integer(object(*found, "rtt"), "cnt"), 0);
+    }
+    for (const auto& [key, v] : brokers) broker_tx += v.as_object().at("tx").as_int64();
+    EXPECT_EQ(broker_tx, tx);  // the top level sums the brokers
+    // rtt is a window per emit: over all emits, one value per response.
+    std::int64_t rtts = 0;
+    for (const auto& one : stats.seen)
+        for (const auto& [key, v] : one.at("brokers").as_object())
+            if (const auto* r = v.as_object().if_contains("rtt")) rtts += r->as_object().at("cnt").as_int64();
+    EXPECT_EQ(rtts, rx);
+
+    const auto& topic = object(object(s, "topics"), "stats-produce");
+    EXPECT_EQ(text(topic, "topic"), "stats-produce");
+    const auto& partitions = object(topic, "partitions");
+    ASSERT_EQ(partitions.size(), 3u);
+    EXPECT_EQ(integer(object(partitions, "2"), "leader"), 3);
+}
+
+TEST(Statistics, ConsumeRunShowsRecordsLagAndTheGroup) {
+    kwire::peers::mock_cluster mc(1);
+    mc.create_topic("stats-consume", 1, 1);
+    constexpr int records = 40;
+    {
+        net::io_context pio;
+        kwire::producer p(pio.get_executor(), config_for(mc));
+        int acked = 0;
+        for (int i = 0; i < records; ++i)
+            p.send({.topic = "stats-consume", .value = bv("0123456789"), .partition = 0},
+                   [&](boost::system::error_code ec, kwire::delivery) { acked += !ec; });
+        ASSERT_TRUE(run_until(pio, [&] { return acked == records; }));
+    }
+    net::io_context io;
+    stats_capture stats;
+    kwire::consumer_config cfg;
+    cfg.bootstrap_servers = mc.broker_addresses();
+    cfg.client_id = "stats-consumer";
+    cfg.group_id = "g-stats";
+    cfg.auto_offset_reset = kwire::client::offset_reset::earliest;
+    cfg.heartbeat_interval = 100ms;
+    cfg.fetch_max_wait = 100ms;
+    cfg.max_poll_records = 15;  // several polls
+    cfg.statistics_interval = 50ms;
+    cfg.on_statistics = stats.handler();
+    kwire::consumer c(io.get_executor(), cfg);
+    c.subscribe({"stats-consume"});
+    driver d(c);
+    d.start();
+    ASSERT_TRUE(run_until(io, [&] { return d.count() == records || d.error; }, 30s)) << d.error.message();
+    ASSERT_EQ(d.count(), static_cast<std::size_t>(records));
+    const auto before = stats.seen.size();
+    ASSERT_TRUE(run_until(io, [&] { return stats.seen.size() > before; }, 5s));
+
+    const auto& s = stats.last();
+    EXPECT_EQ(text(s, "type"), "consumer");
+    EXPECT_EQ(integer(s, "rxmsgs"), records);
+    EXPECT_EQ(integer(s, "rxmsg_bytes"), records * 10);
+    EXPECT_GT(integer(s, "tx"), 0);
+    EXPECT_GT(integer(s, "rx"), 0);
+    const auto& p0 = object(object(object(object(s, "topics"), "stats-consume"), "partitions"), "0");
+    EXPECT_EQ(integer(p0, "rxmsgs"), records);
+    EXPECT_EQ(integer(p0, "hi_offset"), records);
+    EXPECT_EQ(integer(p0, "app_offset"), records);
+    EXPECT_EQ(integer(p0, "consumer_lag"), 0);
+    EXPECT_EQ(text(p0, "fetch_state"), "active");
+    const auto& cgrp = object(s, "cgrp");
+    EXPECT_EQ(text(cgrp, "state"), "up");
+    EXPECT_EQ(text(cgrp, "joinstate"), "steady");
+    EXPECT_EQ(integer(cgrp, "assignment_size"), 1);
+    EXPECT_GE(integer(cgrp, "rebalance_cnt"), 1);
+
+    // Whenever a partition showed lag, app_offset + lag was the high watermark (a fast run may
+    // consume everything between two emits, so lag > 0 is not required).
+    for (const auto& one : stats.seen) {
+        const auto* t = one.at("topics").as_object().if_contains("stats-consume");
+        if (!t) continue;
+        const auto* p = t->as_object().at("partitions").as_object().if_contains("0");
+        if (!p || !p->as_object().contains("consumer_lag")) continue;
+        const auto lag = p->as_object().at("consumer_lag").as_int64();
+        if (lag > 0) {
+            EXPECT_EQ(p->as_object().at("app_offset").as_int64() + lag, records);
+        }
+    }
+}
