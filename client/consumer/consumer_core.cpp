@@ -6,7 +6,9 @@ namespace kwire::client::detail {
 consumer_core::consumer_core(net::any_io_executor executor, consumer_config config)
     : ex(executor),
       cfg(std::move(config)),
-      brokers(std::make_shared<cluster>(executor, static_cast<const connection_config&>(cfg))) {}
+      brokers(std::make_shared<cluster>(executor, static_cast<const connection_config&>(cfg))) {
+    if (auto* registry = brokers->observe().metrics()) meters = std::make_unique<consumer_meters>(*registry, cfg.client_id);
+}
 
 std::uint32_t slot_table::slot_for(const std::string& topic, std::int32_t partition) {
     const topic_partition tp{topic, partition};

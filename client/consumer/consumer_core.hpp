@@ -100,6 +100,9 @@ struct consumer_core {
     bool closed = false;
     std::error_code deferred_error;  // reported by the next poll
     std::error_code fatal;           // reported by every poll from now on
+    std::unique_ptr<consumer_meters> meters;  // null when metrics are off (consumer_observe.hpp)
+    bool rebalancing = false;                 // since rebalance_began()
+    clock::time_point rebalance_start{};
 
     /// What a callback given to I/O holds: the consumer, alive until the callback is gone.
     std::shared_ptr<void> keep() const { return anchor.lock(); }

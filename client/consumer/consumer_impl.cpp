@@ -54,8 +54,10 @@ void consumer_impl::add_partition(const topic_partition& tp, std::int64_t start)
     const auto& cfg = core_.cfg;
     auto& s = core_.slots[core_.slots.slot_for(tp.topic, tp.partition)];
     fetcher_.drop_buffered(s);
-    if (auto* registry = core_.brokers->observe().metrics(); registry && !s.meters)
-        s.meters = std::make_unique<partition_meters>(*registry, cfg.client_id, tp.topic, tp.partition);
+    if (core_.meters) {
+        if (!s.meters) s.meters = std::make_unique<partition_meters>(core_.meters->registry, cfg.client_id, tp.topic, tp.partition);
+        if (!s.assigned) core_.meters->assigned.add(1);
+    }
     s.assigned = true;
     s.paused = false;
     ++s.incarnation;
@@ -83,6 +85,7 @@ void consumer_impl::remove_partition(const topic_partition& tp) {
     auto* s = core_.slots.find(tp);
     if (!s) return;
     fetcher_.drop_buffered(*s);
+    if (core_.meters && s->assigned) core_.meters->assigned.add(-1);
     s->assigned = false;
     ++s->incarnation;
     ++s->ownership;
@@ -93,6 +96,7 @@ void consumer_impl::remove_partition(const topic_partition& tp) {
 void consumer_impl::take(const std::vector<topic_partition>& added, bool notify_empty) {
     note_rebalance();
     for (const auto& tp : added) add_partition(tp, offset::committed);
+    rebalance_ended(core_, added, membership_->identity().generation);
     if (listener_.assigned && (notify_empty || !added.empty())) listener_.assigned(added);
     start_offsets_.resolve();
     fetcher_.schedule();
@@ -117,6 +121,7 @@ void consumer_impl::revoke(const std::vector<topic_partition>& tps, bool lost, s
                 ended.push_back(tp);
             }
         committer_.complete_ack_waiters({});
+        log_revoked(core_, ended, lost);
         if (ended.empty()) {
             // Lost meanwhile: the listener heard about them then.
         } else if (lost) {
@@ -260,6 +265,7 @@ void consumer_impl::try_complete_poll() {
         if (s.meters && handed_out_.size() > first) {
             s.meters->records.add(handed_out_.size() - first);
             s.meters->bytes.add(bytes);
+            if (s.high_watermark >= 0) s.meters->lag.set(std::max<std::int64_t>(0, s.high_watermark - s.tracker.end()));
         }
     }
     if (n) poll_cursor_ = (poll_cursor_ + 1) % n;

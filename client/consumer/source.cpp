@@ -9,6 +9,7 @@
 #include "core/leadership_errors.hpp"
 #include "kwire/codec/records_reader.hpp"
 #include "kwire/protocol/frame.hpp"
+#include "observe/logger.hpp"
 
 namespace kwire::client::detail {
 
@@ -71,6 +72,9 @@ void source::fetch(const std::vector<std::uint32_t>& slots) {
     }
     session_.plan(wanted_, plan_);
     in_flight_ = true;
+    if (core_.meters && !meters_)
+        meters_ = std::make_unique<fetch_meters>(core_.meters->registry, core_.cfg.client_id, leader_);
+    if (meters_) sent_at_ = clock::now();
     // v4: RecordBatch and isolation levels; v7: sessions; v13 names topics by id (not used
     // yet): v12 at most.
     conn->request_frame(
@@ -178,6 +182,11 @@ void source::on_response(const std::vector<std::pair<std::uint32_t, std::uint32_
     in_flight_ = false;
     if (core_.closed) return;
     for (const auto& [i, inc] : sent) core_.slots[i].fetching = false;
+    if (meters_) {
+        meters_->fetches.add();
+        const auto us = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - sent_at_).count();
+        meters_->latency.record(us < 0 ? 0 : static_cast<std::uint64_t>(us));
+    }
 
     // The records stay as views into this copy of the response until the application is done.
     std::shared_ptr<const std::vector<std::uint8_t>> owned;
@@ -206,6 +215,10 @@ void source::on_response(const std::vector<std::pair<std::uint32_t, std::uint32_
     }
     if (ec) {
         // The connection failed or the answer was unusable: the leader may be gone.
+        KWIRE_LOG_LIMITED(core_.brokers->log(), log_level::warn, log_context::consumer,
+                          "fetch " + std::to_string(leader_),
+                          "fetch from broker " + std::to_string(leader_) + " failed: " + ec.message() +
+                              "; refreshing metadata and fetching again after retry.backoff.ms");
         std::vector<std::uint32_t> slots;
         slots.reserve(sent.size());
         for (const auto& [i, inc] : sent) slots.push_back(i);
@@ -229,6 +242,7 @@ void source::on_response(const std::vector<std::pair<std::uint32_t, std::uint32_
     if (!reset.empty()) fetcher_.reset_offsets(std::move(reset));
     if (!refresh.empty())
         core_.brokers->refresh(std::move(refresh), [f = &fetcher_, keep = core_.keep()](std::error_code) { f->schedule(); });
+    update_lag(core_);
     if ((any || core_.deferred_error) && core_.wake_poll) core_.wake_poll();
     fetcher_.schedule();
 }
@@ -249,15 +263,23 @@ bool source::take_partition(std::uint32_t i, const protocol::FetchResponse::Part
         // Below the log start: the earliest record is the next one that exists, whatever the
         // policy. Past the end: the policy decides.
         s.state = partition_slot::start::reset;
-        s.reset_to = (pd.log_start_offset >= 0 && s.fetch_offset < pd.log_start_offset) ||
-                             cfg.auto_offset_reset == offset_reset::earliest
-                         ? offset::beginning
-                         : offset::end;
+        const bool below_start = pd.log_start_offset >= 0 && s.fetch_offset < pd.log_start_offset;
+        s.reset_to = below_start || cfg.auto_offset_reset == offset_reset::earliest ? offset::beginning : offset::end;
+        KWIRE_LOG(core_.brokers->log(), log_level::warn, log_context::consumer,
+                  s.topic + "-" + std::to_string(s.partition) + ": offset " + std::to_string(s.fetch_offset) +
+                      " is out of range (log " + std::to_string(pd.log_start_offset) + " to " +
+                      std::to_string(pd.high_watermark) + "): resetting to the " +
+                      (s.reset_to == offset::beginning ? "beginning" : "end") +
+                      (below_start ? " (below the log start)" : " (auto.offset.reset)"));
         reset.push_back(i);
         return false;
     }
     if (pd.error_code != 0) {
         s.not_before = clock::now() + cfg.retry_backoff;
+        KWIRE_LOG_LIMITED(core_.brokers->log(), log_level::warn, log_context::consumer,
+                          "fetch " + s.topic + "-" + std::to_string(s.partition),
+                          "fetch of " + s.topic + "-" + std::to_string(s.partition) + " from broker " +
+                              std::to_string(leader_) + ": " + kafka_error(pd.error_code).message());
         if (read_leadership_may_have_moved(to_kafka_errc(pd.error_code))) {
             if (std::find(refresh.begin(), refresh.end(), s.topic) == refresh.end()) refresh.push_back(s.topic);
         } else if (!is_retriable(pd.error_code)) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -55,6 +56,8 @@ private:
     std::vector<fetch_want> wanted_;       // scratch for fetch
     fetch_plan plan_;                      // scratch for fetch
     std::vector<std::uint32_t> answered_;  // scratch for on_response
+    std::unique_ptr<fetch_meters> meters_;  // made with the first Fetch when metrics are on
+    clock::time_point sent_at_{};           // of the Fetch in flight
 };
 
 }  // namespace kwire::client::detail

@@ -6,6 +6,7 @@
 
 #include "group/coordinator.hpp"
 #include "group/group_errors.hpp"
+#include "observe/logger.hpp"
 #include "kwire/protocol/messages/list_offsets.hpp"
 #include "kwire/protocol/messages/offset_fetch.hpp"
 
@@ -89,6 +90,11 @@ void start_offsets::fetch_committed(std::vector<std::uint32_t> slots) {
                             s.state = partition_slot::start::reset;
                             s.reset_to = core_.cfg.auto_offset_reset == offset_reset::earliest ? offset::beginning
                                                                                                : offset::end;
+                            KWIRE_LOG(core_.brokers->log(), log_level::info, log_context::consumer,
+                                      s.topic + "-" + std::to_string(s.partition) + ": no committed offset for group " +
+                                          core_.cfg.group_id + ": starting at the " +
+                                          (s.reset_to == offset::beginning ? "beginning" : "end") +
+                                          " (auto.offset.reset)");
                             reset.push_back(i);
                         }
                     } else if (action == group_action::fatal || action == group_action::fail_request) {
@@ -164,6 +170,8 @@ void start_offsets::list_offsets(std::vector<std::uint32_t> slots) {
                                     found = p.offset;
                                 }
                 if (error == 0 && found >= 0) {
+                    KWIRE_LOG(core_.brokers->log(), log_level::debug, log_context::consumer,
+                              s.topic + "-" + std::to_string(s.partition) + ": reset to offset " + std::to_string(found));
                     s.state = partition_slot::start::ready;
                     s.fetch_offset = found;
                     s.tracker.reset(found);

@@ -146,6 +146,7 @@ void classic_member::join() {
     joining_ = true;
     rejoin_needed_ = false;
     stable_ = false;
+    rebalance_began(core_);
     heartbeat_timer_.cancel();
     const auto epoch = ++join_epoch_;
     // Eager protocols give up every partition before joining (their offsets committed first);

@@ -208,6 +208,7 @@ void consumer_member::reconcile(bool ids_refreshed) {
     if (unresolved && !ids_refreshed) return refresh_topic_ids([this, keep = core_.keep()] { reconcile(true); });
 
     const auto token = member_->begin_reconcile();
+    rebalance_began(core_);
     id_assignment now_owned;
     std::vector<topic_partition> wanted;
     for (const auto& [id, parts] : member_->target()) {

@@ -3,6 +3,7 @@
 #include "group/coordinator.hpp"
 
 #include "group/group_errors.hpp"
+#include "observe/logger.hpp"
 #include "kwire/protocol/messages/find_coordinator.hpp"
 
 namespace kwire::client::detail {
@@ -48,6 +49,12 @@ void coordinator::find() {
                 return retry_later();
             }
             core_.brokers->add_broker({resp.node_id, resp.host, static_cast<std::uint16_t>(resp.port), std::nullopt});
+            if (resp.node_id != last_found_)
+                KWIRE_LOG(core_.brokers->log(), log_level::info, log_context::group,
+                          "group " + core_.cfg.group_id + ": coordinator is broker " + std::to_string(resp.node_id) +
+                              " (" + resp.host + ":" + std::to_string(resp.port) + ")" +
+                              (last_found_ >= 0 ? ", was broker " + std::to_string(last_found_) : std::string()));
+            last_found_ = resp.node_id;
             lookup_.found(resp.node_id);
             release();
         },

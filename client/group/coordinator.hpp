@@ -77,6 +77,7 @@ private:
     consumer_core& core_;
     coordinator_lookup lookup_;
     bool finding_ = false;
+    std::int32_t last_found_ = -1;  // the coordinator last found (for the log line when it moves)
     std::vector<std::function<void(std::error_code)>> waiters_;
     net::steady_timer retry_timer_;
 };

@@ -7,6 +7,7 @@
 #include "group/committer.hpp"
 #include "group/coordinator.hpp"
 #include "group/membership.hpp"
+#include "observe/logger.hpp"
 #include "kwire/protocol/messages/offset_fetch.hpp"
 
 namespace kwire::client::detail {
@@ -104,6 +105,20 @@ void committer::commit_marked() {
 
 // --- OffsetCommit ------------------------------------------------------------------------------
 
+namespace {
+/// What happens next, for the log line of a failed commit.
+const char* commit_reaction_words(commit_reaction r) {
+    switch (r) {
+        case commit_reaction::retry: return "; retrying after retry.backoff.ms";
+        case commit_reaction::rediscover_and_retry: return "; finding the coordinator again, then retrying";
+        case commit_reaction::fatal: return "; the member may commit nothing more";
+        case commit_reaction::fail_and_report:
+        case commit_reaction::fail: return "; the commit fails";
+    }
+    return "";
+}
+}  // namespace
+
 void committer::send(offsets_by_slot offsets, int attempt, std::function<void(std::error_code)> done) {
     // Fenced (or otherwise fatally failed): this member may commit nothing more; the instance
     // that replaced it resumes from what was committed before.
@@ -144,14 +159,28 @@ void committer::send(offsets_by_slot offsets, ownerships_by_slot ownerships, int
             sent.emplace_back(i, s.incarnation);
         }
         ++commits_sent_;
+        const auto sent_at = clock::now();
         coordinator_.broker()->request(
             std::move(req),
             [this, keep, offsets = std::move(offsets), ownerships = std::move(ownerships), sent, identity, attempt,
-             done = std::move(done)](std::error_code ec2, protocol::OffsetCommitResponse resp, std::int16_t) mutable {
+             done = std::move(done), sent_at](std::error_code ec2, protocol::OffsetCommitResponse resp, std::int16_t) mutable {
                 if (core_.closed) return done(make_error_code(client_errc::closed));
                 const auto worst = take_answer(offsets, sent, ec2, resp);
-                if (!ec2 && worst == 0) return done({});
-                switch (member_.on_commit_error(worst, static_cast<bool>(ec2), identity)) {
+                const bool failed = ec2 || worst != 0;
+                if (core_.meters) {
+                    core_.meters->commits.add();
+                    if (failed) core_.meters->commits_failed.add();
+                    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - sent_at).count();
+                    core_.meters->commit_latency.record(us < 0 ? 0 : static_cast<std::uint64_t>(us));
+                }
+                if (!failed) return done({});
+                const auto reaction = member_.on_commit_error(worst, static_cast<bool>(ec2), identity);
+                KWIRE_LOG_LIMITED(core_.brokers->log(), log_level::warn, log_context::group, "commit failed",
+                                  "group " + core_.cfg.group_id + ": offset commit (attempt " + std::to_string(attempt) +
+                                      ", generation " + std::to_string(identity.generation) + ") failed: " +
+                                      (ec2 ? core_.brokers->with_last_error(ec2.message()) : kafka_error(worst).message()) +
+                                      commit_reaction_words(reaction));
+                switch (reaction) {
                     case commit_reaction::rediscover_and_retry:
                         coordinator_.lost();
                         [[fallthrough]];

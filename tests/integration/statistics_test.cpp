@@ -14,6 +14,7 @@
 #include "kwire/client/consumer.hpp"
 #include "kwire/client/producer.hpp"
 #include "mock_cluster.hpp"
+#include "observe_fixture.hpp"
 #include "producer_fixture.hpp"
 
 namespace net = boost::asio;
@@ -146,24 +147,10 @@ TEST(Statistics, ConsumeRunShowsRecordsLagAndTheGroup) {
     kwire::peers::mock_cluster mc(1);
     mc.create_topic("stats-consume", 1, 1);
     constexpr int records = 40;
-    {
-        net::io_context pio;
-        kwire::producer p(pio.get_executor(), config_for(mc));
-        int acked = 0;
-        for (int i = 0; i < records; ++i)
-            p.send({.topic = "stats-consume", .value = bv("0123456789"), .partition = 0},
-                   [&](boost::system::error_code ec, kwire::delivery) { acked += !ec; });
-        ASSERT_TRUE(run_until(pio, [&] { return acked == records; }));
-    }
+    kwire::test::produce_ten_byte_records(mc, "stats-consume", records);
     net::io_context io;
     stats_capture stats;
-    kwire::consumer_config cfg;
-    cfg.bootstrap_servers = mc.broker_addresses();
-    cfg.client_id = "stats-consumer";
-    cfg.group_id = "g-stats";
-    cfg.auto_offset_reset = kwire::client::offset_reset::earliest;
-    cfg.heartbeat_interval = 100ms;
-    cfg.fetch_max_wait = 100ms;
+    auto cfg = kwire::test::observed_consumer(mc, "stats-consumer", "g-stats");
     cfg.max_poll_records = 15;  // several polls
     cfg.statistics_interval = 50ms;
     cfg.on_statistics = stats.handler();
