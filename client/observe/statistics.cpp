@@ -216,7 +216,9 @@ std::string statistics_emitter::render() {
         for (const auto& p : t.partitions) doc.partition(name, p.id)["leader"] = p.leader;
     child(root, "topics");
 
-    for (const auto& contribute : contributors_)
+    // A copy: a contributor may end its client, whose close() stops this emitter and drops them.
+    const auto contributors = contributors_;
+    for (const auto& contribute : contributors)
         if (contribute) contribute(doc);
     return json::serialize(root);
 }

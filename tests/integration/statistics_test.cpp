@@ -194,3 +194,35 @@ TEST(Statistics, ConsumeRunShowsRecordsLagAndTheGroup) {
         }
     }
 }
+
+TEST(Statistics, AnAssignedConsumerHasNoGroupAndStopsAtDestruction) {
+    kwire::peers::mock_cluster mc(1);
+    mc.create_topic("stats-assign", 1, 1);
+    constexpr int records = 20;
+    kwire::test::produce_ten_byte_records(mc, "stats-assign", records);
+    net::io_context io;
+    stats_capture stats;
+    auto cfg = kwire::test::observed_consumer(mc, "stats-assigned", "");
+    cfg.statistics_interval = 20ms;
+    cfg.on_statistics = stats.handler();
+    {
+        kwire::consumer c(io.get_executor(), cfg);
+        c.assign({{"stats-assign", 0, kwire::offset::beginning}});
+        driver d(c);
+        d.start();
+        ASSERT_TRUE(run_until(io, [&] { return d.count() == records || d.error; }, 30s)) << d.error.message();
+        const auto before = stats.seen.size();
+        ASSERT_TRUE(run_until(io, [&] { return stats.seen.size() > before; }, 5s));
+        const auto& s = stats.last();
+        EXPECT_FALSE(s.contains("cgrp")) << json::serialize(s);
+        EXPECT_EQ(integer(s, "rxmsgs"), records);
+        const auto& p0 = object(object(object(object(s, "topics"), "stats-assign"), "partitions"), "0");
+        EXPECT_EQ(integer(p0, "app_offset"), records);
+        EXPECT_EQ(integer(p0, "committed_offset"), -1);  // no group: nothing committed
+    }
+    // Gone with its consumer: no statistics after, and the io_context runs out of work.
+    const auto at_end = stats.seen.size();
+    io.restart();
+    io.run_for(200ms);
+    EXPECT_EQ(stats.seen.size(), at_end);
+}
