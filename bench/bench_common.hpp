@@ -39,6 +39,7 @@ struct client_config {
     int queued_min_messages = -1;     ///< librdkafka consumer: queued.min.messages; -1: its default
     int fetch_queue_backoff_ms = -1;  ///< librdkafka consumer: fetch.queue.backoff.ms; -1: not set (2.0 lacks it)
     bool relay = false;               ///< the floor pseudo-client: tcp_relay (end to end), not tcp_ping_pong
+    bool metrics = false;             ///< kwire producer: a metrics registry configured (--metrics: the cost of metrics)
 };
 
 /// Throughput runs time every record's delivery only for one record in this many: a clock read

@@ -22,6 +22,7 @@
 
 #include "bench_common.hpp"
 #include "bench_kwire_config.hpp"
+#include "kwire/client/metrics.hpp"
 #include "kwire/client/producer.hpp"
 #include "kwire/client/run.hpp"
 
@@ -54,6 +55,7 @@ producer_config make_producer_config(const scenario& s, const std::string& boots
     if (!codec) throw std::invalid_argument("unknown compression " + s.compression);
     cfg.compression = *codec;
     if (pool) cfg.compression_executor = pool->get_executor();
+    if (s.config.metrics) cfg.metrics = std::make_shared<client::metrics_registry>();
     return cfg;
 }
 

@@ -84,6 +84,14 @@ public:
             r.entrants.push_back(std::move(e));
         };
         if (o_.run_client[0]) add("kwire", kwire_config(s));
+        const bool metered = o_.run_client[0] && o_.metrics &&
+                             (s.kind == scenario_kind::throughput || s.kind == scenario_kind::latency);
+        if (metered) {
+            auto c = kwire_config(s);
+            c.metrics = true;
+            c.label += ", metrics on";
+            add("kwire", c);
+        }
         if (o_.run_client[1])
             for (auto& c : rival_configs(s)) add("librdkafka", c);
         std::unique_ptr<instant_broker> broker;
@@ -113,10 +121,31 @@ public:
             for (auto i : order) run_once(r, r.entrants[i], round, broker.get());
         }
         check_calibration(r);
+        if (metered) say_metrics_cost(r);
         return r;
     }
 
 private:
+    /// --metrics: kwire with a registry (the second kwire entrant) against kwire without.
+    void say_metrics_cost(const scenario_result& r) {
+        const entrant* off = nullptr;
+        const entrant* on = nullptr;
+        for (const auto& e : r.entrants)
+            if (e.client == "kwire") (e.config.metrics ? on : off) = &e;
+        if (!off || !on || off->rounds.empty() || on->rounds.empty()) return;
+        char line[256];
+        if (r.s.kind == scenario_kind::throughput) {
+            const double a = off->med(&round_stats::msgs_per_s), b = on->med(&round_stats::msgs_per_s);
+            std::snprintf(line, sizeof line, "  %-16s metrics on vs off: %.0f vs %.0f msgs/s (%+.1f%%)", r.s.name.c_str(), b,
+                          a, a > 0 ? (b - a) / a * 100 : 0.0);
+        } else {
+            const double a = off->med(&round_stats::p50), b = on->med(&round_stats::p50);
+            std::snprintf(line, sizeof line, "  %-16s metrics on vs off: p50 %.1f vs %.1f us (%+.1f us)", r.s.name.c_str(),
+                          b, a, b - a);
+        }
+        say(line);
+    }
+
     void run_once(scenario_result& r, entrant& e, int round, instant_broker* broker) {
         scenario s = r.s;
         s.config = e.config;

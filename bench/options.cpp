@@ -17,7 +17,7 @@ namespace {
                  "usage: kwire-bench [-b BOOTSTRAP] [--json] [--plot DIR] [--scenario NAME]... [--rounds R]\n"
                  "                   [--messages N] [--latency-messages N] [--size B] [--partitions P] [--brokers N]\n"
                  "                   [--client kwire|librdkafka] [--compression-threads N] [--spin-us N] [--no-reject]\n"
-                 "                   [--no-floor]\n"
+                 "                   [--no-floor] [--metrics]\n"
                  "                   [--consumer] [--consumer-partitions P] [--commit-messages N] [--txn]\n"
                  "\n"
                  "Default set, in this order (R counted rounds after one calibration round, clients alternating):\n"
@@ -46,6 +46,8 @@ namespace {
                  "  --compression-threads N (2)  kwire compresses lz4/zstd on a thread_pool of N (0: inline)\n"
                  "  --spin-us N (200)       latency and e2e: kwire's io_context threads poll N us before blocking\n"
                  "                          (kwire::run_spinning; 0: io_context::run())\n"
+                 "  --metrics               throughput and latency scenarios also run kwire with a metrics\n"
+                 "                          registry, in the same rounds: the cost of metrics, on vs off\n"
                  "  --no-floor              instant-acksall without the TCP floor (the clients only, e.g. to trace them)\n"
                  "  --no-reject             exit 0 even when the rival ran > 30%% slower than in its calibration round\n"
                  "Exit status: 0 ok; 1 usage or setup error; 2 lost, duplicated or failed records; 3 run rejected\n"
@@ -102,6 +104,7 @@ options parse(int argc, char** argv) {
         else if (a == "--spin-us") o.spin_us = static_cast<int>(number(i, 0, 1000000));  // 0: block at once
         else if (a == "--no-reject") o.reject = false;
         else if (a == "--no-floor") o.floor = false;
+        else if (a == "--metrics") o.metrics = true;
         else if (a == "--client") {
             const auto c = value(i);
             if (c != "kwire" && (c != "librdkafka" || !KWIRE_BENCH_WITH_RDKAFKA)) usage(1);

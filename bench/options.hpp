@@ -30,6 +30,7 @@ struct options {
     bool run_client[2] = {true, true};  // kwire, librdkafka
     int compression_threads = 2;
     int spin_us = 200;
+    bool metrics = false;  // --metrics: producer scenarios also run kwire with a metrics registry
     bool floor = true;   // instant-acksall: also the TCP floor (--no-floor: clients only, e.g. under strace)
     bool reject = true;  // exit 3 when the rival ran > 30% slower than in its calibration round
 };

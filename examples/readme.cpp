@@ -5,6 +5,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <cstdint>
+#include <iostream>
 #include <map>
 #include <tuple>
 #include <optional>
@@ -117,6 +118,14 @@ kwire::producer watched(io.get_executor(), observed);
 kwire::metrics_server server(io.get_executor(), {metrics}, {.port = 9400});  // http://host:9400/metrics
 auto snapshot = metrics->snapshot();  // or metrics->total("request-total")
 handle(snapshot);
+}
+
+// "Observability": a failed send's cause
+void readme_producer_errors(kwire::producer& p, const kwire::record& rec) {
+p.send(rec, [&](boost::system::error_code ec, kwire::delivery d) {
+    if (ec) std::cerr << p.describe(ec, "orders", d.partition) << '\n';
+    // record not acknowledged within delivery.timeout.ms (last error: NOT_LEADER_OR_FOLLOWER from broker 2)
+});
 }
 
 // "Using the protocol layer"

@@ -65,9 +65,11 @@ metric_gauge& metrics_registry::gauge(std::string_view name, std::string_view he
 }
 
 metric_histogram& metrics_registry::histogram(std::string_view name, std::string_view help,
-                                              const metric_labels& labels) {
+                                              const metric_labels& labels, metric_unit unit) {
     std::lock_guard lock(mutex_);
-    return *find_or_add(name, help, metric_type::histogram, labels).h;
+    auto& e = find_or_add(name, help, metric_type::histogram, labels);
+    e.unit = unit;
+    return *e.h;
 }
 
 std::vector<metrics_registry::sample> metrics_registry::snapshot() const {
@@ -75,7 +77,7 @@ std::vector<metrics_registry::sample> metrics_registry::snapshot() const {
     std::vector<sample> out;
     out.reserve(entries_.size());
     for (const auto& e : entries_) {
-        sample s{e.name, e.help, e.type, e.labels, 0, {}};
+        sample s{e.name, e.help, e.type, e.labels, 0, {}, e.unit};
         switch (e.type) {
             case metric_type::counter: s.value = static_cast<std::int64_t>(e.c->value()); break;
             case metric_type::gauge: s.value = e.g->value(); break;
@@ -95,6 +97,7 @@ std::optional<std::int64_t> metrics_registry::total(std::string_view name, const
         if (where.broker && where.broker != e.labels.broker) continue;
         if (!where.topic.empty() && where.topic != e.labels.topic) continue;
         if (where.partition && where.partition != e.labels.partition) continue;
+        if (!where.error.empty() && where.error != e.labels.error) continue;
         sum = sum.value_or(0) + (e.c ? static_cast<std::int64_t>(e.c->value()) : e.g->value());
     }
     return sum;

@@ -47,6 +47,7 @@ std::string label_text(const metric_labels& l, std::string_view extra = {}) {
     if (l.broker) add("broker", std::to_string(*l.broker));
     if (!l.topic.empty()) add("topic", l.topic);
     if (l.partition) add("partition", std::to_string(*l.partition));
+    if (!l.error.empty()) add("error", l.error);
     if (!extra.empty()) {
         out += out.empty() ? "{" : ",";
         out += extra;
@@ -69,32 +70,51 @@ void add_line(family& f, const std::string& name, const std::string& labels, dou
     f.lines += '\n';
 }
 
+/// How a unit is shown: the name's suffix, the factor from a recorded value to the exposed one
+/// (buckets, sum), and the factor for the Java-style avg and max gauges.
+struct unit_view {
+    std::string_view suffix;
+    double scale;
+    double java_scale;
+};
+unit_view view_of(metric_unit u) {
+    switch (u) {
+        case metric_unit::microseconds: return {"_seconds", 1e-6, 1e-3};  // avg/max in ms, as Java's
+        case metric_unit::bytes: return {"_bytes", 1, 1};
+        case metric_unit::permille: return {"_ratio", 1e-3, 1e-3};
+        case metric_unit::count: break;
+    }
+    return {"", 1, 1};
+}
+
 void add_histogram(std::map<std::string, family>& families, const metrics_registry::sample& s) {
     const auto& h = s.histogram;
-    const auto base = prometheus_name(s.name, "_seconds");
+    const auto unit = view_of(s.unit);
+    const auto base = prometheus_name(s.name, unit.suffix);
     auto& f = families[base];
     f.help = s.help;
     f.type = "histogram";
-    // Buckets at powers of four microseconds (1 µs .. 4^13 µs = 67 s): coarse enough to keep the
-    // exposition short, the exact distribution stays in the snapshot.
+    // Buckets at powers of four (1 µs .. 4^13 µs = 67 s; bytes up to 64 MiB): coarse enough to
+    // keep the exposition short, the exact distribution stays in the snapshot.
     for (std::uint64_t le = 1; le <= (std::uint64_t{1} << 26); le *= 4) {
         std::string bound = "le=\"";
-        append_number(bound, static_cast<double>(le) / 1e6);
+        append_number(bound, static_cast<double>(le) * unit.scale);
         bound += '"';
         add_line(f, base + "_bucket", label_text(s.labels, bound), static_cast<double>(h.count_at_most(le)));
     }
     add_line(f, base + "_bucket", label_text(s.labels, "le=\"+Inf\""), static_cast<double>(h.count));
-    add_line(f, base + "_sum", label_text(s.labels), static_cast<double>(h.sum) / 1e6);
+    add_line(f, base + "_sum", label_text(s.labels), static_cast<double>(h.sum) * unit.scale);
     add_line(f, base + "_count", label_text(s.labels), static_cast<double>(h.count));
-    // The Java client's names for the same thing, in its unit (milliseconds).
+    // The Java client's names for the same thing, in its unit (milliseconds for times).
+    const bool time = s.unit == metric_unit::microseconds;
     auto& avg = families[prometheus_name(s.name, "_avg")];
-    avg.help = "average in milliseconds";
+    avg.help = time ? "average in milliseconds" : "average";
     avg.type = "gauge";
-    add_line(avg, prometheus_name(s.name, "_avg"), label_text(s.labels), h.mean() / 1e3);
+    add_line(avg, prometheus_name(s.name, "_avg"), label_text(s.labels), h.mean() * unit.java_scale);
     auto& max = families[prometheus_name(s.name, "_max")];
-    max.help = "maximum in milliseconds";
+    max.help = time ? "maximum in milliseconds" : "maximum";
     max.type = "gauge";
-    add_line(max, prometheus_name(s.name, "_max"), label_text(s.labels), static_cast<double>(h.max) / 1e3);
+    add_line(max, prometheus_name(s.name, "_max"), label_text(s.labels), static_cast<double>(h.max) * unit.java_scale);
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ void invoke(const net::any_io_executor& ex, send_handler h, std::error_code ec, 
 }  // namespace
 
 void producer_impl::forget(std::uint64_t generation, std::size_t n) noexcept {
+    if (meters_) meters_->queued.add(-static_cast<std::int64_t>(n));
     if (auto it = outstanding_.find(generation); it != outstanding_.end()) {
         it->second -= std::min(it->second, n);
         if (it->second == 0) outstanding_.erase(it);
@@ -40,6 +41,12 @@ void producer_impl::fail_now(record_done& r, std::error_code ec) {
 
 void producer_impl::complete(record_done& r, std::error_code ec, delivery d) {
     forget(r.generation, 1);
+    if (ec) {
+        // A record that never joined a batch (it waited for metadata or buffer.memory).
+        if (meters_) meters_->failed(ec, 1);
+        KWIRE_LOG_LIMITED(cluster_->log(), log_level::warn, log_context::producer, "failed " + ec.message(),
+                          "a record failed: " + describe(ec, {}, -1));
+    }
     if (ec && txn_ && ec != txn_errc::aborted) txn_->record_failed(ec, false);
     if (r.handler) call_handler(std::move(r.handler), ec, d);
 }
@@ -53,10 +60,19 @@ void producer_impl::call_handler(send_handler h, std::error_code ec, delivery d)
     invoke(ex_, std::move(h), ec, d, initiating_);
 }
 
-void producer_impl::complete_batch(produce_batch& b, std::error_code ec, std::int32_t partition,
+void producer_impl::complete_batch(produce_batch& b, std::error_code ec, partition_state& p,
                                    std::int64_t base_offset, std::int64_t log_append_time) {
     memory_used_ -= std::min<std::uint64_t>(memory_used_, b.memory);
     b.memory = 0;
+    meter_memory();
+    if (ec && !b.records.empty()) {
+        if (p.meters) p.meters->failed(ec, b.records.size());
+        // Once per burst of the same error (the logger's rate limit counts the rest).
+        KWIRE_LOG_LIMITED(cluster_->log(), log_level::warn, log_context::producer, "failed " + ec.message(),
+                          std::to_string(b.records.size()) + " record" + (b.records.size() == 1 ? "" : "s") + " of " +
+                              p.topic->name + "-" + std::to_string(p.id) +
+                              " failed: " + describe(ec, p.topic->name, p.id));
+    }
     // A batch that failed inside a transaction fails the transaction; if it had sequence numbers
     // that were never written, the abort is followed by an epoch bump (KIP-360).
     if (ec && txn_ && ec != txn_errc::aborted && !b.records.empty()) txn_->record_failed(ec, b.base_sequence >= 0);
@@ -72,7 +88,7 @@ void producer_impl::complete_batch(produce_batch& b, std::error_code ec, std::in
     for (std::size_t i = 0; i < b.records.size(); ++i) {
         auto& r = b.records[i];
         delivery d;
-        d.partition = partition;
+        d.partition = p.id;
         d.offset = (ec || base_offset < 0) ? -1 : base_offset + static_cast<std::int64_t>(i);
         d.timestamp = log_append_time >= 0 ? log_append_time : r.timestamp;
         if (r.handler) call_handler(std::move(r.handler), ec, d);
@@ -170,18 +186,18 @@ void producer_impl::expire_partition(partition_state& p, clock::time_point now) 
     // time. Its outcome is unknown, so the idempotent producer must renumber.
     for (auto& b : p.queue.take_expired_in_flight(now)) {
         if (cfg_.idempotent()) bump_needed_ = true;
-        complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
+        complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p, -1, -1);
         const auto order = b->order;
         expired_in_flight_.push_back({&p, order, std::move(b)});
     }
     while (auto b = p.queue.pop_expired(now)) {
         if (cfg_.idempotent() && b->base_sequence >= 0) bump_needed_ = true;  // a sequence gap
-        complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
+        complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p, -1, -1);
     }
     if (p.open && p.open->deadline <= now) {
         p.builder.abort();
         auto b = std::move(p.open);
-        complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
+        complete_batch(*b, make_error_code(client_errc::delivery_timed_out), p, -1, -1);
     }
     // What is left may be sendable now (in flight no more); and its earliest deadline is watched.
     if (!p.queue.sealed().empty()) mark_ready(p);
@@ -227,6 +243,7 @@ void producer_impl::flush(std::optional<std::chrono::milliseconds> timeout, comp
 }
 
 void producer_impl::check_flushes() {
+    meter_memory();
     // A commit or an abort waits for the records of its transaction.
     if (txn_ && txn_->pending() != txn_operation::none && outstanding_.empty()) txn_pump();
     for (auto it = flush_waiters_.begin(); it != flush_waiters_.end();) {
@@ -320,16 +337,16 @@ bool producer_impl::fail_unsent(std::error_code ec, bool in_flight_too) {
         for (auto& p : t->partitions) {
             if (p.open) {
                 p.builder.abort();
-                complete_batch(*p.open, ec, p.id, -1, -1);
+                complete_batch(*p.open, ec, p, -1, -1);
                 p.open.reset();
             }
             for (auto& b : p.queue.sealed()) {
                 sequenced = sequenced || b->base_sequence >= 0;
-                complete_batch(*b, ec, p.id, -1, -1);
+                complete_batch(*b, ec, p, -1, -1);
             }
             p.queue.sealed().clear();
             if (!in_flight_too) continue;
-            for (auto& b : p.queue.in_flight()) complete_batch(*b, ec, p.id, -1, -1);
+            for (auto& b : p.queue.in_flight()) complete_batch(*b, ec, p, -1, -1);
             p.queue.in_flight().clear();
         }
     }

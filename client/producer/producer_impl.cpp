@@ -47,6 +47,8 @@ producer_impl::producer_impl(net::any_io_executor ex, producer_config cfg)
       linger_timer_(ex),
       expiry_timer_(ex),
       compresses_elsewhere_(cfg_.compression_executor && cfg_.compression != codec::compression::none) {
+    if (auto* registry = cluster_->observe().metrics())
+        meters_ = std::make_unique<producer_meters>(*registry, cfg_.client_id);
     if (cfg_.transactional())
         txn_ = std::make_unique<transaction_machine>(
             transaction_machine::options{cfg_.transactional_id, cfg_.transaction_timeout});
@@ -71,6 +73,7 @@ topic_state* producer_impl::topic(std::string_view name, std::optional<bool> aut
 void producer_impl::send(const record& r, send_handler h, topic_state* t) {
     const auto gen = generation_;
     ++outstanding_[gen];
+    if (meters_) meters_->queued.add(1);
     // Cancellation (see producer::send): only a send whose handler has a connected slot gets an
     // id and a canceller; a plain send pays one check.
     std::uint64_t cancel_id = 0;
@@ -111,6 +114,7 @@ void producer_impl::send(const record& r, send_handler h, topic_state* t) {
         return;
     }
     memory_used_ += memory;
+    meter_memory();
 
     if (t->partitions.empty()) {
         park(t->waiting);
@@ -180,6 +184,7 @@ void producer_impl::append(topic_state& t, std::int32_t partition, std::optional
         const auto now = clock::now();
         p.open = std::make_unique<produce_batch>();
         p.open->deadline = deadline.value_or(now + cfg_.delivery_timeout);
+        p.open->opened = now;
         // A buffer an answered batch left behind, capacity intact: no regrowth while filling.
         p.open->bytes = take_buffer(spare_records_);
         p.open->bytes.reserve(std::min<std::size_t>(cfg_.batch_size + 1024, std::max<std::size_t>(4096, memory * 16)));
@@ -224,9 +229,10 @@ void producer_impl::seal(topic_state& t, partition_state& p) {
     b.producer_epoch = numbered ? producer_epoch_ : std::int16_t{-1};
     b.base_sequence = numbered ? p.queue.next_sequence() : -1;
     p.builder.set_producer_state(b.producer_id, b.producer_epoch, b.base_sequence, txn_ != nullptr);
+    if (meters_ && cfg_.compression != codec::compression::none) b.uncompressed = p.builder.size_bytes();
     if (auto ec = p.builder.finish()) {
         auto failed = std::move(p.open);
-        complete_batch(*failed, ec, p.id, -1, -1);
+        complete_batch(*failed, ec, p, -1, -1);
         return;
     }
     b.compressing = compresses_elsewhere();
@@ -273,7 +279,7 @@ void producer_impl::on_compressed(batch_compression::job& j) {
         // It can never be sent: its records fail, and its sequence numbers leave a gap.
         if (cfg_.idempotent() && b->base_sequence >= 0) bump_needed_ = true;
         auto owned = p.queue.take_sealed(b);
-        complete_batch(*owned, j.ec, p.id, -1, -1);
+        complete_batch(*owned, j.ec, p, -1, -1);
         check_flushes();
         mark_ready(p);
         schedule_drain();
@@ -316,6 +322,7 @@ void producer_impl::on_metadata(topic_state& t, std::error_code ec) {
             auto& p = t.partitions.emplace_back();
             p.id = static_cast<std::int32_t>(t.partitions.size() - 1);
             p.topic = &t;
+            if (meters_) p.meters = std::make_unique<partition_send_meters>(meters_->registry, cfg_.client_id, t.name, p.id);
             route(p, info);
         }
         t.last_error = {};

@@ -40,6 +40,7 @@
 #include "net/cluster.hpp"
 #include "producer/compression_offload.hpp"
 #include "producer/partition_queue.hpp"
+#include "producer/producer_meters.hpp"
 #include "producer/sink.hpp"
 #include "producer/transaction_machine.hpp"
 #include "kwire/client/producer.hpp"
@@ -66,6 +67,8 @@ struct produce_batch {
     std::int64_t producer_id = -1;
     std::int16_t producer_epoch = -1;
     clock::time_point deadline;       // delivery.timeout.ms from the first record
+    clock::time_point opened{};       // its first record's append (for metrics: queue time, duration)
+    std::size_t uncompressed = 0;     // bytes before compression, when sealed with a codec (metrics)
     std::size_t memory = 0;           // bytes charged against buffer.memory
     int attempts = 0;                 // Produce requests that carried it
     bool maybe_written = false;       // an attempt died with its connection: the broker may hold it
@@ -118,6 +121,7 @@ struct partition_state {
     std::uint64_t txn_seen = 0;
     std::uint64_t txn_sendable = 0;
     kafka_cause cause;                     // its last Produce error (producer_observe.cpp)
+    std::unique_ptr<partition_send_meters> meters;  // null when metrics are off
 };
 
 /// A send that cannot be encoded yet (the topic's metadata is unknown, or buffer.memory is
@@ -245,7 +249,7 @@ private:
     void call_handler(send_handler h, std::error_code ec, delivery d);
     /// Completes a send that failed inside send() itself: posted, never invoked inline.
     void fail_now(record_done& r, std::error_code ec);
-    void complete_batch(produce_batch& b, std::error_code ec, std::int32_t partition, std::int64_t base_offset,
+    void complete_batch(produce_batch& b, std::error_code ec, partition_state& p, std::int64_t base_offset,
                         std::int64_t log_append_time);
     /// Fails every record not yet sent with `ec` (parked, open, sealed) and, if `in_flight_too`,
     /// those in flight; returns whether a failed sealed batch had sequence numbers.
@@ -296,6 +300,17 @@ private:
     std::vector<expired_in_flight> expired_in_flight_;
     /// A Produce answer's error for a partition: kept as its cause (and the producer's).
     void note_produce_error(partition_state& p, std::int16_t code, std::int32_t broker);
+    /// Logs a batch going back for a retry, with its cause (rate-limited per partition and cause).
+    void log_retry(const partition_state& p, const produce_batch& b, std::int16_t error, std::error_code transport);
+    /// Metrics of a batch going out for the first time (queue time, size, records, compression).
+    void meter_first_send(const produce_batch& b, clock::time_point now);
+    /// A partition's batch acknowledged: records, bytes, send-to-ack duration.
+    void meter_delivered(partition_state& p, const produce_batch& b);
+    /// The producer id or epoch changed: the gauges, and an epoch bump counted.
+    void meter_producer_id();
+    void meter_memory() noexcept {
+        if (meters_) meters_->buffered.set(static_cast<std::int64_t>(memory_used_));
+    }
     void on_produce_response(producer_sink& from, std::vector<sent_batch> sent,
                              std::error_code ec, const protocol::ProduceResponse& resp, std::int16_t version);
     void handle_partition_result(topic_state& t, partition_state& p, std::uint64_t order, std::int16_t error,
@@ -317,6 +332,7 @@ private:
     net::any_io_executor ex_;
     producer_config cfg_;
     std::shared_ptr<cluster> cluster_;
+    std::unique_ptr<producer_meters> meters_;  // null when metrics are off (producer_meters.hpp)
     std::map<std::string, std::unique_ptr<topic_state>, std::less<>> topics_;
     net::steady_timer linger_timer_;
     net::steady_timer expiry_timer_;

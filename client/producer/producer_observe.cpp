@@ -2,8 +2,13 @@
 // within delivery.timeout.ms (last error: NOT_LEADER_OR_FOLLOWER from broker 2)"), kept without
 // allocating -- a Kafka error is a code and a broker, a connection failure is the cluster's
 // (observe/telemetry.hpp) -- and put into words only when asked for.
+#include <algorithm>
+#include <chrono>
+
+#include "kwire/client/transaction.hpp"
 #include "kwire/protocol/error.hpp"
 #include "producer/producer_impl.hpp"
+#include "producer/producer_meters.hpp"
 
 namespace kwire::client::detail {
 
@@ -29,6 +34,17 @@ void producer_impl::note_produce_error(partition_state& p, std::int16_t code, st
     cause_ = c;
 }
 
+void producer_impl::log_retry(const partition_state& p, const produce_batch& b, std::int16_t error,
+                              std::error_code transport) {
+    auto* log = cluster_->log();
+    if (!log || !log->enabled(log_level::info, log_context::producer)) return;
+    const auto cause = transport ? transport.message() : in_words(p.cause.code == error ? p.cause : kafka_cause{error});
+    const auto where = p.topic->name + "-" + std::to_string(p.id);
+    log->write_limited(log_level::info, log_context::producer, "retry " + where + " " + cause,
+                       "retrying " + std::to_string(b.record_count()) + " record" + (b.record_count() == 1 ? "" : "s") +
+                           " of " + where + " (attempt " + std::to_string(b.attempts + 1) + "): " + cause);
+}
+
 std::string producer_impl::last_error(std::string_view topic, std::int32_t partition) const {
     const kafka_cause* kafka = &cause_;
     if (const auto t = topics_.find(topic); t != topics_.end() && partition >= 0 &&
@@ -42,11 +58,110 @@ std::string producer_impl::last_error(std::string_view topic, std::int32_t parti
     return {};
 }
 
+void producer_impl::meter_first_send(const produce_batch& b, clock::time_point now) {
+    const auto us = [](clock::duration d) {
+        return static_cast<std::uint64_t>(std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::microseconds>(d).count()));
+    };
+    meters_->queue_time.record(us(now - b.opened));
+    meters_->batch_size.record(b.bytes.size());
+    meters_->records_per_batch.record(b.record_count());
+    if (b.uncompressed > 0) meters_->compression_rate.record(b.bytes.size() * 1000 / b.uncompressed);
+}
+
+void producer_impl::meter_delivered(partition_state& p, const produce_batch& b) {
+    auto& m = *p.meters;
+    m.sent.add(b.record_count());
+    m.bytes.add(b.bytes.size());
+    // Each record from its batch's first record: the first record's time exactly, an upper bound
+    // for the later ones (the clock is read once per batch, never per record).
+    const auto us = std::chrono::duration_cast<std::chrono::microseconds>(clock::now() - b.opened).count();
+    m.duration.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, us)), b.record_count());
+}
+
+void producer_impl::meter_producer_id() {
+    if (producer_id_ >= 0 && meters_->producer_id.value() == producer_id_ && producer_epoch_ != meters_->producer_epoch.value())
+        meters_->epoch_bumps.add(1);
+    meters_->producer_id.set(producer_id_);
+    meters_->producer_epoch.set(producer_epoch_);
+}
+
 std::string producer_impl::describe(std::error_code ec, std::string_view topic, std::int32_t partition) const {
     std::string out = ec.message();
     if (!hides_a_cause(ec)) return out;
     if (auto cause = last_error(topic, partition); !cause.empty()) out += " (last error: " + cause + ")";
     return out;
+}
+
+// --- metrics -----------------------------------------------------------------------------------
+
+namespace {
+metric_labels client_labels(const std::string& client_id) {
+    metric_labels l;
+    l.client_id = client_id;
+    return l;
+}
+}  // namespace
+
+std::string error_label(std::error_code ec) {
+    if (ec.category() == kafka_category()) return std::string(kafka_error_name(static_cast<std::int16_t>(ec.value())));
+    if (ec == client_errc::delivery_timed_out) return "DELIVERY_TIMEOUT";
+    if (ec == client_errc::request_timed_out) return "REQUEST_TIMEOUT";
+    if (ec == client_errc::connection_closed) return "CONNECTION_CLOSED";
+    if (ec == client_errc::record_too_large) return "RECORD_TOO_LARGE";
+    if (ec == client_errc::buffer_full) return "BUFFER_FULL";
+    if (ec == client_errc::invalid_partition) return "INVALID_PARTITION";
+    if (ec == client_errc::closed) return "CLOSED";
+    if (ec == txn_errc::aborted) return "TRANSACTION_ABORTED";
+    return "OTHER";
+}
+
+partition_send_meters::partition_send_meters(metrics_registry& r, const std::string& client_id, const std::string& topic,
+                                   std::int32_t partition)
+    : sent(r.counter("record-send-total", "records acknowledged",
+                     {.client_id = client_id, .topic = topic, .partition = partition})),
+      bytes(r.counter("byte-total", "bytes of acknowledged batches, as sent",
+                      {.client_id = client_id, .topic = topic, .partition = partition})),
+      retries(r.counter("record-retry-total", "records sent again after a retriable error",
+                        {.client_id = client_id, .topic = topic, .partition = partition})),
+      duration(r.histogram("messaging.client.operation.duration",
+                           "from a record's batch opened (its first send) to the acknowledgement",
+                           {.client_id = client_id, .topic = topic, .partition = partition})),
+      registry(r),
+      labels{.client_id = client_id, .topic = topic, .partition = partition} {}
+
+void partition_send_meters::failed(std::error_code ec, std::uint64_t records) {
+    auto l = labels;
+    l.error = error_label(ec);
+    registry.counter("record-error-total", "records that failed, by error", l).add(records);
+}
+
+producer_meters::producer_meters(metrics_registry& r, std::string id)
+    : registry(r),
+      client_id(std::move(id)),
+      queued(r.gauge("records-queued", "records accepted and not yet completed", client_labels(client_id))),
+      buffered(r.gauge("buffered-bytes", "bytes of buffer.memory in use", client_labels(client_id))),
+      queue_time(r.histogram("record-queue-time", "from a batch's first record to its first send",
+                             client_labels(client_id))),
+      batch_size(r.histogram("batch-size", "bytes of a batch as sent", client_labels(client_id), metric_unit::bytes)),
+      records_per_batch(r.histogram("records-per-batch", "records of a batch", client_labels(client_id),
+                                    metric_unit::count)),
+      compression_rate(r.histogram("compression-rate", "a compressed batch's size over its uncompressed size",
+                                   client_labels(client_id), metric_unit::permille)),
+      throttle(r.histogram("produce-throttle-time", "throttle time a Produce answer asked for",
+                           client_labels(client_id))),
+      epoch_bumps(r.counter("epoch-bump-total", "producer epoch changes under the same producer id",
+                            client_labels(client_id))),
+      producer_id(r.gauge("producer-id", "the idempotent or transactional producer id (-1: none)",
+                          client_labels(client_id))),
+      producer_epoch(r.gauge("producer-epoch", "the producer epoch (-1: none)", client_labels(client_id))) {
+    producer_id.set(-1);
+    producer_epoch.set(-1);
+}
+
+void producer_meters::failed(std::error_code ec, std::uint64_t records) {
+    auto l = client_labels(client_id);
+    l.error = error_label(ec);
+    registry.counter("record-error-total", "records that failed, by error", l).add(records);
 }
 
 }  // namespace kwire::client::detail

@@ -85,6 +85,10 @@ void producer_impl::drain_sink(producer_sink& s, clock::time_point now, bool may
     if (s.ready_count() == 0) return;  // woken by a response, with nothing left to send
     auto conn = s.holding() ? nullptr : cluster_->broker(s.node());
     if (!conn) {
+        if (!s.holding())
+            KWIRE_LOG_LIMITED(cluster_->log(), log_level::warn, log_context::producer, "leader " + std::to_string(s.node()),
+                              "broker " + std::to_string(s.node()) +
+                                  " leads partitions with records to send but is not among the known brokers");
         // No leader known (the holding sink), or a leader not among the known brokers: seal what
         // is due and ask for metadata; the answer re-routes the partitions and wakes their sinks.
         s.visit_ready([&](partition_state& p) {
@@ -148,6 +152,7 @@ bool producer_impl::send_request(producer_sink& s, broker_connection& conn, cloc
         auto& pd = td.partition_data.emplace_back();
         pd.index = p.id;
         pd.records = protocol::bytes_view(b.bytes.data(), b.bytes.size());
+        if (meters_ && b.attempts == 0) meter_first_send(b, now);
         sent.push_back({&t, &p, p.queue.send_front()->order});
         p.in_flight_on = incarnation;
         // Nothing more sealed: it leaves the ready list (whatever gives it work marks it again).
@@ -204,6 +209,7 @@ void producer_impl::on_produce_response(producer_sink& from, std::vector<sent_ba
         });
     if (aborted_) return;
     const bool acks_none = cfg_.required_acks == acks::none;
+    if (meters_ && !ec && !acks_none) meters_->throttle.record(static_cast<std::uint64_t>(std::max(0, resp.throttle_time_ms)) * 1000);
     for (const auto& ep : resp.node_endpoints)
         cluster_->add_broker({ep.node_id, ep.host, static_cast<std::uint16_t>(ep.port), ep.rack});
     for (auto& [t, p, b] : sent) {  // b: the batch's seal order
@@ -251,6 +257,8 @@ void producer_impl::handle_partition_result(topic_state& t, partition_state& p, 
         classify_produce_result(error, static_cast<bool>(transport), cfg_.idempotent(), p.queue.first_outstanding(b));
     auto owned = p.queue.take(b);
     if (!owned) return;
+    if (outcome != batch_outcome::delivered && outcome != batch_outcome::failed)
+        log_retry(p, *owned, error, transport);
     // Whether the broker may hold it: a lost answer leaves that open; a sequence verdict from the
     // leader closes it (it would have answered a batch it holds as a duplicate). Other errors
     // (NOT_LEADER_OR_FOLLOWER, timeouts) say nothing about an earlier attempt.
@@ -261,17 +269,18 @@ void producer_impl::handle_partition_result(topic_state& t, partition_state& p, 
     switch (outcome) {
         case batch_outcome::delivered:
             p.queue.acknowledged(*owned);
-            complete_batch(*owned, {}, p.id, base_offset, log_append_time);
+            if (p.meters) meter_delivered(p, *owned);
+            complete_batch(*owned, {}, p, base_offset, log_append_time);
             break;
         case batch_outcome::failed:
             if (cfg_.idempotent()) bump_needed_ = true;  // its sequence numbers will never be written
-            complete_batch(*owned, kafka_error(error), p.id, -1, -1);
+            complete_batch(*owned, kafka_error(error), p, -1, -1);
             break;
         case batch_outcome::bump_epoch_and_retry:
             if (txn_) {
                 // Inside a transaction the gap fails the batch (and the transaction); the epoch is
                 // bumped after the abort (transactions.cpp).
-                complete_batch(*owned, kafka_error(error), p.id, -1, -1);
+                complete_batch(*owned, kafka_error(error), p, -1, -1);
                 break;
             }
             bump_needed_ = true;
@@ -292,9 +301,10 @@ void producer_impl::retry(topic_state& t, partition_state& p, batch_ptr owned, b
     const auto now = clock::now();
     if (now >= owned->deadline) {
         if (cfg_.idempotent()) bump_needed_ = true;
-        complete_batch(*owned, make_error_code(client_errc::delivery_timed_out), p.id, -1, -1);
+        complete_batch(*owned, make_error_code(client_errc::delivery_timed_out), p, -1, -1);
         return;
     }
+    if (p.meters) p.meters->retries.add(owned->record_count());
     const auto wait = backoff(cfg_.retry_backoff, cfg_.retry_backoff_max)(owned->attempts);
     p.queue.requeue(std::move(owned), now + wait);
     wake_at(p, p.queue.backoff_until());
@@ -326,6 +336,9 @@ void producer_impl::bump_epoch() {
         return;
     }
     ++producer_epoch_;
+    KWIRE_LOG(cluster_->log(), log_level::info, log_context::producer,
+              "epoch bump: producer id " + std::to_string(producer_id_) + " now at epoch " +
+                  std::to_string(producer_epoch_) + " (sequence numbers were lost); every partition restarts at 0");
     resequence_all();
 }
 
@@ -354,7 +367,7 @@ void producer_impl::init_producer_id() {
                 // Without a producer id nothing can be sent: fail what waits, with the reason.
                 for (auto& [name, t] : self->topics_)
                     for (auto& p : t->partitions) {
-                        for (auto& b : p.queue.sealed()) self->complete_batch(*b, ec, p.id, -1, -1);
+                        for (auto& b : p.queue.sealed()) self->complete_batch(*b, ec, p, -1, -1);
                         p.queue.sealed().clear();
                     }
                 self->check_flushes();
@@ -376,6 +389,7 @@ void producer_impl::init_producer_id() {
 }
 
 void producer_impl::resequence_all() {
+    if (meters_) meter_producer_id();
     // A new producer id or epoch starts every partition's sequence at 0. Nothing is in flight
     // (drain waited for that), so renumbering the sealed batches in order is all there is to do.
     for (auto& [name, t] : topics_)

@@ -1,6 +1,8 @@
 // Observability against real sockets: connection failures logged in words and kept as the
 // client's last error, per-broker metrics of a produce run against librdkafka's mock cluster,
-// and the Prometheus endpoint read by curl and parsed by Debian's python3-prometheus-client.
+// and the Prometheus endpoint read by curl and parsed by Debian's python3-prometheus-client; the
+// producer's errors that say why (a delivery timeout naming the Kafka error a leader kept
+// answering with, from scripted brokers), its log lines, and its metrics after a produce run.
 #include <gtest/gtest.h>
 
 #include <boost/asio/connect.hpp>
@@ -10,6 +12,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -21,9 +24,12 @@
 #include "kwire/client/metrics.hpp"
 #include "kwire/client/metrics_server.hpp"
 #include "kwire/client/producer.hpp"
+#include "kwire/protocol/messages/produce.hpp"
+#include "log_capture.hpp"
 #include "mock_cluster.hpp"
 #include "net/cluster.hpp"
 #include "producer_fixture.hpp"
+#include "scripted_broker.hpp"
 #include "subprocess.hpp"
 
 namespace net = boost::asio;
@@ -35,24 +41,9 @@ using kwire::test::bv;
 using kwire::test::config_for;
 using kwire::test::run_until;
 
-/// Collects log lines "LEVEL context: message".
-struct log_capture {
-    std::mutex mutex;
-    std::vector<std::string> lines;
-    kwire::client::log_handler handler() {
-        return [this](const kwire::client::log_record& r) {
-            std::lock_guard lock(mutex);
-            lines.push_back(std::string(to_string(r.level)) + " " + std::string(to_string(r.context)) + ": " +
-                            std::string(r.message));
-        };
-    }
-    std::size_t count(const std::string& text) {
-        std::lock_guard lock(mutex);
-        std::size_t n = 0;
-        for (const auto& l : lines) n += l.find(text) != std::string::npos;
-        return n;
-    }
-};
+using kwire::test::log_capture;
+using kwire::test::scripted_cluster;
+namespace kp = kwire::protocol;
 
 /// Runs a cluster's metadata refresh against `servers` until it fails, and returns the cluster.
 std::shared_ptr<kwire::client::detail::cluster> failed_refresh(net::io_context& io,
@@ -76,6 +67,72 @@ kwire::client::connection_config refused_config(log_capture& logs) {
     cfg.reconnect_backoff_max = 5ms;
     return cfg;
 }
+
+// --- the producer (scripted brokers answering Produce as each test says) ---
+
+constexpr std::int16_t produce_key = 0;
+constexpr std::int16_t not_leader_or_follower = 6;
+
+/// Answers every partition of every Produce with `error`.
+scripted_cluster::script produce_answering(std::int16_t error, std::atomic<int>* seen = nullptr) {
+    return [error, seen](const kwire::test::scripted_request& req) {
+        if (seen) ++*seen;
+        const auto r = req.decode<kp::ProduceRequest>();
+        kp::ProduceResponse resp;
+        for (const auto& t : r.topic_data) {
+            auto& tr = resp.responses.emplace_back();
+            tr.name = t.name;
+            for (const auto& p : t.partition_data) {
+                auto& pr = tr.partition_responses.emplace_back();
+                pr.index = p.index;
+                pr.error_code = error;
+                pr.base_offset = -1;
+                pr.log_append_time_ms = -1;
+                pr.log_start_offset = -1;
+            }
+        }
+        return std::optional(scripted_cluster::respond(req, resp));
+    };
+}
+
+/// Every sample of histograms called `name`, summed over their label sets.
+kwire::client::metric_histogram::snapshot histogram(const kwire::client::metrics_registry& r, std::string_view name) {
+    kwire::client::metric_histogram::snapshot sum;
+    for (const auto& s : r.snapshot()) {
+        if (s.name != name) continue;
+        sum.count += s.histogram.count;
+        sum.sum += s.histogram.sum;
+        sum.max = std::max(sum.max, s.histogram.max);
+    }
+    return sum;
+}
+
+/// Three scripted brokers whose every Produce answer is NOT_LEADER_OR_FOLLOWER for every
+/// partition (partition 1 of "t" is led by broker 2), and a producer configuration for them with
+/// metrics and info logs captured.
+class ProducerObserveNotLeader : public ::testing::Test {
+protected:
+    ProducerObserveNotLeader() {
+        c.add_topic("t", 3);
+        c.on(produce_key, produce_answering(not_leader_or_follower, &produces));
+        cfg.bootstrap_servers = c.addresses();
+        cfg.required_acks = kwire::client::acks::leader;
+        cfg.enable_idempotence = false;  // the scripted brokers hand out no producer ids
+        cfg.linger = 0ms;
+        cfg.retry_backoff = 20ms;
+        cfg.metrics = registry;
+        cfg.client_id = "refused";
+        cfg.log.handler = logs.handler();
+        cfg.log.level = kwire::client::log_level::info;
+    }
+
+    scripted_cluster c{3};
+    std::atomic<int> produces{0};
+    std::shared_ptr<kwire::client::metrics_registry> registry = std::make_shared<kwire::client::metrics_registry>();
+    kwire::test::log_capture logs;
+    kwire::producer_config cfg;
+    net::io_context io;
+};
 
 }  // namespace
 
@@ -340,4 +397,147 @@ TEST(Observe, MetadataChangesAndUnknownLeadersAreLogged) {
     EXPECT_EQ(c->broker(42), nullptr);
     EXPECT_EQ(c->broker(42), nullptr);
     EXPECT_EQ(logs.count("WARN metadata: broker 42 is not in the metadata"), 1u);  // rate-limited
+}
+
+TEST_F(ProducerObserveNotLeader, ADeliveryTimeoutNamesTheKafkaErrorTheLeaderKeptAnswering) {
+    cfg.delivery_timeout = 1500ms;
+    kwire::producer p(io.get_executor(), cfg);
+    EXPECT_EQ(p.last_error(), "");
+    boost::system::error_code result;
+    kwire::delivery where;
+    bool done = false;
+    p.send({.topic = "t", .value = bv("x"), .partition = 1}, [&](boost::system::error_code ec, kwire::delivery d) {
+        result = ec;
+        where = d;
+        done = true;
+    });
+    ASSERT_TRUE(run_until(io, [&] { return done; }));
+    EXPECT_EQ(result, kwire::client::client_errc::delivery_timed_out);
+    EXPECT_GE(produces.load(), 2);  // retried, not given up at the first answer
+    EXPECT_EQ(where.partition, 1);
+    EXPECT_EQ(p.last_error("t", 1), "NOT_LEADER_OR_FOLLOWER from broker 2");
+    EXPECT_EQ(p.describe(result, "t", 1),
+              "record not acknowledged within delivery.timeout.ms (last error: NOT_LEADER_OR_FOLLOWER from broker 2)");
+    EXPECT_EQ(p.last_error(), "NOT_LEADER_OR_FOLLOWER from broker 2");  // the producer's, over all partitions
+    EXPECT_EQ(p.last_error("t", 0), "");  // a partition that saw no error
+    // An error that is its own cause gets nothing added.
+    EXPECT_EQ(p.describe(kwire::client::client_errc::record_too_large, "t", 1),
+              make_error_code(kwire::client::client_errc::record_too_large).message());
+}
+
+TEST_F(ProducerObserveNotLeader, RetriesAndFailuresAreCountedByErrorAndLogged) {
+    cfg.delivery_timeout = 1000ms;
+    kwire::producer p(io.get_executor(), cfg);
+    int done = 0;
+    for (int i = 0; i < 3; ++i)
+        p.send({.topic = "t", .value = bv("x"), .partition = 1}, [&](boost::system::error_code, kwire::delivery) { ++done; });
+    ASSERT_TRUE(run_until(io, [&] { return done == 3; }));
+    const kwire::client::metric_labels partition1{.client_id = "refused", .topic = "t", .partition = 1};
+    auto timeouts = partition1;
+    timeouts.error = "DELIVERY_TIMEOUT";
+    EXPECT_EQ(registry->total("record-error-total", timeouts), 3);
+    EXPECT_EQ(registry->total("record-error-total", partition1), 3);  // no other error
+    EXPECT_EQ(registry->total("record-send-total", partition1), 0);
+    // Every answer but the first was a retry of the same batch of three records.
+    EXPECT_GE(registry->total("record-retry-total", partition1).value_or(0), 3);
+    EXPECT_EQ(registry->total("record-retry-total", partition1).value_or(0) % 3, 0);
+    EXPECT_EQ(registry->total("records-queued", {.client_id = "refused"}), 0);
+    EXPECT_EQ(registry->total("buffered-bytes", {.client_id = "refused"}), 0);
+    EXPECT_EQ(logs.count("INFO producer: retrying 3 records of t-1 (attempt 2): NOT_LEADER_OR_FOLLOWER from broker 2"), 1u);
+    // One line for the burst, with the cause.
+    EXPECT_EQ(logs.count("WARN producer: 3 records of t-1 failed: record not acknowledged within delivery.timeout.ms "
+                         "(last error: NOT_LEADER_OR_FOLLOWER from broker 2)"),
+              1u);
+}
+
+TEST(ProducerObserve, AProduceRunsMetricsMatchWhatWasProduced) {
+    kwire::peers::mock_cluster mc(2);
+    mc.create_topic("measured", 2, 1);
+    net::io_context io;
+    auto registry = std::make_shared<kwire::client::metrics_registry>();
+    auto cfg = kwire::test::config_for(mc);
+    cfg.client_id = "measured";
+    cfg.metrics = registry;
+    cfg.compression = kwire::codec::compression::gzip;
+    constexpr int records = 400;
+    const std::string value(200, 'v');  // compresses well
+    int acked = 0;
+    std::int64_t in_flight_seen = 0;
+    kwire::producer p(io.get_executor(), cfg);
+    for (int i = 0; i < records; ++i) {
+        const auto key = std::to_string(i);
+        p.send({.topic = "measured", .key = bv(key), .value = bv(value)},
+               [&](boost::system::error_code ec, kwire::delivery) { acked += !ec; });
+    }
+    in_flight_seen = registry->total("records-queued", {.client_id = "measured"}).value_or(-1);
+    const auto buffered_seen = registry->total("buffered-bytes", {.client_id = "measured"}).value_or(-1);
+    ASSERT_TRUE(run_until(io, [&] { return acked == records; }));
+    const kwire::client::metric_labels mine{.client_id = "measured"};
+    EXPECT_EQ(in_flight_seen, records);  // accepted, none completed yet
+    EXPECT_GE(buffered_seen, records * static_cast<std::int64_t>(value.size()));
+    EXPECT_EQ(registry->total("records-queued", mine), 0);
+    EXPECT_EQ(registry->total("buffered-bytes", mine), 0);
+    EXPECT_EQ(registry->total("record-send-total", mine), records);
+    std::int64_t per_partition = 0;
+    for (std::int32_t partition = 0; partition < 2; ++partition) {
+        const auto n = registry->total("record-send-total", {.client_id = "measured", .topic = "measured", .partition = partition});
+        EXPECT_GT(n.value_or(0), 0) << partition;  // keys spread the records
+        per_partition += n.value_or(0);
+    }
+    EXPECT_EQ(per_partition, records);
+    EXPECT_EQ(registry->total("record-error-total", mine), std::nullopt);
+    EXPECT_EQ(registry->total("record-retry-total", mine), 0);
+    const auto batches = histogram(*registry, "records-per-batch");
+    EXPECT_EQ(batches.sum, static_cast<std::uint64_t>(records));
+    EXPECT_GE(batches.count, 2u);
+    EXPECT_EQ(histogram(*registry, "record-queue-time").count, batches.count);
+    const auto sizes = histogram(*registry, "batch-size");
+    EXPECT_EQ(sizes.count, batches.count);
+    EXPECT_EQ(static_cast<std::int64_t>(sizes.sum), *registry->total("byte-total", mine));  // nothing sent twice
+    // gzip on 200 repeated bytes: far below the records' own size.
+    EXPECT_LT(sizes.sum, static_cast<std::uint64_t>(records) * value.size() / 2);
+    const auto ratio = histogram(*registry, "compression-rate");
+    EXPECT_EQ(ratio.count, batches.count);
+    EXPECT_LT(ratio.max, 500u);  // permille
+    EXPECT_GT(ratio.max, 0u);
+    const auto durations = histogram(*registry, "messaging.client.operation.duration");
+    EXPECT_EQ(durations.count, static_cast<std::uint64_t>(records));
+    EXPECT_GT(durations.sum, 0u);
+    // One throttle time per Produce answer: some, and fewer than all answers (Metadata, ...).
+    const auto throttles = histogram(*registry, "produce-throttle-time").count;
+    EXPECT_GE(throttles, 1u);
+    EXPECT_LT(throttles, static_cast<std::uint64_t>(registry->total("response-total", mine).value_or(0)));
+    EXPECT_GE(registry->total("producer-id", mine).value_or(-1), 0);  // idempotent by default
+    EXPECT_EQ(registry->total("producer-epoch", mine), 0);
+    EXPECT_EQ(registry->total("epoch-bump-total", mine), 0);
+
+    // The Prometheus text of it parses, with bytes as bytes and ratios as ratios.
+    const std::string python = "/usr/bin/python3";
+    if (!kwire::peers::run_process({python, "-c", "import prometheus_client.parser"}, {}, 30s).ok())
+        GTEST_SKIP() << "python3-prometheus-client is not installed (scripts/deps.sh)";
+    const std::string script =
+        "import sys\n"
+        "from prometheus_client.parser import text_string_to_metric_families\n"
+        "totals = {}\n"
+        "for family in text_string_to_metric_families(sys.stdin.read()):\n"
+        "    for s in family.samples:\n"
+        "        if 'le' in s.labels: continue\n"
+        "        totals[s.name] = totals.get(s.name, 0) + s.value\n"
+        "for k in sorted(totals): print(k, totals[k])\n";
+    const auto parsed = kwire::peers::run_process({python, "-c", script}, kwire::client::to_prometheus(*registry), 30s);
+    ASSERT_TRUE(parsed.ok()) << parsed.describe();
+    std::map<std::string, double> values;
+    std::istringstream lines(parsed.out);
+    for (std::string line; std::getline(lines, line);) {
+        const auto space = line.rfind(' ');
+        values[line.substr(0, space)] = std::stod(line.substr(space + 1));
+    }
+    EXPECT_EQ(values["kwire_record_send_total"], records) << parsed.out;
+    EXPECT_EQ(values["kwire_batch_size_bytes_sum"], static_cast<double>(sizes.sum)) << parsed.out;
+    EXPECT_EQ(values.count("kwire_batch_size_seconds_sum"), 0u) << parsed.out;
+    EXPECT_EQ(values["kwire_records_per_batch_sum"], records) << parsed.out;
+    EXPECT_GT(values["kwire_compression_rate_ratio_sum"], 0) << parsed.out;
+    EXPECT_LT(values["kwire_compression_rate_max"], 0.5) << parsed.out;
+    EXPECT_EQ(values["kwire_messaging_client_operation_duration_seconds_count"], records) << parsed.out;
+    EXPECT_EQ(values["kwire_records_queued"], 0) << parsed.out;
 }

@@ -45,7 +45,12 @@ private:
     std::atomic<std::int64_t> value_{0};
 };
 
-/// Microseconds in log-linear buckets (as HdrHistogram): values below 8 exactly, then 8 linear
+/// What a histogram's values are. The log-linear buckets suit any of them; the unit decides how
+/// the Prometheus text shows them (microseconds as `_seconds`, bytes as `_bytes`, permille as a
+/// `_ratio`, counts as they are).
+enum class metric_unit { microseconds, bytes, count, permille };
+
+/// Values (microseconds unless the registry was told otherwise) in log-linear buckets (as HdrHistogram): values below 8 exactly, then 8 linear
 /// sub-buckets per power of two, so any value is placed within 12.5% of itself, up to 2^40 µs
 /// (12.7 days; larger values land in the last bucket).
 class metric_histogram {
@@ -72,9 +77,11 @@ public:
         return ((linear + sub + 1) << (e - sub_bits)) - 1;
     }
 
-    void record(std::uint64_t us) noexcept {
-        buckets_[bucket_of(us)].fetch_add(1, std::memory_order_relaxed);
-        sum_.fetch_add(us, std::memory_order_relaxed);
+    void record(std::uint64_t us) noexcept { record(us, 1); }
+    /// `n` values of `us` at once (the records of one batch).
+    void record(std::uint64_t us, std::uint64_t n) noexcept {
+        buckets_[bucket_of(us)].fetch_add(n, std::memory_order_relaxed);
+        sum_.fetch_add(us * n, std::memory_order_relaxed);
         auto seen = max_.load(std::memory_order_relaxed);
         while (us > seen && !max_.compare_exchange_weak(seen, us, std::memory_order_relaxed)) {
         }
@@ -105,6 +112,7 @@ struct metric_labels {
     std::optional<std::int32_t> broker{};     ///< node id (bootstrap connections: -1, -2, ...)
     std::string topic{};
     std::optional<std::int32_t> partition{};
+    std::string error{};                      ///< a Kafka error name ("NOT_LEADER_OR_FOLLOWER"), for errors by kind
     bool operator==(const metric_labels&) const = default;
 };
 
@@ -122,8 +130,9 @@ public:
     /// keep the reference.
     metric_counter& counter(std::string_view name, std::string_view help, const metric_labels& labels);
     metric_gauge& gauge(std::string_view name, std::string_view help, const metric_labels& labels);
-    /// Values in microseconds.
-    metric_histogram& histogram(std::string_view name, std::string_view help, const metric_labels& labels);
+    /// Values in microseconds, or in `unit`.
+    metric_histogram& histogram(std::string_view name, std::string_view help, const metric_labels& labels,
+                                metric_unit unit = metric_unit::microseconds);
 
     struct sample {
         std::string_view name;   ///< the Java-style name: "request-total", "request-latency"
@@ -132,6 +141,7 @@ public:
         metric_labels labels;
         std::int64_t value = 0;  ///< counters and gauges
         metric_histogram::snapshot histogram;  ///< histograms
+        metric_unit unit = metric_unit::microseconds;  ///< histograms: what the values are
     };
     /// Every instrument's current value, in creation order.
     std::vector<sample> snapshot() const;
@@ -146,6 +156,7 @@ private:
         std::string_view help;
         metric_type type;
         metric_labels labels;
+        metric_unit unit = metric_unit::microseconds;
         std::unique_ptr<metric_counter> c;
         std::unique_ptr<metric_gauge> g;
         std::unique_ptr<metric_histogram> h;
@@ -159,7 +170,9 @@ private:
 /// The Prometheus text exposition format (version 0.0.4) of every registry's metrics, each name
 /// prefixed "kwire_" with '-' as '_': counters as counters (`kwire_request_total`), gauges as
 /// gauges, and each histogram `x` as `kwire_x_seconds` (a histogram in seconds, buckets at powers
-/// of four µs) plus the Java client's gauges `kwire_x_avg` and `kwire_x_max` (milliseconds).
+/// of four µs) plus the Java client's gauges `kwire_x_avg` and `kwire_x_max` (milliseconds); a
+/// histogram in bytes as `kwire_x_bytes` (avg and max in bytes), in permille as `kwire_x_ratio`
+/// (avg and max as ratios), of counts as `kwire_x` (buckets at powers of four).
 std::string to_prometheus(std::span<const metrics_registry* const> registries);
 inline std::string to_prometheus(const metrics_registry& r) {
     const metrics_registry* one[] = {&r};
