@@ -76,12 +76,14 @@ child_process::child_process(const std::vector<std::string>& argv) {
     err_reader_ = std::thread([this, fd = err[0]] { read_loop(fd, false); });
 }
 
-child_process::~child_process() {
+child_process::~child_process() { finish(); }
+
+void child_process::finish() {
     if (running()) signal(SIGKILL);
     reap_blocking();
     // The pipes reach their end once the child (their only writer) is gone.
-    out_reader_.join();
-    err_reader_.join();
+    if (out_reader_.joinable()) out_reader_.join();
+    if (err_reader_.joinable()) err_reader_.join();
 }
 
 void child_process::read_loop(int fd, bool is_stdout) {

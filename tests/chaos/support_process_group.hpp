@@ -41,6 +41,9 @@ public:
     chaos_clock::time_point started() const noexcept { return started_; }
 
     void signal(int sig);
+    /// SIGKILLs the child if it still runs, reaps it and reads its pipes to their end: lines()
+    /// and err() then hold everything it wrote. (The destructor does the same.)
+    void finish();
     /// Whether the child has not exited yet (reaps it if it has).
     bool running();
     /// Waits up to `timeout` for the child to exit; its wait status, or -1 if it still runs.

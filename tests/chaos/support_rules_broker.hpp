@@ -58,6 +58,7 @@
 
 #include "kwire/protocol/messages/produce.hpp"
 #include "scripted_broker.hpp"
+#include "scripted_group.hpp"
 #include "scripted_log.hpp"
 #include "support_producer_state.hpp"
 #include "support_txn_coordinator.hpp"
@@ -125,6 +126,9 @@ public:
     /// A consumer group member the group coordinator knows, for TxnOffsetCommit's generation
     /// check (KIP-447): other members or generations get UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION.
     void set_group_member(const std::string& group, const std::string& member, int generation);
+    /// Serves consumer groups (see the header comment): membership by scripted_group's classic
+    /// coordinator, offsets with KIP-447's rules. Call before clients connect.
+    std::shared_ptr<scripted_group> serve_groups();
     /// The group's offsets committed by transactions (topic, partition -> offset).
     std::map<std::pair<std::string, int>, std::int64_t> committed_offsets(const std::string& group) const;
     /// The coordinator's state of a transactional id (nullopt: unknown).
@@ -149,6 +153,11 @@ private:
     response add_offsets(const scripted_request& req);
     response end_txn(const scripted_request& req);
     response txn_offset_commit(const scripted_request& req);
+    // groups (support_rules_groups.cpp)
+    response offset_fetch(const scripted_request& req);
+    /// TxnOffsetCommit's membership check (KIP-447; lock held): NONE or the error.
+    std::int16_t check_group_member(const std::string& group, const std::string& member, std::int32_t generation,
+                                    const std::optional<std::string>& instance, std::int16_t version) const;
     /// Writes markers into the log and the producer states, and settles the groups' offsets (lock held).
     void write_markers(const txn_markers& m);
     /// A transactional batch's verdict (lock held): NONE or the error.
@@ -164,6 +173,7 @@ private:
     int txn_coordinator_ = 1;
     bool transactions_v2_ = false;
     std::map<std::string, std::pair<std::string, int>> group_members_;
+    std::shared_ptr<scripted_group> groups_;  // serve_groups
     std::map<std::string, std::map<std::pair<std::string, int>, std::int64_t>> committed_offsets_;
     // (group, producer id) -> offsets waiting for the transaction's marker
     std::map<std::pair<std::string, std::int64_t>, std::map<std::pair<std::string, int>, std::int64_t>> pending_offsets_;

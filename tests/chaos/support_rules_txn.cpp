@@ -13,8 +13,6 @@ namespace kwire::test {
 
 namespace {
 
-constexpr std::int16_t unknown_member_id = 25;
-constexpr std::int16_t illegal_generation = 22;
 constexpr std::int16_t invalid_producer_epoch = 47;
 constexpr std::int8_t transaction_key = 1;
 constexpr std::int16_t first_produce_version_v2 = 12;
@@ -212,14 +210,8 @@ rules_cluster::response rules_cluster::txn_offset_commit(const scripted_request&
     std::int16_t error = 0;
     {
         std::lock_guard lock(mutex_);
-        if (req.node != 1) {
-            error = txn_error::not_coordinator;  // the group coordinator is broker 1
-        } else if (auto m = group_members_.find(r.group_id);
-                   m != group_members_.end() && req.version >= 3 && r.generation_id >= 0) {
-            // KIP-447: the producer commits for a consumer generation the group must still have.
-            if (r.member_id != m->second.first) error = unknown_member_id;
-            else if (r.generation_id != m->second.second) error = illegal_generation;
-        }
+        if (req.node != 1) error = txn_error::not_coordinator;  // the group coordinator is broker 1
+        else error = check_group_member(r.group_id, r.member_id, r.generation_id, r.group_instance_id, req.version);
         if (!error) {
             const auto id = txns_.id_of(r.producer_id);
             const auto* e = id ? txns_.find(*id) : nullptr;
