@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The chaos soak (issue 11): runs the chaos suite (kwire-chaos-tests: producer scenarios against
 # brokers that apply Kafka's producer-state rules, consumer groups whose members are killed and
-# restarted, all through the seeded chaos proxy) again and again with random seeds, until the
-# time is up or a run finds an anomaly. Each run prints its seed and its anomaly counts; the
+# restarted, a consume-transform-produce service killed and restarted that must process each
+# input exactly once; mostly through the seeded chaos proxy) again and again with random seeds,
+# until the time is up or a run finds an anomaly. Each run prints its seed and its anomaly counts; the
 # first failing run stops the soak and prints the command that replays it.
 #
 #   scripts/chaos.sh [--minutes N] [--seed S] [--seconds-per-scenario K] [--filter GTEST_FILTER]
