@@ -8,8 +8,9 @@
 // every input record exactly once, on the input's partition, and the group's committed offsets
 // must be the input's end offsets.
 //
-// Variants: transactions v2 and v1, and v2 through the chaos proxy (connections cut at random
-// bytes while the service is killed). KWIRE_CHAOS_SEED replays the kills' schedule (printed);
+// Variants: transactions v2 and v1, v2 through the chaos proxy (connections cut at random bytes
+// while the service is killed), and v2 with rebalances every 100 ms (a transaction's offsets for
+// a generation the group left behind fail abortably: the service aborts and rewinds). KWIRE_CHAOS_SEED replays the kills' schedule (printed);
 // KWIRE_CHAOS_SECONDS adds kills (three per second of chaos, at least ten).
 #include <gtest/gtest.h>
 
@@ -18,6 +19,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <atomic>
 #include <csignal>
 #include <cstdlib>
 #include <cstdio>
@@ -61,6 +63,7 @@ struct ctp_scenario {
     std::string name;
     bool v2 = true;
     bool through_proxy = false;
+    bool rebalances = false;  ///< the group coordinator starts a rebalance every 100 ms
 };
 
 /// What the kills did, for the report.
@@ -226,7 +229,7 @@ void run(const ctp_scenario& s) {
     rules_cluster rc(3);
     rc.add_topic(input, partitions);
     rc.add_topic(output, partitions);
-    rc.serve_groups();
+    const auto groups = rc.serve_groups();
     if (s.v2) rc.enable_transactions_v2();
     for (int p = 0; p < partitions; ++p) {
         const auto values = input_values(p);
@@ -254,6 +257,17 @@ void run(const ctp_scenario& s) {
     // leaves records in the log that read_committed readers must skip.
     std::uniform_int_distribution<int> kind(0, 2), from_start_ms(5, 300), from_ready_ms(0, 100), begins(1, 20),
         delay_ms(3, 7);
+    // Rebalances: the generation moves on under the open transaction, whose TxnOffsetCommit then
+    // fails (ILLEGAL_GENERATION, abortable): the service aborts and rewinds, then rejoins.
+    std::atomic<bool> stop_rebalancing{false};
+    std::thread rebalancer;
+    if (s.rebalances)
+        rebalancer = std::thread([&] {
+            while (!stop_rebalancing) {
+                std::this_thread::sleep_for(100ms);
+                groups->start_rebalance(group);
+            }
+        });
     for (int k = 0; k < kills && !done(rc); ++k) {
         kill_plan plan;
         switch (kind(rng)) {
@@ -264,6 +278,8 @@ void run(const ctp_scenario& s) {
         run_instance(argv, plan, rc, log);
     }
     const int chaos_kills = log.kills;
+    stop_rebalancing = true;
+    if (rebalancer.joinable()) rebalancer.join();
     if (proxy) proxy->pause();
     // To the end of the input; an instance that ends on its own is started again (counted).
     const auto drain_deadline = std::chrono::steady_clock::now() + 40s;
@@ -301,6 +317,9 @@ void run(const ctp_scenario& s) {
     EXPECT_GT(stored, expected.size()) << "no record of an aborted transaction reached the log: read_committed "
                                           "was not put to the test"
                                        << replay;
+    if (s.rebalances) {
+        EXPECT_GT(log.aborted, 0) << "no transaction failed on a rebalance: the abort and rewind went untested" << replay;
+    }
     if (proxy) {
         EXPECT_GT(proxy->kills(), 0u) << "no connection was killed: the proxy tested nothing" << replay;
     }
@@ -326,6 +345,8 @@ TEST(ConsumeTransformProduce, ExactlyOnceAcrossKillsTransactionsV1) { run({.name
 TEST(ConsumeTransformProduce, ExactlyOnceAcrossKillsThroughTheChaosProxy) {
     run({.name = "v2-proxy", .through_proxy = true});
 }
+
+TEST(ConsumeTransformProduce, ExactlyOnceAcrossKillsAndRebalances) { run({.name = "v2-rebalances", .rebalances = true}); }
 
 }  // namespace
 }  // namespace kwire::test

@@ -118,6 +118,7 @@ private:
         c.auto_offset_reset = kwire::client::offset_reset::earliest;
         c.max_poll_records = a.max_poll_records;
         c.fetch_max_wait = 100ms;
+        c.heartbeat_interval = 100ms;  // a rebalance is noticed soon (its commits fail until then)
         c.retry_backoff = 20ms;
         c.retry_backoff_max = 200ms;
         return c;
