@@ -81,7 +81,7 @@ std::vector<std::shared_ptr<broker_connection>> cluster::connections() const {
 void cluster::start_statistics(std::string_view type, statistics_contributor contribute) {
     if (!statistics_ || closed_) return;
     if (contribute) statistics_->add(std::move(contribute));
-    statistics_->start(type, weak_from_this());
+    statistics_->start(type);
 }
 
 std::shared_ptr<broker_connection> cluster::any_broker() {

@@ -115,30 +115,32 @@ json::object window_stats(const metric_histogram::snapshot& now, const std::vect
 statistics_emitter::statistics_emitter(boost::asio::any_io_executor ex, cluster& owner)
     : owner_(owner), timer_(ex), created_(std::chrono::steady_clock::now()) {}
 
-void statistics_emitter::start(std::string_view type, std::weak_ptr<cluster> self) {
+void statistics_emitter::start(std::string_view type) {
     if (started_ || stopped_) return;
     started_ = true;
     type_ = type;
     name_ = instance_name(type);
+    if (!owner_.config().on_statistics) return;  // nobody reads them: no timer
     timer_.expires_after(owner_.config().statistics_interval);
-    timer_.async_wait([self = std::move(self)](boost::system::error_code ec) {
+    wait();
+}
+
+void statistics_emitter::wait() {
+    // The owner weakly: a wait that ends after the cluster is gone does nothing.
+    timer_.async_wait([self = owner_.weak_from_this()](boost::system::error_code ec) {
         if (ec) return;
         if (auto c = self.lock())
-            if (auto* s = c->statistics()) s->arm();
+            if (auto* s = c->statistics()) s->emit();
     });
 }
 
-void statistics_emitter::arm() {
+void statistics_emitter::emit() {
     if (stopped_) return;
     const auto json_text = render();
     if (const auto& handler = owner_.config().on_statistics) handler(json_text);
     if (stopped_) return;  // the handler closed the client
     timer_.expires_at(timer_.expiry() + owner_.config().statistics_interval);
-    timer_.async_wait([self = owner_.weak_from_this()](boost::system::error_code ec) {
-        if (ec) return;
-        if (auto c = self.lock())
-            if (auto* s = c->statistics()) s->arm();
-    });
+    wait();
 }
 
 void statistics_emitter::stop() {

@@ -75,9 +75,9 @@ public:
     /// `owner`: the cluster (it owns the emitter and outlives every timer callback that uses it).
     statistics_emitter(boost::asio::any_io_executor ex, cluster& owner);
 
-    /// Starts the timer for a client of `type` ("producer", "consumer"); `self` is the owner,
-    /// weakly (a timer callback after the owner is gone does nothing). Once.
-    void start(std::string_view type, std::weak_ptr<cluster> self);
+    /// Starts the timer for a client of `type` ("producer", "consumer"). Once; no timer without
+    /// connection_config::on_statistics. The owner must be owned by a shared_ptr by now.
+    void start(std::string_view type);
     void add(statistics_contributor c) { contributors_.push_back(std::move(c)); }
     /// Stops the timer and drops the contributors (the cluster closes).
     void stop();
@@ -85,7 +85,8 @@ public:
     std::string render();
 
 private:
-    void arm();
+    void wait();
+    void emit();
 
     cluster& owner_;
     boost::asio::steady_timer timer_;
