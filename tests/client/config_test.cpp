@@ -285,3 +285,16 @@ TEST(Config, UnknownAndContradictoryPropertiesSayWhichAndWhy) {
         << what;
     EXPECT_EQ(agree.commit, kwire::client::commit_policy::manual());
 }
+
+TEST(Config, StatisticsIntervalIsAConnectionProperty) {
+    kwire::client::producer_config p;
+    EXPECT_FALSE(kwire::client::apply_properties(p, {{"statistics.interval.ms", "1500"}}));
+    EXPECT_EQ(p.statistics_interval.count(), 1500);
+    kwire::client::connection_config c;
+    EXPECT_FALSE(kwire::client::apply_properties(c, {{"statistics.interval.ms", "0"}}));
+    EXPECT_EQ(c.statistics_interval.count(), 0);
+    std::string what;
+    EXPECT_EQ(kwire::client::apply_properties(c, {{"statistics.interval.ms", "-5"}}, &what),
+              kwire::client::client_errc::invalid_config);
+    EXPECT_NE(what.find("statistics.interval.ms"), std::string::npos) << what;
+}

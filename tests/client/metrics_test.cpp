@@ -1,12 +1,17 @@
 // Metrics primitives: log-linear histogram buckets and quantiles, the registry (same instrument for
-// the same name and labels, totals, snapshots under concurrent recording), the Prometheus text.
+// the same name and labels, totals, snapshots under concurrent recording), the Prometheus text,
+// and the statistics JSON's rtt window computed from two histogram snapshots.
 #include "kwire/client/metrics.hpp"
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <random>
 #include <thread>
 #include <vector>
+
+#include "observe/statistics.hpp"
 
 using namespace kwire::client;
 
@@ -119,4 +124,40 @@ TEST(Prometheus, OneBlockPerNameAcrossRegistries) {
               "# TYPE kwire_request_total counter\n"
               "kwire_request_total{client_id=\"a\"} 1\n"
               "kwire_request_total{client_id=\"b\"} 2\n");
+}
+
+TEST(StatisticsWindow, CoversOnlyTheValuesSinceTheLastSnapshot) {
+    using kwire::client::detail::window_stats;
+    const auto field = [](const boost::json::object& o, const char* key) { return o.at(key).as_int64(); };
+    metric_histogram h;
+    for (std::uint64_t us : {100, 200, 300}) h.record(us);
+    const auto first = h.read();
+    const auto w1 = window_stats(first, {}, 0);
+    EXPECT_EQ(field(w1, "cnt"), 3);
+    EXPECT_EQ(field(w1, "sum"), 600);
+    EXPECT_EQ(field(w1, "avg"), 200);
+    // Buckets hold a value within 12.5%: min and max are the bounds of the buckets holding them.
+    EXPECT_LE(field(w1, "min"), 100);
+    EXPECT_GE(field(w1, "min"), 88);
+    EXPECT_EQ(field(w1, "max"), 300);
+    EXPECT_GE(field(w1, "p50"), 200);
+    EXPECT_LE(field(w1, "p50"), 225);
+
+    for (std::uint64_t us : {5000, 7000}) h.record(us);
+    const auto second = h.read();
+    const auto w2 = window_stats(second, first.buckets, first.sum);
+    EXPECT_EQ(field(w2, "cnt"), 2);
+    EXPECT_EQ(field(w2, "sum"), 12000);
+    EXPECT_EQ(field(w2, "avg"), 6000);
+    EXPECT_GE(field(w2, "min"), 4400);  // the window's smallest is 5000, not the run's 100
+    EXPECT_LE(field(w2, "min"), 5000);
+    EXPECT_EQ(field(w2, "max"), 7000);
+    EXPECT_GT(field(w2, "stddev"), 500);
+    EXPECT_LT(field(w2, "stddev"), 1500);
+
+    const auto w3 = window_stats(second, second.buckets, second.sum);  // nothing new
+    EXPECT_EQ(field(w3, "cnt"), 0);
+    EXPECT_EQ(field(w3, "max"), 0);
+    for (const char* k : {"min", "max", "avg", "sum", "cnt", "stddev", "p50", "p75", "p90", "p95", "p99", "p99_99"})
+        EXPECT_TRUE(w3.contains(k)) << k;
 }

@@ -1,18 +1,24 @@
 // The statistics JSON (kwire/client/statistics.hpp) of produce and consume runs against
 // librdkafka's mock cluster, parsed with Boost.JSON: the fields a run must show, with the values
-// it must have (requests and responses counted, records consumed, lag, the group's state).
+// it must have (requests and responses counted, records consumed, lag, the group's state). And
+// the consumer's metrics and log lines (consumer/consumer_observe.hpp) over a classic group run:
+// records and bytes consumed, lag while records wait and none after, fetches, commits (one
+// refused by the coordinator), the rebalance, and the `group` and `consumer` lines that say so.
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "consumer_fixture.hpp"
 #include "kwire/client/consumer.hpp"
+#include "kwire/client/metrics.hpp"
 #include "kwire/client/producer.hpp"
+#include "log_capture.hpp"
 #include "mock_cluster.hpp"
 #include "observe_fixture.hpp"
 #include "producer_fixture.hpp"
@@ -27,6 +33,7 @@ using kwire::test::bv;
 using kwire::test::config_for;
 using kwire::test::driver;
 using kwire::test::run_until;
+namespace kc = kwire::client;
 
 /// Keeps every statistics object a client hands out, parsed.
 struct stats_capture {
@@ -69,6 +76,22 @@ const json::object& object(const json::object& o, std::string_view key) {
         return none;
     }
     return v->as_object();
+}
+
+constexpr std::int16_t offset_commit_api = 8;
+constexpr std::int16_t coordinator_load_in_progress = 14;
+
+/// Every line `logs` kept, for a failure's message.
+std::string all_lines(kwire::test::log_capture& logs) {
+    std::string out;
+    for (const auto& l : logs.lines) out += l + "\n";
+    return out;
+}
+
+std::uint64_t histogram_count(const kc::metrics_registry& r, std::string_view name, const kc::metric_labels& l) {
+    for (const auto& s : r.snapshot())
+        if (s.name == name && s.labels == l) return s.histogram.count;
+    return 0;
 }
 
 }  // namespace
@@ -225,4 +248,70 @@ TEST(Statistics, AnAssignedConsumerHasNoGroupAndStopsAtDestruction) {
     io.restart();
     io.run_for(200ms);
     EXPECT_EQ(stats.seen.size(), at_end);
+}
+
+TEST(ConsumerMetrics, GroupRunCountsRecordsLagFetchesCommitsAndTheRebalance) {
+    kwire::peers::mock_cluster mc(1);
+    mc.create_topic("cm", 1, 1);
+    constexpr int records = 40;
+    kwire::test::produce_ten_byte_records(mc, "cm", records);
+    net::io_context io;
+    auto registry = std::make_shared<kc::metrics_registry>();
+    kwire::test::log_capture logs;
+    auto cfg = kwire::test::observed_consumer(mc, "cm-consumer", "g-cm");
+    cfg.max_poll_records = 10;
+    cfg.metrics = registry;
+    cfg.log.handler = logs.handler();
+    cfg.log.level = kc::log_level::info;
+    mc.push_request_errors(offset_commit_api, {coordinator_load_in_progress});  // the first commit is refused
+    kwire::consumer c(io.get_executor(), cfg);
+    c.subscribe({"cm"});
+    const kc::metric_labels me{.client_id = "cm-consumer"};
+    const kc::metric_labels p0{.client_id = "cm-consumer", .topic = "cm", .partition = 0};
+    driver d(c);
+    std::vector<std::pair<std::int64_t, std::int64_t>> lag_at;  // offset, records-lag while handing it out
+    d.on = [&](const kwire::consumer_record& r) {
+        lag_at.emplace_back(r.offset, registry->total("records-lag", p0).value_or(-1));
+        r.ack();
+    };
+    d.start();
+    ASSERT_TRUE(run_until(io, [&] { return d.count() == records || d.error; }, 30s)) << d.error.message();
+    // Everything is committed (after the refused attempt) and a later fetch saw no lag.
+    ASSERT_TRUE(run_until(io, [&] {
+        return registry->total("commit-total", me).value_or(0) >= 2 && c.committable({"cm", 0}) == records &&
+               registry->total("records-lag-max", me) == 0;
+    }, 10s));
+
+    EXPECT_EQ(registry->total("records-consumed-total", p0), records);
+    EXPECT_EQ(registry->total("bytes-consumed-total", p0), records * 10);
+    // While a poll handed out a batch of at most 10, the rest of the 40 waited: lag is the high
+    // watermark minus the offset after that batch, so never less than 40 - offset - 10 and never
+    // more than 40 - offset - 1.
+    ASSERT_EQ(lag_at.size(), static_cast<std::size_t>(records));
+    for (const auto& [offset, lag] : lag_at) {
+        EXPECT_LE(lag, records - offset - 1) << "offset " << offset;
+        EXPECT_GE(lag, records - offset - 10) << "offset " << offset;
+    }
+    EXPECT_EQ(registry->total("records-lag", p0), 0);
+
+    const kc::metric_labels broker1{.client_id = "cm-consumer", .broker = 1};
+    const auto fetches = registry->total("fetch-total", broker1).value_or(0);
+    EXPECT_GE(fetches, 1);
+    EXPECT_EQ(static_cast<std::int64_t>(histogram_count(*registry, "fetch-latency", broker1)), fetches);
+
+    const auto commits = registry->total("commit-total", me).value_or(0);
+    EXPECT_EQ(registry->total("commit-failed-total", me), 1);
+    EXPECT_EQ(static_cast<std::int64_t>(histogram_count(*registry, "commit-latency", me)), commits);
+    EXPECT_EQ(logs.count("WARN group: group g-cm: offset commit (attempt 1, generation "), 1u) << all_lines(logs);
+    EXPECT_EQ(logs.count(") failed: "), 1u) << all_lines(logs);
+    EXPECT_EQ(logs.count("retrying"), 1u) << all_lines(logs);
+
+    EXPECT_EQ(registry->total("rebalance-total", me), 1);
+    EXPECT_EQ(histogram_count(*registry, "rebalance-latency", me), 1u);
+    EXPECT_EQ(registry->total("assigned-partitions", me), 1);
+    EXPECT_GE(logs.count("INFO group: group g-cm: coordinator is broker 1"), 1u) << all_lines(logs);
+    EXPECT_EQ(logs.count(": assigned cm-0 (1 owned, rebalance took "), 1u) << all_lines(logs);
+    EXPECT_EQ(logs.count("INFO group: group g-cm generation "), 1u) << all_lines(logs);
+    EXPECT_EQ(logs.count("INFO consumer: cm-0: no committed offset for group g-cm: starting at the beginning"), 1u)
+        << all_lines(logs);
 }
