@@ -52,8 +52,6 @@ producer_impl::producer_impl(net::any_io_executor ex, producer_config cfg)
     if (cfg_.transactional())
         txn_ = std::make_unique<transaction_machine>(
             transaction_machine::options{cfg_.transactional_id, cfg_.transaction_timeout});
-    // statistics.interval.ms: the producer's own fields come with a contributor (observe/statistics.hpp).
-    cluster_->start_statistics("producer");
 }
 
 producer_impl::~producer_impl() = default;
@@ -460,6 +458,7 @@ producer::producer(executor_type ex, producer_config cfg) : ex_(ex) {
         throw std::system_error(make_error_code(client::client_errc::invalid_config), "bootstrap.servers is empty");
     if (std::string what; auto ec = client::validate(cfg, &what)) throw std::system_error(ec, what);
     impl_ = std::make_shared<client::detail::producer_impl>(ex, std::move(cfg));
+    impl_->start_statistics();  // it needs the impl's weak_from_this: not from its constructor
 }
 
 producer::~producer() {

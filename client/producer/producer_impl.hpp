@@ -193,6 +193,10 @@ public:
     /// begin_transaction: answered at once.
     std::error_code begin_transaction();
 
+    /// statistics.interval.ms: starts the statistics with the producer's own fields
+    /// (producer_observe.cpp; nothing when statistics are off).
+    void start_statistics();
+
     // --- errors that say why (producer_observe.cpp) ---
     /// The most recent underlying cause, in words ("NOT_LEADER_OR_FOLLOWER from broker 2",
     /// "connection to 127.0.0.1:1 refused"): of the partition if it is known (its last Produce
@@ -300,6 +304,8 @@ private:
     std::vector<expired_in_flight> expired_in_flight_;
     /// A Produce answer's error for a partition: kept as its cause (and the producer's).
     void note_produce_error(partition_state& p, std::int16_t code, std::int32_t broker);
+    /// The producer's fields of a statistics object (kwire/client/statistics.hpp).
+    void write_statistics(statistics_document& doc) const;
     /// Logs a batch going back for a retry, with its cause (rate-limited per partition and cause).
     void log_retry(const partition_state& p, const produce_batch& b, std::int16_t error, std::error_code transport);
     /// Metrics of a batch going out for the first time (queue time, size, records, compression).

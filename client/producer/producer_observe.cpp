@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include <boost/json/object.hpp>
+
 #include "kwire/client/transaction.hpp"
 #include "kwire/protocol/error.hpp"
 #include "producer/producer_impl.hpp"
@@ -32,6 +34,73 @@ void producer_impl::note_produce_error(partition_state& p, std::int16_t code, st
     const kafka_cause c{code, broker, clock::now()};
     p.cause = c;
     cause_ = c;
+}
+
+// --- statistics (kwire/client/statistics.hpp: the producer's fields) ---------------------------
+
+namespace {
+
+/// librdkafka's idemp_state names for where the producer id stands.
+const char* idempotence_state(std::int64_t producer_id, bool init_in_flight, bool bump_needed) noexcept {
+    if (init_in_flight) return "WaitPID";
+    if (producer_id < 0) return "Init";
+    return bump_needed ? "DrainBump" : "Assigned";
+}
+
+/// librdkafka's txn_state names for the transaction machine's state.
+const char* transaction_state(transaction_machine::state s) noexcept {
+    using st = transaction_machine::state;
+    switch (s) {
+        case st::uninitialized: return "Init";
+        case st::initializing: return "WaitPID";
+        case st::ready: return "Ready";
+        case st::in_transaction: return "InTransaction";
+        case st::committing: return "CommittingTransaction";
+        case st::aborting: return "AbortingTransaction";
+        case st::abortable_error: return "AbortableError";
+        case st::fatal_error: return "FatalError";
+    }
+    return "Init";
+}
+
+}  // namespace
+
+void producer_impl::start_statistics() {
+    cluster_->start_statistics("producer", [weak = weak_from_this()](statistics_document& doc) {
+        if (auto self = weak.lock()) self->write_statistics(doc);
+    });
+}
+
+void producer_impl::write_statistics(statistics_document& doc) const {
+    auto& top = doc.top();
+    top["msg_cnt"] = doc.total("records-queued").value_or(0);
+    top["msg_size"] = doc.total("buffered-bytes").value_or(0);
+    top["msg_size_max"] = cfg_.buffer_memory;  // (msg_max left out: kwire has no record count limit)
+    top["txmsgs"] = doc.total("record-send-total").value_or(0);
+    top["txmsg_bytes"] = doc.total("byte-total").value_or(0);
+    for (const auto& [name, t] : topics_) {
+        for (const auto& p : t->partitions) {
+            // Records of the partition not yet answered: in its open, sealed and in-flight batches.
+            std::int64_t queued = p.open ? static_cast<std::int64_t>(p.open->record_count()) : 0;
+            for (const auto& b : p.queue.sealed()) queued += static_cast<std::int64_t>(b->record_count());
+            std::int64_t in_flight = 0;
+            for (const auto& b : p.queue.in_flight()) in_flight += static_cast<std::int64_t>(b->record_count());
+            const auto sent = doc.total("record-send-total", std::nullopt, name, p.id).value_or(0);
+            auto& out = doc.partition(name, p.id);
+            out["txmsgs"] = sent;
+            out["txbytes"] = doc.total("byte-total", std::nullopt, name, p.id).value_or(0);
+            out["msgq_cnt"] = queued;
+            out["msgs_inflight"] = in_flight;
+            out["msgs"] = sent + queued + in_flight;  // produced: acknowledged or still pending
+        }
+    }
+    if (!cfg_.idempotent()) return;
+    auto& eos = doc.section("eos");
+    eos["idemp_state"] = idempotence_state(producer_id_, init_in_flight_, bump_needed_);
+    eos["producer_id"] = producer_id_;
+    eos["producer_epoch"] = producer_epoch_;
+    eos["epoch_cnt"] = doc.total("epoch-bump-total").value_or(0);
+    if (txn_) eos["txn_state"] = transaction_state(txn_->current());
 }
 
 void producer_impl::log_retry(const partition_state& p, const produce_batch& b, std::int16_t error,

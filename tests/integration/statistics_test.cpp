@@ -164,6 +164,35 @@ TEST(Statistics, ProduceRunShowsRequestsBrokersAndTopics) {
     const auto& partitions = object(topic, "partitions");
     ASSERT_EQ(partitions.size(), 3u);
     EXPECT_EQ(integer(object(partitions, "2"), "leader"), 3);
+
+    // The producer's own fields: every record acknowledged, nothing queued, the producer id.
+    EXPECT_EQ(integer(s, "txmsgs"), records);
+    EXPECT_GT(integer(s, "txmsg_bytes"), records * 5);
+    EXPECT_EQ(integer(s, "msg_cnt"), 0);
+    EXPECT_EQ(integer(s, "msg_size"), 0);
+    EXPECT_EQ(integer(s, "msg_size_max"), static_cast<std::int64_t>(cfg.buffer_memory));
+    std::int64_t per_partition = 0, partition_bytes = 0;
+    for (const auto& [id, v] : partitions) {
+        const auto& one = v.as_object();
+        EXPECT_GT(integer(one, "txmsgs"), 0) << id;  // keys spread the records
+        EXPECT_EQ(integer(one, "msgs"), integer(one, "txmsgs")) << id;
+        EXPECT_EQ(integer(one, "msgq_cnt"), 0) << id;
+        EXPECT_EQ(integer(one, "msgs_inflight"), 0) << id;
+        per_partition += integer(one, "txmsgs");
+        partition_bytes += integer(one, "txbytes");
+    }
+    EXPECT_EQ(per_partition, records);
+    EXPECT_EQ(partition_bytes, integer(s, "txmsg_bytes"));
+    const auto& eos = object(s, "eos");
+    EXPECT_EQ(text(eos, "idemp_state"), "Assigned");
+    EXPECT_GE(integer(eos, "producer_id"), 0);
+    EXPECT_EQ(integer(eos, "producer_epoch"), 0);
+    EXPECT_EQ(integer(eos, "epoch_cnt"), 0);
+    EXPECT_FALSE(eos.contains("txn_state"));  // not transactional
+    // While records were pending, an earlier object counted them.
+    std::int64_t most_queued = 0;
+    for (const auto& one : stats.seen) most_queued = std::max(most_queued, integer(one, "msg_cnt"));
+    EXPECT_LE(most_queued, records);
 }
 
 TEST(Statistics, ConsumeRunShowsRecordsLagAndTheGroup) {

@@ -20,8 +20,9 @@
 //                                 total, bytes-consumed-total; the record bytes, not the framing)
 // Top level, the producer's (filled by the producer through statistics_contributor, see
 // observe/statistics.hpp; from the per-client metrics named):
-//   msg_cnt (records-queued), msg_size (buffered-bytes), msg_max, msg_size_max (buffer.memory),
-//   txmsgs, txmsg_bytes (sums of record-send-total, byte-total)
+//   msg_cnt (records-queued), msg_size (buffered-bytes), msg_size_max (buffer.memory),
+//   txmsgs, txmsg_bytes (sums of record-send-total, byte-total); msg_max is left out (kwire
+//   limits buffered bytes, not records)
 //
 // brokers, keyed "host:port/nodeid" (bootstrap connections: "host:port/bootstrap"):
 //   name, nodeid (-1 for bootstrap connections), nodename ("host:port"), source ("configured" |
@@ -39,21 +40,25 @@
 // offset after the last record handed out, -1 before any), committed_offset, hi_offset,
 // consumer_lag (hi_offset - max(app_offset, committed_offset), -1 when unknown), fetchq_cnt
 // (records fetched, not yet handed out), rxmsgs, rxbytes, msgs (= rxmsgs). The producer's
-// (per {client, topic, partition}): txmsgs (record-send-total), txbytes (byte-total), msgs.
+// (per {client, topic, partition}): txmsgs (record-send-total), txbytes (byte-total), msgq_cnt
+// (records in its open and sealed batches), msgs_inflight (in batches sent, not yet answered),
+// msgs (txmsgs + msgq_cnt + msgs_inflight).
 //
 // cgrp (a subscribed consumer): state ("up" when the coordinator is known, else "query-coord"),
 // joinstate ("init", "wait-join", "steady"), rebalance_cnt, rebalance_age (ms), assignment_size.
 //
-// eos (the producer's, when idempotent): idemp_state, producer_id, producer_epoch, epoch_cnt
-// (from producer-id, producer-epoch, epoch-bump-total), txn_state when transactional.
+// eos (the producer's, when idempotent): idemp_state ("Init", "WaitPID", "Assigned", "DrainBump"),
+// producer_id, producer_epoch, epoch_cnt (epoch-bump-total), txn_state when transactional ("Init",
+// "WaitPID", "Ready", "InTransaction", "CommittingTransaction", "AbortingTransaction",
+// "AbortableError", "FatalError").
 //
 // Left out (kwire has no counterpart or no instrument yet): replyq and simple_cnt (kwire has no
 // reply queue; completions go to the executor), brokers' stateage, outbuf_msg_cnt,
 // waitresp_msg_cnt, txerrs, txretries, req_timeouts, rxerrs, rxcorriderrs, rxpartial, req,
 // zbuf_grow, buf_grow, wakeups, int_latency, outbuf_latency, throttle, rtt's hdrsize and
 // outofrange; topics' metadata_age, batchsize and batchcnt (the producer may add them);
-// partitions' unknown, msgq_*, xmit_msgq_*, fetchq_size, query_offset, stored_offset,
-// eof_offset, lo_offset, rx_ver_drops, msgs_inflight, next_ack_seq, next_err_seq, acked_msgid;
+// partitions' unknown, msgq_bytes, xmit_msgq_*, fetchq_size, query_offset, stored_offset,
+// eof_offset, lo_offset, rx_ver_drops, next_ack_seq, next_err_seq, acked_msgid;
 // cgrp's stateage and rebalance_reason.
 #pragma once
 
