@@ -16,6 +16,7 @@ packages=(
   openssl stunnel4
   gnuplot-nox
   curl python3-prometheus-client
+  protobuf-compiler
 )
 
 missing=()

@@ -39,6 +39,7 @@ namespace kp = protocol;
 admin_impl::admin_impl(net::any_io_executor e, admin_config c) : ex(e), cfg(std::move(c)) {
     cfg.allow_auto_create_topics = false;  // looking at a topic must never create it
     cluster = std::make_shared<client::detail::cluster>(ex, cfg);
+    cluster->push_metrics("admin");  // KIP-714 (enable.metrics.push)
 }
 
 admin_impl::~admin_impl() { close(); }

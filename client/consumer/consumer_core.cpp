@@ -8,6 +8,7 @@ consumer_core::consumer_core(net::any_io_executor executor, consumer_config conf
       cfg(std::move(config)),
       brokers(std::make_shared<cluster>(executor, static_cast<const connection_config&>(cfg))) {
     if (auto* registry = brokers->observe().metrics()) meters = std::make_unique<consumer_meters>(*registry, cfg.client_id);
+    brokers->push_metrics("consumer");  // KIP-714 (enable.metrics.push)
 }
 
 std::uint32_t slot_table::slot_for(const std::string& topic, std::int32_t partition) {

@@ -120,6 +120,7 @@ const setting_table<connection_config>& connection_settings() {
         integer<C>("receive.message.max.bytes", &C::max_response_bytes, 1024, 0x7fffffffu),
         boolean<C>("allow.auto.create.topics", &C::allow_auto_create_topics),
         duration<C>("statistics.interval.ms", &C::statistics_interval),
+        boolean<C>("enable.metrics.push", &C::enable_metrics_push),
         {"security.protocol",
          [](C& c, std::string_view v) -> std::string {
              std::string lower(v);

@@ -11,16 +11,17 @@
 namespace kwire::client::detail {
 
 namespace {
-/// Statistics read the metrics registry: with statistics on and no registry given, the client
-/// keeps one of its own.
-connection_config with_statistics_registry(connection_config cfg) {
-    if (cfg.statistics_interval.count() > 0 && !cfg.metrics) cfg.metrics = std::make_shared<metrics_registry>();
+/// Statistics and KIP-714 pushes read the metrics registry: with either on and no registry
+/// given, the client keeps one of its own.
+connection_config with_own_registry(connection_config cfg) {
+    if ((cfg.statistics_interval.count() > 0 || cfg.enable_metrics_push) && !cfg.metrics)
+        cfg.metrics = std::make_shared<metrics_registry>();
     return cfg;
 }
 }  // namespace
 
 cluster::cluster(net::any_io_executor ex, connection_config cfg)
-    : ex_(ex), cfg_(with_statistics_registry(std::move(cfg))), telemetry_(std::make_shared<telemetry>(cfg_)),
+    : ex_(ex), cfg_(with_own_registry(std::move(cfg))), telemetry_(std::make_shared<telemetry>(cfg_)),
       age_timer_(ex) {
     if (cfg_.statistics_interval.count() > 0) statistics_ = std::make_unique<statistics_emitter>(ex_, *this);
     std::int32_t id = -1;
@@ -38,13 +39,22 @@ std::string cluster::with_last_error(std::string_view what) const {
 
 cluster::~cluster() { close(); }
 
+void cluster::push_metrics(std::string kind) {
+    if (!cfg_.enable_metrics_push || pusher_ || closed_ || !telemetry_->metrics()) return;
+    pusher_ = std::make_shared<telemetry_push>(*this, std::move(kind), *telemetry_->metrics());
+}
+
 void cluster::close() {
     if (closed_) return;
     closed_ = true;
     age_timer_.cancel();
     if (statistics_) statistics_->stop();
-    for (auto& c : bootstrap_) c->close();
-    for (auto& [id, c] : connections_) c->close();
+    // The terminating push's connection stays open until that push is answered (it closes it).
+    const auto pushing = pusher_ ? pusher_->close() : nullptr;
+    for (auto& c : bootstrap_)
+        if (c != pushing) c->close();
+    for (auto& [id, c] : connections_)
+        if (c != pushing) c->close();
     // Refreshes asked for but never started will not happen now: say so. (Dropping them silently
     // would also keep whatever their callbacks hold -- the producer itself -- alive forever.)
     auto waiters = std::move(next_waiters_);
@@ -249,6 +259,7 @@ void cluster::fetch(std::vector<std::string> topics, fetch_done done) {
 }
 
 void cluster::apply(const protocol::MetadataResponse& resp, std::int16_t version) {
+    if (pusher_) pusher_->kick();  // a broker answered: telemetry may begin
     ++leaders_version_;
     log_changes(resp);
     for (const auto& b : resp.brokers) add_broker({b.node_id, b.host, static_cast<std::uint16_t>(b.port), b.rack});

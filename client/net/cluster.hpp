@@ -19,6 +19,7 @@
 
 #include "net/broker_connection.hpp"
 #include "observe/statistics.hpp"
+#include "observe/telemetry_push.hpp"
 #include "kwire/client/config.hpp"
 #include "kwire/client/metadata.hpp"
 #include "kwire/protocol/messages/metadata.hpp"
@@ -105,6 +106,13 @@ public:
     /// The statistics emitter; null when statistics.interval.ms is 0.
     statistics_emitter* statistics() noexcept { return statistics_.get(); }
 
+    /// Starts KIP-714 metrics pushes (enable.metrics.push) for a client of this kind ("producer",
+    /// "consumer", "admin"): they begin once a broker answers and stop quietly if it does not
+    /// speak KIP-714. Nothing when enable.metrics.push is off. close() sends the last push.
+    void push_metrics(std::string kind);
+    /// The pusher, null if none (tests).
+    const telemetry_push* metrics_push() const noexcept { return pusher_.get(); }
+
     /// The client's logger, metrics registry and connection errors, shared with every connection.
     telemetry& observe() noexcept { return *telemetry_; }
     logger* log() noexcept { return telemetry_->log(); }
@@ -137,6 +145,7 @@ private:
     connection_config cfg_;
     std::shared_ptr<telemetry> telemetry_;
     std::unique_ptr<statistics_emitter> statistics_;  // statistics.interval.ms > 0 only
+    std::shared_ptr<telemetry_push> pusher_;  // KIP-714, when enable.metrics.push
     std::vector<std::shared_ptr<broker_connection>> bootstrap_;
     std::map<std::int32_t, std::shared_ptr<broker_connection>> connections_;
     std::map<std::int32_t, broker_info> broker_info_;

@@ -49,6 +49,7 @@ producer_impl::producer_impl(net::any_io_executor ex, producer_config cfg)
       compresses_elsewhere_(cfg_.compression_executor && cfg_.compression != codec::compression::none) {
     if (auto* registry = cluster_->observe().metrics())
         meters_ = std::make_unique<producer_meters>(*registry, cfg_.client_id);
+    cluster_->push_metrics("producer");  // KIP-714 (enable.metrics.push)
     if (cfg_.transactional())
         txn_ = std::make_unique<transaction_machine>(
             transaction_machine::options{cfg_.transactional_id, cfg_.transaction_timeout});

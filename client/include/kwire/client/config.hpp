@@ -111,6 +111,11 @@ struct connection_config {
     /// (kwire/client/statistics.hpp); 0 (the default): never.
     milliseconds statistics_interval{0};
     statistics_handler on_statistics;
+    /// enable.metrics.push (KIP-714): push this client's metrics to the cluster when a broker
+    /// asks for them (GetTelemetrySubscriptions); brokers that do not speak KIP-714 see nothing.
+    /// On (the default, as in the Java and C clients), a client given no `metrics` registry
+    /// records into one of its own, for the pushes.
+    bool enable_metrics_push = true;
 };
 
 struct producer_config : connection_config {
