@@ -1,5 +1,5 @@
 // KIP-714 end to end: kwire's OTLP payloads read back by `protoc --decode_raw` (not by kwire),
-// and a producer pushing its metrics to the scripted brokers (support_telemetry_broker.hpp):
+// and a producer (and a consumer) pushing its metrics to the scripted brokers (support_telemetry_broker.hpp):
 // the subscription fetched, pushes at the interval with the requested metrics only, compressed
 // as the broker accepts, a new subscription fetched on UNKNOWN_SUBSCRIPTION_ID, another codec
 // after UNSUPPORTED_COMPRESSION_TYPE, the terminating push on close, and nothing at all sent to
@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "kwire/client/consumer.hpp"
 #include "kwire/client/metrics.hpp"
 #include "kwire/client/producer.hpp"
 #include "kwire/protocol/error.hpp"
@@ -255,6 +256,32 @@ TEST_F(TelemetryPush, ChangedSubscriptionIsFetchedAgainAndARefusedCodecIsReplace
     ASSERT_TRUE(d.ok) << d.error;
     ASSERT_FALSE(d.metrics.empty());
     for (const auto& m : d.metrics) EXPECT_TRUE(m.name.starts_with("org.apache.kafka.producer.connection")) << m.name;
+}
+
+TEST_F(TelemetryPush, ConsumerPushesUnderItsOwnNamesAndTerminatesOnClose) {
+    kt::telemetry_broker tb(rules.cluster(), {.requested = {"org.apache.kafka.consumer."}, .push_interval_ms = 100});
+    kwire::consumer_config cfg;
+    cfg.bootstrap_servers = rules.cluster().addresses();
+    cfg.client_id = "kip714-consumer";
+    kwire::consumer c(io.get_executor(), cfg);
+    c.assign({{"t", 0, kwire::offset::beginning}});
+    std::function<void()> poll = [&] {
+        c.poll(100ms, [&](boost::system::error_code ec, kwire::record_batch) {
+            if (!ec) poll();
+        });
+    };
+    poll();
+    ASSERT_TRUE(run_until(io, [&] { return tb.pushes().size() >= 2; }));
+    bool closed = false;
+    c.close([&](boost::system::error_code) { closed = true; });
+    ASSERT_TRUE(run_until(io, [&] { return closed && tb.pushes().back().terminating; }, 5s));
+    for (const auto& push : tb.pushes()) {
+        const auto d = kt::decode_otlp(push.metrics);
+        ASSERT_TRUE(d.ok) << d.error;
+        EXPECT_EQ(d.resource.at("client_id"), "kip714-consumer");
+        ASSERT_NE(d.find("org.apache.kafka.consumer.node.request.total"), nullptr);
+        for (const auto& m : d.metrics) EXPECT_TRUE(m.name.starts_with("org.apache.kafka.consumer.")) << m.name;
+    }
 }
 
 TEST_F(TelemetryPush, InvalidRecordStopsPushing) {
