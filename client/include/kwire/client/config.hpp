@@ -105,7 +105,9 @@ struct connection_config {
     /// Logging (kwire/client/log.hpp): off unless a handler is set. Properties: log_level, debug.
     log_config log;
     /// Where the client records its metrics (kwire/client/metrics.hpp); one registry may serve
-    /// several clients (the client_id label tells them apart). Empty (the default): none recorded.
+    /// several clients (the client_id label tells them apart). Empty (the default): the client
+    /// records into one of its own when statistics or metrics push (enable.metrics.push, on by
+    /// default) read it, else records nothing.
     std::shared_ptr<metrics_registry> metrics;
     /// statistics.interval.ms: how often on_statistics gets the statistics JSON
     /// (kwire/client/statistics.hpp); 0 (the default): never.
