@@ -4,7 +4,7 @@
 // subscription allows. One per client whose enable.metrics.push is on (cluster::push_metrics).
 //
 // It begins when the cluster first has a connection up (kick(), after a Metadata answer) and
-// stops quietly when that broker does not speak both APIs (older brokers, librdkafka's mock):
+// stops quietly when that broker does not speak both APIs (older brokers, the C client's mock cluster):
 // then nothing is ever sent. It prefers the connection it used last, else any ready one.
 //
 // Lifetime: the cluster owns it; its timer and requests hold it weakly, so a cluster destroyed

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <iostream>
 
 #include "kwire/client/consumer.hpp"
 #include "kwire/client/metrics.hpp"
@@ -213,6 +214,8 @@ TEST_F(TelemetryPush, PushesTheRequestedMetricsAtTheIntervalCompressedAndTermina
         EXPECT_GT(total->int_value, 0);  // Metadata, Produce, ... were sent
         EXPECT_EQ(total->attributes.count("node_id"), 1u);
     }
+    std::cout << "[ info ] " << pushes.size() << " pushes; the last: " << pushes.back().metrics.size()
+              << " bytes of OTLP, " << pushes.back().wire_bytes << " zstd-compressed\n";
     // The first push waits the interval times [0.5, 1.5); the next ones the interval.
     const auto first = std::chrono::duration_cast<std::chrono::milliseconds>(pushes[0].at - start);
     EXPECT_GE(first, 100ms);
