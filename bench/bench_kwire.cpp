@@ -56,6 +56,7 @@ producer_config make_producer_config(const scenario& s, const std::string& boots
     cfg.compression = *codec;
     if (pool) cfg.compression_executor = pool->get_executor();
     if (s.config.metrics) cfg.metrics = std::make_shared<client::metrics_registry>();
+    else cfg.enable_metrics_push = false;  // metrics off: no registry of the client's own for KIP-714 either
     return cfg;
 }
 
