@@ -113,7 +113,7 @@ struct broker_connection::transport {
     }
     /// Acknowledge the next data at once rather than after the delayed-ACK timer (up to 40 ms on
     /// Linux). Asked for while more responses are due: a broker whose socket has Nagle's
-    /// algorithm on (TCP_NODELAY off, as librdkafka's mock cluster's) holds a small response
+    /// algorithm on (TCP_NODELAY off, as the C client's mock cluster's) holds a small response
     /// until the previous one is acknowledged, and a client that has nothing to send would
     /// acknowledge it only when that timer fires. Linux resets the flag itself, so it is set
     /// again after every read that leaves requests in flight (one setsockopt, never per record).

@@ -27,7 +27,7 @@ bool matches(const metric_labels& l, std::string_view client_id, std::optional<s
            (!partition || l.partition == partition);
 }
 
-/// librdkafka numbers its handles per type: "rdkafka#producer-1". kwire: "kwire#producer-1".
+/// The C client numbers its handles per type ("<library>#producer-1"). kwire: "kwire#producer-1".
 std::string instance_name(std::string_view type) {
     static std::atomic<unsigned> producers{0}, consumers{0}, others{0};
     auto& n = type == "producer" ? producers : type == "consumer" ? consumers : others;

@@ -65,7 +65,7 @@ private:
 /// Adds a client role's fields to a document.
 using statistics_contributor = std::function<void(statistics_document&)>;
 
-/// librdkafka's window stats object ("rtt") of the values a histogram took between two
+/// The C client's window stats object ("rtt") of the values a histogram took between two
 /// snapshots: `now` minus `before` (before's buckets may be empty: since the start).
 boost::json::object window_stats(const metric_histogram::snapshot& now, const std::vector<std::uint64_t>& before_buckets,
                                  std::uint64_t before_sum);

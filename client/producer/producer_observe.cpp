@@ -40,14 +40,14 @@ void producer_impl::note_produce_error(partition_state& p, std::int16_t code, st
 
 namespace {
 
-/// librdkafka's idemp_state names for where the producer id stands.
+/// The C client's statistics' idemp_state names for where the producer id stands.
 const char* idempotence_state(std::int64_t producer_id, bool init_in_flight, bool bump_needed) noexcept {
     if (init_in_flight) return "WaitPID";
     if (producer_id < 0) return "Init";
     return bump_needed ? "DrainBump" : "Assigned";
 }
 
-/// librdkafka's txn_state names for the transaction machine's state.
+/// The C client's statistics' txn_state names for the transaction machine's state.
 const char* transaction_state(transaction_machine::state s) noexcept {
     using st = transaction_machine::state;
     switch (s) {
