@@ -24,7 +24,8 @@ void invoke(const net::any_io_executor& ex, send_handler h, std::error_code ec, 
 }  // namespace
 
 void producer_impl::forget(std::uint64_t generation, std::size_t n) noexcept {
-    if (meters_) meters_->queued.add(-static_cast<std::int64_t>(n));
+    records_pending_ -= static_cast<std::int64_t>(n);
+    if (meters_) meters_->queued.set(records_pending_);
     if (auto it = outstanding_.find(generation); it != outstanding_.end()) {
         it->second -= std::min(it->second, n);
         if (it->second == 0) outstanding_.erase(it);

@@ -72,7 +72,8 @@ topic_state* producer_impl::topic(std::string_view name, std::optional<bool> aut
 void producer_impl::send(const record& r, send_handler h, topic_state* t) {
     const auto gen = generation_;
     ++outstanding_[gen];
-    if (meters_) meters_->queued.add(1);
+    ++records_pending_;
+    if (meters_) meters_->queued.set(records_pending_);  // one writer: a store, no atomic add
     // Cancellation (see producer::send): only a send whose handler has a connected slot gets an
     // id and a canceller; a plain send pays one check.
     std::uint64_t cancel_id = 0;

@@ -386,6 +386,9 @@ private:
     // generation up to its own to empty.
     std::uint64_t generation_ = 0;
     std::map<std::uint64_t, std::size_t> outstanding_;
+    /// Records accepted and not yet completed (the sum over outstanding_), for records-queued: the
+    /// producer is its only writer, so the gauge is stored (a plain store), never added to.
+    std::int64_t records_pending_ = 0;
     struct flush_waiter {
         std::uint64_t generation;
         completion<flush_signature> done;
