@@ -40,6 +40,7 @@ admin_impl::admin_impl(net::any_io_executor e, admin_config c) : ex(e), cfg(std:
     cfg.allow_auto_create_topics = false;  // looking at a topic must never create it
     cluster = std::make_shared<client::detail::cluster>(ex, cfg);
     cluster->push_metrics("admin");  // KIP-714 (enable.metrics.push)
+    cluster->start_statistics("admin");  // statistics.interval.ms: requests, brokers
 }
 
 admin_impl::~admin_impl() { close(); }

@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/json.hpp>
 
 #include "admin_test_support.hpp"
 #include "kwire/admin/admin.hpp"
@@ -360,6 +361,37 @@ TEST_F(AdminScripted, DescribeClusterUsesDescribeClusterWhereTheBrokersHaveIt) {
     EXPECT_EQ(d.controller_id, 2);
     ASSERT_EQ(d.brokers.size(), 1u);
     EXPECT_EQ(d.brokers[0].rack, "rack-a");
+}
+
+TEST(AdminStatistics, AnAdminClientEmitsStatisticsOfItsRequestsAndBrokers) {
+    scripted_cluster peers{3};
+    net::io_context io;
+    std::vector<boost::json::object> seen;
+    admin_config cfg;
+    cfg.bootstrap_servers = peers.addresses();
+    cfg.api_timeout = 10s;
+    cfg.client_id = "stats-admin";
+    cfg.statistics_interval = 20ms;
+    cfg.on_statistics = [&](std::string_view text) {
+        boost::json::error_code jec;
+        auto v = boost::json::parse(text, jec);
+        ASSERT_FALSE(jec) << text;
+        seen.push_back(v.as_object());
+    };
+    admin_client admin{io.get_executor(), cfg};
+    auto [ec, topics] = run<std::vector<topic_listing>>(io, [&](auto h) { admin.list_topics(false, h); });
+    ASSERT_FALSE(ec) << ec.message();
+    const auto before = seen.size();
+    io.restart();
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (seen.size() < before + 2 && std::chrono::steady_clock::now() < deadline) io.run_for(20ms);
+    ASSERT_GE(seen.size(), before + 2) << "one every statistics.interval.ms";
+    const auto& s = seen.back();
+    EXPECT_EQ(s.at("type").as_string(), "admin");
+    EXPECT_EQ(s.at("client_id").as_string(), "stats-admin");
+    EXPECT_GE(s.at("tx").as_int64(), 1) << "Metadata at least";
+    EXPECT_EQ(s.at("tx").as_int64(), s.at("rx").as_int64()) << "nothing unanswered";
+    EXPECT_FALSE(s.at("brokers").as_object().empty());
 }
 
 TEST_F(AdminScripted, TheDeadlineBoundsACallWhoseControllerNeverAnswers) {
