@@ -50,10 +50,22 @@ void consumer_impl::write_statistics(statistics_document& doc) const {
 
 // --- slots -----------------------------------------------------------------------------------
 
+void consumer_impl::drop_buffered(partition_slot& s) {
+    // Records the last poll handed out stay valid until the next poll, even when their partition
+    // is revoked or sought meanwhile: a chunk they point into is retired (freed at the next
+    // poll), not dropped (a rebalance between poll and the records' use freed them: ASan in
+    // ConsumeTransformProduce.ExactlyOnceAcrossKillsAndRebalances).
+    if (!s.buffered.empty() && s.buffered.front().next > 0) {
+        retired_.push_back(std::move(s.buffered.front()));
+        s.buffered.pop_front();
+    }
+    fetcher_.drop_buffered(s);
+}
+
 void consumer_impl::add_partition(const topic_partition& tp, std::int64_t start) {
     const auto& cfg = core_.cfg;
     auto& s = core_.slots[core_.slots.slot_for(tp.topic, tp.partition)];
-    fetcher_.drop_buffered(s);
+    drop_buffered(s);
     if (core_.meters) {
         if (!s.meters) s.meters = std::make_unique<partition_meters>(core_.meters->registry, cfg.client_id, tp.topic, tp.partition);
         if (!s.assigned) core_.meters->assigned.add(1);
@@ -84,7 +96,7 @@ void consumer_impl::add_partition(const topic_partition& tp, std::int64_t start)
 void consumer_impl::remove_partition(const topic_partition& tp) {
     auto* s = core_.slots.find(tp);
     if (!s) return;
-    fetcher_.drop_buffered(*s);
+    drop_buffered(*s);
     if (core_.meters && s->assigned) core_.meters->assigned.add(-1);
     s->assigned = false;
     ++s->incarnation;
@@ -315,7 +327,7 @@ void consumer_impl::ack_and_wait(const consumer_record& r, commit_handler h) {
 void consumer_impl::seek(const topic_partition& tp, std::int64_t offset) {
     auto* s = core_.slots.find(tp);
     if (!s || !s->assigned) return;
-    fetcher_.drop_buffered(*s);
+    drop_buffered(*s);
     ++s->incarnation;
     if (offset >= 0) {
         s->state = partition_slot::start::ready;

@@ -86,6 +86,8 @@ private:
     void finish_poll(std::error_code ec);
     void add_partition(const topic_partition& tp, std::int64_t start);
     void remove_partition(const topic_partition& tp);
+    /// Drops a slot's buffered chunks, retiring one the last poll handed records out of.
+    void drop_buffered(partition_slot& s);
     void check_topics_exist(std::vector<std::string> topics, clock::time_point deadline);
     void arm_poll_interval_timer();
 
